@@ -1,0 +1,29 @@
+"""searchsvc: French site search on Whoosh and Flask.
+
+The domain modules (``analysis``, ``documents``, ``schema``, ``indexer``,
+``generations``, ``search``) know nothing of Flask; ``web`` and ``cli`` are the
+thin edges over them, and :func:`create_app` puts the edges together.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None):
+    """Build the Flask app. Nothing is opened or read until the first request."""
+    from flask import Flask
+
+    from . import cli, config
+    from .generations import LiveIndex
+    from .web import errors, views
+
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    config.load(app, test_config)
+    app.extensions["searchsvc.index"] = LiveIndex(app.config["INDEX_DIR"])
+    errors.register_error_handlers(app)
+    app.register_blueprint(views.bp)
+    cli.init_app(app)
+    return app

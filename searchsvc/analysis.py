@@ -1,0 +1,261 @@
+"""The French analysis chain: the only place where text becomes index terms.
+
+Two analyzers share one tokenizer, so a word is cut the same way everywhere:
+
+* :func:`french_analyzer` (fields ``title`` and ``body``): tokenize, fold
+  accents and case, drop stop words, Snowball-stem. Ranking runs on it.
+* :func:`exact_analyzer` (field ``exact``): tokenize and fold, nothing
+  dropped or stemmed. Quoted phrases, stop-word-only queries and the
+  exact-form bonus run on it.
+
+Both are stored (pickled) in the index's schema, and queries are analysed by
+the index's own copy, so index time and query time cannot drift apart.
+Changing anything here changes :data:`ANALYSIS_VERSION` and asks for a reindex.
+
+Order matters: folding comes *before* stop words and stemming, so a word and
+the same word typed without its accents always give the same terms
+(stem-then-fold gives ``université`` → ``univers`` but ``universite`` →
+``universit``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+import Stemmer
+from unidecode import unidecode
+from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
+
+#: Bump when the chain's output changes: an index built with another version
+#: is reported as stale until it is rebuilt.
+ANALYSIS_VERSION = "fr-1"
+
+#: Elided articles and pronouns, as in Lucene's FrenchAnalyzer plus ``presqu``.
+ELISIONS = frozenset(
+    "l d j m n s t c qu jusqu lorsqu puisqu quoiqu presqu".split()
+)
+
+#: The Snowball French stop list (snowballstem.org, BSD), minus the homonyms
+#: that are also common content words, as Lucene's French analyzer does:
+#: été (summer), est (east), son (sound), avions (planes), sommes (sums),
+#: as (ace). Folded forms are added below, so ``à``/``a``, ``où``/``ou``,
+#: ``était``/``etait`` are all stop words.
+SNOWBALL_STOP_WORDS = """
+au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui
+ma mais me même mes moi mon ne nos notre nous on ou où par pas pour qu que qui
+sa se ses sur ta te tes toi ton tu un une vos votre vous c d j l à m n s t y
+étée étées étant étante étants étantes suis es êtes sont serai seras sera
+serons serez seront serais serait serions seriez seraient étais était étions
+étiez étaient fus fut fûmes fûtes furent sois soit soyons soyez soient fusse
+fusses fût fussions fussiez fussent ayant ayante ayantes ayants eu eue eues
+eus ai avons avez ont aurai auras aura aurons aurez auront aurais aurait
+aurions auriez auraient avais avait aviez avaient eut eûmes eûtes eurent aie
+aies ait ayons ayez aient eusse eusses eût eussions eussiez eussent ceci cela
+celà cet cette ici leurs quel quels quelle quelles sans soi
+""".split()
+
+# Apostrophes typed in French text: ASCII, typographic right and left quotes,
+# the modifier letter apostrophe, and the prime that some keyboards produce.
+_APOSTROPHES = "'\u2019\u2018\u02bc\u2032`\u00b4"
+_HYPHENS = "-\u2010\u2011"  # hyphen-minus, hyphen, non-breaking hyphen
+_APOSTROPHE_TABLE = str.maketrans({c: "'" for c in _APOSTROPHES[1:]})
+
+_WORD = r"[^\W_]+"
+#: A token is a decimal number (``14,2``, ``3.5``) or a run of letters and
+#: digits joined by apostrophes or hyphens (``aujourd'hui``, ``États-Unis``,
+#: ``COVID-19``). A period is not part of a word, so ``jeudi.Le`` (a scraper's
+#: lost space) gives two tokens while ``3.5`` stays one.
+TOKEN_PATTERN = re.compile(
+    rf"\d+(?:[.,]\d+)+(?![^\W_])|{_WORD}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD})*"
+)
+
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Lowercase ``word`` and remove its accents and ligatures.
+
+    NFD decomposition drops combining marks (é → e); what remains outside
+    ASCII (ø, ł, đ…) goes through unidecode one Latin letter at a time, while
+    letters of other scripts are kept as they are (unidecode would turn them
+    into several words).
+    """
+    word = word.lower().translate(_LIGATURES)
+    if word.isascii():
+        return word
+    word = "".join(
+        c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c)
+    )
+    if word.isascii():
+        return word
+    out = []
+    for c in word:
+        if c.isascii() or "LATIN" not in unicodedata.name(c, ""):
+            out.append(c)
+        else:
+            plain = unidecode(c).lower()
+            out.append(plain if plain.isalnum() else c)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+#: The stop list in both its accented and its folded forms.
+STOP_WORDS = frozenset(SNOWBALL_STOP_WORDS) | frozenset(map(fold, SNOWBALL_STOP_WORDS))
+
+
+@lru_cache(maxsize=200_000)
+def split_word(raw: str, keep_elided: bool = False) -> tuple[tuple[str, int, int], ...]:
+    """Cut one matched word into its searchable parts, with their offsets.
+
+    Hyphenated compounds give their parts (``états-unis`` → ``états``,
+    ``unis``); an elided article or pronoun is dropped (``l'otan`` → ``otan``,
+    ``jusqu'à`` → ``à``), or kept as a word of its own with ``keep_elided``
+    (the exact field, where ``"jusqu'à"`` must stay a phrase); any other
+    apostrophe joins (``aujourd'hui`` → ``aujourdhui``, so it is also found
+    when typed without one).
+    """
+    parts: list[tuple[str, int, int]] = []
+    start = 0
+    for piece in re.split(f"[{_HYPHENS}]", raw):
+        end = start + len(piece)
+        text = piece.translate(_APOSTROPHE_TABLE)
+        offset = start
+        while "'" in text:
+            head, rest = text.split("'", 1)
+            if head.lower() in ELISIONS and rest:
+                if keep_elided:
+                    parts.append((head, offset, offset + len(head)))
+                offset += len(head) + 1
+                text = rest
+            else:
+                text = text.replace("'", "")
+                break
+        if text:
+            parts.append((text, offset, end))
+        start = end + 1
+    return tuple(parts)
+
+
+class FrenchTokenizer(Tokenizer):
+    """Finds words, splits compounds and removes elisions (see :func:`split_word`).
+
+    Text is NFC-normalised first, so an ``é`` typed as ``e`` + combining accent
+    is the same word. Offsets point into the normalised text, which is also
+    what the document loaders store.
+    """
+
+    def __init__(self, keep_elided: bool = False) -> None:
+        self.keep_elided = keep_elided
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and other.__dict__ == self.__dict__
+
+    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer signature
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for match in TOKEN_PATTERN.finditer(value):
+            base = start_char + match.start()
+            for text, first, last in split_word(match.group(), self.keep_elided):
+                t.text = text
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = text
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = base + first, base + last
+                pos += 1
+                yield t
+
+
+class FoldFilter(Filter):
+    """Lowercases and folds accents and ligatures (see :func:`fold`)."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = fold(t.text)
+            yield t
+
+
+@lru_cache(maxsize=1)
+def _french_stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("french")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball French stem of an already folded word (PyStemmer, in C)."""
+    return _french_stemmer().stemWord(word)
+
+
+class FrenchStemFilter(Filter):
+    """Snowball French stemming, skipping the words in ``protected``.
+
+    The stemmer itself is not stored in the filter, so the filter pickles
+    into the index schema and compares equal to a freshly built one.
+    """
+
+    def __init__(self, protected: Iterable[str] = ()) -> None:
+        self.protected = frozenset(fold(w) for w in protected)
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and other.protected == self.protected
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        protected = self.protected
+        for t in tokens:
+            if not t.stopped and t.text not in protected:
+                t.text = stem(t.text)
+            yield t
+
+
+def french_analyzer(protected: Iterable[str] = ()):
+    """The ranking chain: tokenize → fold → drop stop words → stem."""
+    return (
+        FrenchTokenizer()
+        | FoldFilter()
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | FrenchStemFilter(protected)
+    )
+
+
+def exact_analyzer():
+    """The exact-form chain: tokenize → fold. Keeps stop words, elided
+    articles and word endings, so phrases match the text as written."""
+    return FrenchTokenizer(keep_elided=True) | FoldFilter()
+
+
+def terms(text: str, analyzer=None) -> list[str]:
+    """The terms that ``analyzer`` (default: the ranking chain) makes of ``text``."""
+    analyzer = analyzer or french_analyzer()
+    return [t.text for t in analyzer(text)]

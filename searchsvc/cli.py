@@ -1,0 +1,178 @@
+"""The ``searchsvc`` command line: parse options, call one function, print.
+
+The commands are registered on the Flask app, so they are reachable both as
+``searchsvc reindex`` and as ``flask --app searchsvc reindex``, and read the
+same ``SEARCHSVC_*`` configuration as the service.
+
+Exit codes (also in the README): 0 success (a generation was switched in,
+even if some files were skipped); 1 unexpected error; 2 bad usage; 3 another
+reindex is under way; 4 nothing could be indexed; 5 the new generation could
+not be written (disk full…).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from .errors import SearchServiceError
+
+
+class ServiceCommandError(click.ClickException):
+    """A :class:`SearchServiceError` shown as ``Error: …`` with its exit code."""
+
+    def __init__(self, error: SearchServiceError) -> None:
+        super().__init__(error.message)
+        self.exit_code = error.exit_code
+
+
+def run_service_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a domain function, turning our typed errors into CLI errors."""
+    try:
+        return fn(*args, **kwargs)
+    except SearchServiceError as e:
+        raise ServiceCommandError(e) from e
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError
+
+
+class ProgressPrinter:
+    """A bar on a terminal; on a pipe or log, a plain line every 10%."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.bar = None
+        self.shown = 0
+        self.next_tenth = 1
+        self.started = time.monotonic()
+
+    def __call__(self, docs: int, done: int, total: int) -> None:
+        if self.tty:
+            if self.bar is None:
+                self.bar = click.progressbar(
+                    length=max(total, 1), label="Indexing", file=self.stream, show_pos=False
+                )
+                self.bar.__enter__()
+            self.bar.update(done - self.shown)
+            self.shown = done
+            return
+        if total and done * 10 >= self.next_tenth * total:
+            self.next_tenth = done * 10 // total + 1
+            rate = docs / max(time.monotonic() - self.started, 1e-6)
+            click.echo(
+                f"indexed {docs} documents, {done * 100 // total}% of the input ({rate:.0f}/s)",
+                file=self.stream,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def print_summary(result) -> None:
+    click.echo(
+        f"Generation {result.generation} ({result.mode}) is now in use: "
+        f"{result.documents} documents."
+    )
+    if result.note:
+        click.echo(f"  note: {result.note}")
+    click.echo(
+        f"  indexed {result.added} new, updated {result.updated}, deleted {result.deleted}, "
+        f"unchanged {result.unchanged}, kept {result.kept}, skipped {len(result.skipped)}"
+    )
+    click.echo(f"  took {result.elapsed:.1f} s; index size {human_size(result.size_bytes)}")
+    skipped = result.skipped
+    if skipped:
+        click.echo(f"Skipped ({len(skipped)}):")
+        for problem in skipped[:50]:
+            click.echo(f"  {problem}")
+        if len(skipped) > 50:
+            click.echo(f"  … and {len(skipped) - 50} more (use --json for all)")
+    warnings = result.problems and [p for p in result.problems if not p.skipped]
+    if warnings:
+        click.echo(f"Warnings ({len(warnings)}):")
+        for problem in warnings[:50]:
+            click.echo(f"  {problem}")
+
+
+@click.command("reindex")
+@click.argument("sources", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Index folder (default: SEARCHSVC_INDEX_DIR, else index_data/index).")
+@click.option("--incremental", is_flag=True,
+              help="Write only new, changed and deleted documents (by content hash).")
+@click.option("--procs", type=click.IntRange(1, 64), default=None,
+              help="Writer processes for a full rebuild (default: SEARCHSVC_WRITER_PROCS).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@with_appcontext
+def reindex_command(sources, index_dir, incremental, procs, as_json, quiet) -> None:
+    """Index SOURCE folders and files (.txt articles, .jsonl) into a new
+    generation, then switch the service to it.
+
+    With no SOURCE, indexes SEARCHSVC_SOURCE_DIR (the bundled corpus). A
+    running service keeps answering from the current generation until the
+    switch, and picks up the new one without a restart.
+    """
+    from .indexer import reindex
+
+    cfg = current_app.config
+    progress = None if (quiet or as_json) else ProgressPrinter()
+    try:
+        result = run_service_call(
+            reindex,
+            sources or [Path(cfg["SOURCE_DIR"])],
+            index_dir or Path(str(cfg["INDEX_DIR"])),
+            incremental=incremental,
+            procs=procs or int(cfg["WRITER_PROCS"]),
+            limitmb=int(cfg["WRITER_LIMIT_MB"]),
+            max_file_bytes=int(float(cfg["MAX_FILE_MB"]) * 1024 * 1024),
+            keep=int(cfg["KEEP_GENERATIONS"]),
+            progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print_summary(result)
+
+
+COMMANDS = [reindex_command]
+
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+@click.group(help="searchsvc: French site search. Configure with SEARCHSVC_* variables.")
+@click.version_option(package_name="searchsvc")
+def cli() -> None:
+    pass
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """The ``searchsvc`` console script: the same commands as ``flask --app searchsvc``."""
+    from . import create_app
+
+    cli.main(prog_name="searchsvc", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))

@@ -1,0 +1,48 @@
+"""Configuration: defaults, then ``SEARCHSVC_*`` environment variables, then the test mapping.
+
+Every setting, its default and its meaning live in :data:`SETTINGS`; the
+README's configuration table is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple
+
+from flask import Flask
+
+
+def project_dir() -> Path:
+    """The folder holding ``index_data/``: the source checkout, else the working directory."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "index_data").is_dir() else Path.cwd()
+
+
+class Setting(NamedTuple):
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS = [
+    Setting("INDEX_DIR", None, "Index folder (generations, pointer, lock). Default: index_data/index."),
+    Setting("SOURCE_DIR", None, "What `reindex` reads when given no SOURCE, and what `serve` "
+            "indexes on first start. Default: index_data/corpus (the bundled sample)."),
+    Setting("MAX_FILE_MB", 10, "A plain-text article (or one JSON line) larger than this is skipped."),
+    Setting("WRITER_PROCS", 1, "Processes used by a full rebuild."),
+    Setting("WRITER_LIMIT_MB", 256, "Memory per writer process before it spills to disk."),
+    Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the current one included."),
+]
+
+
+def load(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from defaults, the environment and ``test_config``."""
+    app.config.from_mapping({s.name: s.default for s in SETTINGS})
+    app.config.from_prefixed_env("SEARCHSVC")
+    if test_config:
+        app.config.update(test_config)
+    data = project_dir() / "index_data"
+    if not app.config["INDEX_DIR"]:
+        app.config["INDEX_DIR"] = str(data / "index")
+    if not app.config["SOURCE_DIR"]:
+        app.config["SOURCE_DIR"] = str(data / "corpus")

@@ -1,0 +1,301 @@
+"""Index generations on disk: how a reindex swaps indexes under a live service.
+
+An index folder holds numbered, complete Whoosh indexes and one pointer::
+
+    index_dir/
+      CURRENT         {"generation": 12}, replaced atomically (write, fsync, rename)
+      gen-000012/     the Whoosh files, catalog.json and manifest.json
+      gen-000011/     the previous generation, kept for readers still on it
+      reindex.lock    held (flock) by the reindex under way, if any
+
+A reindex builds a new ``gen-N`` beside the current one and only then moves
+the pointer, so a crash at any moment leaves the previous generation whole
+and in use. Readers (:class:`LiveIndex`) notice the pointer's move on their
+next request and switch without a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
+
+from .analysis import ANALYSIS_VERSION
+from .errors import IndexNotReady, ReindexInProgress
+
+log = logging.getLogger(__name__)
+
+POINTER = "CURRENT"
+LOCK = "reindex.lock"
+MANIFEST = "manifest.json"
+CATALOG = "catalog.json"
+PREFIX = "gen-"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One published index generation and what its manifest says of it."""
+
+    number: int
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def documents(self) -> int:
+        return int(self.manifest.get("documents", 0))
+
+
+def generation_path(index_dir: Path, number: int) -> Path:
+    return Path(index_dir) / f"{PREFIX}{number:06d}"
+
+
+def _numbers(index_dir: Path) -> list[int]:
+    found = []
+    for entry in Path(index_dir).glob(f"{PREFIX}*"):
+        suffix = entry.name[len(PREFIX) :]
+        if suffix.isdigit():
+            found.append(int(suffix))
+    return sorted(found)
+
+
+def pointer_number(index_dir: Path) -> int | None:
+    """The generation number ``CURRENT`` points to, or ``None`` before the first build."""
+    try:
+        data = json.loads((Path(index_dir) / POINTER).read_text("utf-8"))
+        return int(data["generation"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexNotReady(f"{Path(index_dir) / POINTER} is unreadable ({e}); run a reindex") from e
+
+
+def read_generation(index_dir: Path, number: int) -> Generation:
+    """Load a generation's manifest and check that its files are all there, whole.
+
+    Raises :class:`IndexNotReady` naming what is missing or truncated.
+    """
+    path = generation_path(index_dir, number)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    except FileNotFoundError:
+        raise IndexNotReady(f"generation {number} has no {MANIFEST}: {path} is incomplete") from None
+    except ValueError as e:
+        raise IndexNotReady(f"generation {number}: {MANIFEST} is damaged ({e})") from None
+    for name, size in manifest.get("files", {}).items():
+        try:
+            actual = (path / name).stat().st_size
+        except FileNotFoundError:
+            raise IndexNotReady(f"generation {number} is damaged: {name} is missing") from None
+        if actual != size:
+            raise IndexNotReady(
+                f"generation {number} is damaged: {name} has {actual} bytes, expected {size}"
+            )
+    return Generation(number, path, manifest)
+
+
+def current_generation(index_dir: Path) -> Generation | None:
+    """The generation in use, checked whole; ``None`` when none was ever published."""
+    number = pointer_number(index_dir)
+    return None if number is None else read_generation(index_dir, number)
+
+
+def next_number(index_dir: Path) -> int:
+    return max([pointer_number(index_dir) or 0, *_numbers(index_dir)]) + 1
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def seal(path: Path, manifest: dict[str, Any]) -> None:
+    """Record every file's size in the manifest, then flush all of it to disk."""
+    files = {}
+    for entry in sorted(path.iterdir()):
+        if entry.is_file() and entry.name != MANIFEST and not entry.name.endswith("LOCK"):
+            fsync_path(entry)
+            files[entry.name] = entry.stat().st_size
+    manifest = {**manifest, "files": files}
+    write_json_durably(path / MANIFEST, manifest)
+    fsync_path(path)
+
+
+def write_json_durably(target: Path, data: Any) -> None:
+    """Write ``data`` so that readers see either the old file or the whole new one."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    fsync_path(target.parent)
+
+
+def publish(index_dir: Path, number: int) -> None:
+    """Switch readers to generation ``number`` (atomic: a rename)."""
+    write_json_durably(Path(index_dir) / POINTER, {"generation": number})
+
+
+def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
+    """Remove generations other than the current one and the ``keep - 1`` before it.
+
+    Unpublished leftovers of crashed builds go too. Call only while holding
+    the reindex lock. Returns the numbers removed.
+    """
+    current = pointer_number(index_dir)
+    if current is None:
+        kept: set[int] = set()
+    else:
+        older = [n for n in _numbers(index_dir) if n < current]
+        kept = {current, *older[len(older) - (keep - 1) :]} if keep > 1 else {current}
+    removed = []
+    for number in _numbers(index_dir):
+        if number not in kept:
+            shutil.rmtree(generation_path(index_dir, number), ignore_errors=True)
+            removed.append(number)
+    for stray in Path(index_dir).glob(".*.tmp"):
+        stray.unlink(missing_ok=True)
+    return removed
+
+
+@contextlib.contextmanager
+def reindex_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's reindex lock, or raise :class:`ReindexInProgress`.
+
+    The lock is an ``flock``, so a reindex killed with ``kill -9`` releases it
+    with its process: there is no stale lock to clear by hand.
+    """
+    path = Path(index_dir) / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            raise ReindexInProgress(
+                f"a reindex is already under way in {index_dir}"
+                + (f" ({holder})" if holder else "")
+                + "; wait for it to finish, then run this one again"
+            ) from None
+        os.ftruncate(fd, 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.pwrite(fd, f"pid {os.getpid()}, started {started}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+# --------------------------------------------------------------------------
+# The reader side
+
+
+class LiveIndex:
+    """The generation in use by a service, and a searcher per thread.
+
+    Each call to :meth:`searcher` costs one ``stat`` of the pointer; when the
+    pointer moved, the new generation is opened and checked, and used from
+    then on. A new generation that is damaged is refused: the service keeps
+    answering from the one it had and reports the problem in :attr:`problem`.
+    Whoosh searchers are not thread-safe, so each thread keeps its own and
+    reuses it across requests.
+    """
+
+    #: Seconds between two attempts to open a generation that failed.
+    RETRY_AFTER = 5.0
+
+    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._stamp: tuple[int, int, int] | None = None
+        self._retry_at = 0.0
+        self.generation: Generation | None = None
+        self.index: whoosh_index.Index | None = None
+        self.problem: str | None = None
+
+    def _pointer_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.index_dir / POINTER)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def refresh(self) -> None:
+        """Open the generation the pointer names, if it is not the one in use."""
+        stamp = self._pointer_stamp()
+        if stamp == self._stamp and (self.index is not None or time.monotonic() < self._retry_at):
+            return
+        with self._lock:
+            if stamp == self._stamp and self.index is not None:
+                return
+            try:
+                generation = current_generation(self.index_dir)
+                if generation is None:
+                    raise IndexNotReady(
+                        f"no index in {self.index_dir} yet; run `searchsvc reindex`"
+                    )
+                ix = whoosh_index.open_dir(str(generation.path))
+                if ix.doc_count() != generation.documents:
+                    raise IndexNotReady(
+                        f"generation {generation.number} holds {ix.doc_count()} documents, "
+                        f"its manifest says {generation.documents}"
+                    )
+            except (IndexNotReady, OSError, whoosh_index.IndexError, ValueError, EOFError) as e:
+                self.problem = str(e)
+                self._retry_at = time.monotonic() + self.RETRY_AFTER
+                self._stamp = None
+                if self.index is not None:
+                    log.error("keeping generation %s: %s", self.generation.number, e)
+                else:
+                    log.error("no usable index: %s", e)
+                return
+            if self.generation is not None:
+                log.info("switched from generation %s to %s", self.generation.number, generation.number)
+            self.generation, self.index, self._stamp, self.problem = generation, ix, stamp, None
+            if self.stale_analysis:
+                log.warning(
+                    "generation %s was built with analysis %r, this version uses %r: "
+                    "results may be wrong until `searchsvc reindex` is run",
+                    generation.number, generation.manifest.get("analysis"), ANALYSIS_VERSION,
+                )
+
+    @property
+    def stale_analysis(self) -> str | None:
+        """This code's analysis version when the generation in use was built
+        with another (a reindex is needed), else ``None``."""
+        if self.generation and self.generation.manifest.get("analysis") != ANALYSIS_VERSION:
+            return ANALYSIS_VERSION
+        return None
+
+    def current(self) -> tuple[Generation, whoosh_index.Index]:
+        """The generation in use and its index; raises :class:`IndexNotReady` if none."""
+        self.refresh()
+        if self.index is None or self.generation is None:
+            raise IndexNotReady(self.problem or f"no index in {self.index_dir}")
+        return self.generation, self.index
+
+    def searcher(self) -> Searcher:
+        """This thread's searcher on the current generation (reused, never per query)."""
+        generation, ix = self.current()
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == generation.number:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        searcher = ix.searcher()
+        self._local.held = (generation.number, searcher)
+        return searcher

@@ -1,0 +1,298 @@
+"""Reindexing: documents in, a new index generation out, switched in atomically.
+
+:func:`reindex` is the whole index side in one call. A full rebuild writes a
+fresh generation; an incremental one starts from hard links to the current
+generation's files (Whoosh never rewrites a file in place) and writes only
+new, changed and deleted documents, found by content hash. Either way the
+service keeps answering from the current generation until the new one is
+sealed and the pointer moves.
+
+Nothing already indexed is lost to bad input: when a file cannot be read,
+the documents it held in the previous generation are kept.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+
+from . import __version__, generations
+from .analysis import ANALYSIS_VERSION
+from .documents import DEFAULT_MAX_FILE_BYTES, Document, LoadReport, Problem, find_files, load_documents
+from .errors import IndexWriteError, NothingToIndex
+from .schema import build_schema
+
+#: ``progress(documents_done, bytes_done, bytes_total)``
+Progress = Callable[[int, int, int], None]
+
+
+@dataclass
+class ReindexResult:
+    """What a reindex did; the CLI prints it and tests read it."""
+
+    generation: int
+    mode: str
+    documents: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    kept: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    elapsed: float = 0.0
+    size_bytes: int = 0
+    note: str | None = None
+
+    @property
+    def skipped(self) -> list[Problem]:
+        return [p for p in self.problems if p.skipped]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["problems"] = [
+            {"path": p.path, "line": p.line, "reason": p.reason, "skipped": p.skipped}
+            for p in self.problems
+        ]
+        return data
+
+
+def document_fields(doc: Document) -> dict:
+    """The Whoosh fields of one document."""
+    fields = {
+        "id": doc.id,
+        "title": doc.title,
+        "body": doc.body,
+        "exact": f"{doc.title}\n{doc.body}",
+    }
+    if doc.date:
+        fields["date"] = datetime.fromisoformat(doc.date)
+    if doc.source:
+        fields["source"] = doc.source
+    if doc.url:
+        fields["url"] = doc.url
+    return fields
+
+
+def stored_document(stored: dict) -> Document:
+    """Rebuild a :class:`Document` from a generation's stored fields."""
+    when = stored.get("date")
+    return Document(
+        id=stored["id"],
+        title=stored["title"],
+        body=stored.get("body", ""),
+        date=when.date().isoformat() if when else None,
+        source=stored.get("source"),
+        url=stored.get("url"),
+    )
+
+
+def reindex(
+    sources: Iterable[str | os.PathLike[str]],
+    index_dir: str | os.PathLike[str],
+    *,
+    incremental: bool = False,
+    procs: int = 1,
+    limitmb: int = 256,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    keep: int = 2,
+    progress: Progress | None = None,
+) -> ReindexResult:
+    """Index ``sources`` into a new generation of ``index_dir`` and switch to it.
+
+    :param incremental: write only what changed since the current generation
+        (falls back to a full rebuild, saying why, when there is none or it was
+        built with another analysis chain).
+    :param procs: Whoosh writer processes for a full rebuild.
+    :param keep: generations to keep on disk, the current one included.
+    :raises ReindexInProgress: another reindex holds the lock; nothing touched.
+    :raises NothingToIndex: no valid document at all; nothing switched.
+    :raises IndexWriteError: the new generation could not be written (disk
+        full…); the current generation is untouched.
+    """
+    sources = [Path(s) for s in sources]
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with generations.reindex_lock(index_dir):
+        generations.cleanup(index_dir, keep)
+        previous = _usable_previous(index_dir)
+        number = generations.next_number(index_dir)
+        mode, note = "full", None
+        if incremental:
+            if previous is None:
+                note = "no usable current generation: full rebuild"
+            elif previous.manifest.get("analysis") != ANALYSIS_VERSION:
+                note = "the current generation used another analysis chain: full rebuild"
+            else:
+                mode = "incremental"
+        result = ReindexResult(generation=number, mode=mode, note=note)
+        path = generations.generation_path(index_dir, number)
+        try:
+            _build(path, sources, previous, result, procs, limitmb, max_file_bytes, progress)
+            if result.documents == 0:
+                raise NothingToIndex(
+                    "no valid document found in "
+                    + ", ".join(map(str, sources))
+                    + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
+                )
+            generations.publish(index_dir, number)
+        except BaseException as e:
+            shutil.rmtree(path, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise _write_error(e, path) from e
+            raise
+        generations.cleanup(index_dir, keep)
+    result.elapsed = time.monotonic() - started
+    result.size_bytes = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    return result
+
+
+def _usable_previous(index_dir: Path) -> generations.Generation | None:
+    try:
+        return generations.current_generation(index_dir)
+    except Exception:  # damaged: rebuild from scratch rather than from it
+        return None
+
+
+def _write_error(e: OSError, path: Path) -> IndexWriteError:
+    if e.errno == errno.ENOSPC:
+        reason = "the disk is full"
+    elif e.errno in (errno.EACCES, errno.EPERM):
+        reason = "permission denied"
+    else:
+        reason = e.strerror or str(e)
+    return IndexWriteError(
+        f"could not write the new generation in {path.parent}: {reason}"
+        f"{f' ({e.filename})' if e.filename else ''}; the previous generation is untouched"
+    )
+
+
+def _build(
+    path: Path,
+    sources: list[Path],
+    previous: generations.Generation | None,
+    result: ReindexResult,
+    procs: int,
+    limitmb: int,
+    max_file_bytes: int,
+    progress: Progress | None,
+) -> None:
+    old_catalog = _read_catalog(previous)
+    catalog: dict[str, list[str]] = {}
+    report = LoadReport()
+    total = sum(p.stat().st_size for p, _ in find_files(sources))
+    documents = load_documents(sources, report, max_file_bytes=max_file_bytes)
+
+    if result.mode == "incremental":
+        assert previous is not None
+        _link_files(previous.path, path)
+        ix = whoosh_index.open_dir(str(path))
+        writer = ix.writer(limitmb=limitmb)
+    else:
+        path.mkdir()
+        ix = whoosh_index.create_in(str(path), build_schema())
+        writer = (
+            ix.writer(procs=procs, limitmb=limitmb, multisegment=True)
+            if procs > 1
+            else ix.writer(limitmb=limitmb)
+        )
+    try:
+        for done, loaded in enumerate(documents, start=1):
+            doc, fingerprint = loaded.document, loaded.document.fingerprint
+            catalog[doc.id] = [fingerprint, loaded.origin]
+            before = old_catalog.get(doc.id)
+            if result.mode == "incremental" and before is not None:
+                if before[0] == fingerprint:
+                    result.unchanged += 1
+                else:
+                    writer.update_document(**document_fields(doc))
+                    result.updated += 1
+            else:
+                writer.add_document(**document_fields(doc))
+                if before is None:
+                    result.added += 1
+                else:
+                    result.updated += 1 if before[0] != fingerprint else 0
+                    result.unchanged += 1 if before[0] == fingerprint else 0
+            if progress and done % 200 == 0:
+                progress(done, report.bytes_read, total)
+
+        # Documents that are gone from the sources: deleted, unless the file
+        # that held them could not be read this time (then they are kept).
+        vanished = [i for i in old_catalog if i not in catalog]
+        keep = [i for i in vanished if old_catalog[i][1] in report.damaged_files]
+        for doc_id in vanished:
+            if doc_id in keep:
+                catalog[doc_id] = old_catalog[doc_id]
+            elif result.mode == "incremental":
+                writer.delete_by_term("id", doc_id)
+        result.deleted = len(vanished) - len(keep)
+        result.kept = len(keep)
+        if keep and result.mode == "full":
+            assert previous is not None
+            with whoosh_index.open_dir(str(previous.path)).searcher() as old:
+                for doc_id in keep:
+                    stored = old.document(id=doc_id)
+                    if stored is not None:
+                        writer.add_document(**document_fields(stored_document(stored)))
+        if progress:
+            progress(len(catalog), report.bytes_read, total)
+        writer.commit(optimize=False)
+    except BaseException:
+        writer.cancel()
+        raise
+
+    result.problems = report.problems
+    result.documents = len(catalog)
+    for doc_id in keep:
+        result.problems.append(
+            Problem(old_catalog[doc_id][1], None, f"kept the previously indexed {doc_id!r}", skipped=False)
+        )
+    with open(path / generations.CATALOG, "w", encoding="utf-8") as f:
+        json.dump(catalog, f, ensure_ascii=False, separators=(",", ":"))
+    generations.seal(
+        path,
+        {
+            "generation": result.generation,
+            "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "documents": len(catalog),
+            "analysis": ANALYSIS_VERSION,
+            "searchsvc": __version__,
+            "mode": result.mode,
+            "sources": [str(s) for s in sources],
+        },
+    )
+
+
+def _read_catalog(generation: generations.Generation | None) -> dict[str, list[str]]:
+    if generation is None:
+        return {}
+    try:
+        with open(generation.path / generations.CATALOG, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _link_files(source: Path, target: Path) -> None:
+    """Give ``target`` the index files of ``source`` as hard links (copies
+    across file systems). Safe because Whoosh never rewrites a file."""
+    target.mkdir()
+    for entry in source.iterdir():
+        if not entry.is_file() or entry.name in (generations.MANIFEST, generations.CATALOG):
+            continue
+        if entry.name.endswith("LOCK"):
+            continue
+        try:
+            os.link(entry, target / entry.name)
+        except OSError:
+            shutil.copy2(entry, target / entry.name)

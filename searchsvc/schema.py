@@ -1,0 +1,30 @@
+"""The index schema: which fields a document becomes, and how each is analysed."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+
+from .analysis import exact_analyzer, french_analyzer
+
+
+def build_schema(protected: Iterable[str] = ()) -> Schema:
+    """The schema of every generation.
+
+    ``title`` and ``body`` carry the stemming chain and are stored for display
+    and snippets; ``exact`` holds title and body again, folded but unstemmed and
+    with stop words, for quoted phrases, stop-word-only queries and the
+    exact-form bonus. The whole schema, analysers included, is pickled into
+    the index, and queries are parsed with that stored copy.
+    """
+    french = french_analyzer(protected)
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=french, stored=True),
+        body=TEXT(analyzer=french, stored=True),
+        exact=TEXT(analyzer=exact_analyzer()),
+        date=DATETIME(stored=True, sortable=True),
+        source=ID(stored=True, sortable=True),
+        url=STORED,
+    )

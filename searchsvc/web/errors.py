@@ -1,0 +1,41 @@
+"""The one place where errors become responses.
+
+Under ``/api/`` every error, ours or Flask's (404, 405…), is
+``{"error": {"code": ..., "message": ...}}`` with its status; elsewhere it is
+the HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..errors import SearchServiceError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response, int] | tuple[str, int]:
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SearchServiceError)
+    def service_error(e: SearchServiceError):
+        if e.status >= 500:
+            log.error("%s: %s", e.code, e.message)
+        return error_response(e.status, e.code, e.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        code = (e.name or "error").lower().replace(" ", "_")
+        return error_response(e.code or 500, code, e.description or e.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unexpected error on %s", request.path)
+        return error_response(500, "internal", InternalServerError.description)
