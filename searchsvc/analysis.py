@@ -102,8 +102,15 @@ def fold(word: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
-#: The stop list in both its accented and its folded forms.
-STOP_WORDS = frozenset(SNOWBALL_STOP_WORDS) | frozenset(map(fold, SNOWBALL_STOP_WORDS))
+#: The stop list in both its accented and its folded forms, with the elided
+#: words standing alone (``jusqu``, typed without what follows) and their
+#: full conjunctions.
+STOP_WORDS = (
+    frozenset(SNOWBALL_STOP_WORDS)
+    | frozenset(map(fold, SNOWBALL_STOP_WORDS))
+    | ELISIONS
+    | frozenset("jusque lorsque puisque quoique".split())
+)
 
 
 @lru_cache(maxsize=200_000)

@@ -109,6 +109,37 @@ def print_summary(result) -> None:
             click.echo(f"  {problem}")
 
 
+def reindex_with_config(
+    sources=(),
+    index_dir: Path | None = None,
+    *,
+    incremental: bool = False,
+    procs: int | None = None,
+    show_progress: bool = True,
+):
+    """Run :func:`searchsvc.indexer.reindex` with the app's configuration
+    filling in whatever the command line left out."""
+    from .indexer import reindex
+
+    cfg = current_app.config
+    progress = ProgressPrinter() if show_progress else None
+    try:
+        return run_service_call(
+            reindex,
+            sources or [Path(str(cfg["SOURCE_DIR"]))],
+            index_dir or Path(str(cfg["INDEX_DIR"])),
+            incremental=incremental,
+            procs=procs or int(cfg["WRITER_PROCS"]),
+            limitmb=int(cfg["WRITER_LIMIT_MB"]),
+            max_file_bytes=int(float(cfg["MAX_FILE_MB"]) * 1024 * 1024),
+            keep=int(cfg["KEEP_GENERATIONS"]),
+            progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
+
+
 @click.command("reindex")
 @click.argument("sources", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -128,32 +159,38 @@ def reindex_command(sources, index_dir, incremental, procs, as_json, quiet) -> N
     running service keeps answering from the current generation until the
     switch, and picks up the new one without a restart.
     """
-    from .indexer import reindex
-
-    cfg = current_app.config
-    progress = None if (quiet or as_json) else ProgressPrinter()
-    try:
-        result = run_service_call(
-            reindex,
-            sources or [Path(cfg["SOURCE_DIR"])],
-            index_dir or Path(str(cfg["INDEX_DIR"])),
-            incremental=incremental,
-            procs=procs or int(cfg["WRITER_PROCS"]),
-            limitmb=int(cfg["WRITER_LIMIT_MB"]),
-            max_file_bytes=int(float(cfg["MAX_FILE_MB"]) * 1024 * 1024),
-            keep=int(cfg["KEEP_GENERATIONS"]),
-            progress=progress,
-        )
-    finally:
-        if progress:
-            progress.close()
+    result = reindex_with_config(
+        sources, index_dir, incremental=incremental, procs=procs, show_progress=not (quiet or as_json)
+    )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         print_summary(result)
 
 
-COMMANDS = [reindex_command]
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Run the service locally, first building the index from SEARCHSVC_SOURCE_DIR
+    (the bundled corpus) when there is none yet.
+
+    For production, run `gunicorn wsgi:app` instead (see the README).
+    """
+    from werkzeug.serving import run_simple
+
+    from .generations import pointer_number
+
+    index_dir = Path(str(current_app.config["INDEX_DIR"]))
+    if pointer_number(index_dir) is None:
+        click.echo(f"No index in {index_dir} yet: indexing {current_app.config['SOURCE_DIR']} first.")
+        print_summary(reindex_with_config())
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+COMMANDS = [reindex_command, serve_command]
 
 
 def init_app(app: Flask) -> None:

@@ -20,10 +20,10 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .analysis import fold
 
@@ -38,11 +38,38 @@ FRENCH_MONTHS = {
     "decembre": 12,
 }  # fmt: skip
 
-_DATE_LINE = re.compile(r"^[-–—]?\s*le\s+(\d{1,2})(?:er)?\s+(\S+)\s+(\d{4})\s*\.?$", re.I)
-_SOURCE_LINE = re.compile(r"^source\s*:\s*(.+?)\s*$", re.I)
+_DATE_LINE = re.compile(r"^[-–—]?\s*le\s+(\d{1,2})(?:er)?\s+(\S+)\s+(\d{4})\s*\.?$", re.IGNORECASE)
+_SOURCE_LINE = re.compile(r"^source\s*:\s*(.+?)\s*$", re.IGNORECASE)
 _CONTROL = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f]")
 # Signs of UTF-8 text that was once decoded as Windows-1252 ("Ã©" for "é").
-_MOJIBAKE = re.compile("[ÃÂâÅ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2018-\u203a\u20ac\u2122]")
+_MOJIBAKE = re.compile(
+    "[ÃÂâÅ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2018-\u203a\u20ac\u2122]"
+)
+
+
+def _cp1252_table() -> dict[str, int]:
+    """Each character that Windows-1252 decoding produces for a byte >= 0x80.
+
+    The five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+    usually come out of a mis-decoding as the C1 control of the same number.
+    """
+    table = {}
+    for byte in range(0x80, 0x100):
+        try:
+            char = bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            char = chr(byte)
+        table[char] = byte
+    return table
+
+
+_CP1252 = _cp1252_table()
+_CONTINUATION = re.escape("".join(c for c, b in _CP1252.items() if 0x80 <= b <= 0xBF))
+# One mis-decoded UTF-8 sequence of the kinds French text produces: Ã… (the
+# accented Latin-1 letters), Â… (no-break space, « », °), Å… (œ, Œ) and
+# â€… (’ “ ” – — … €). Other lead bytes are left alone: "é\u00a0»" or
+# "É\u00a0!" are ordinary French, not mojibake.
+_MOJIBAKE_SEQUENCE = re.compile(f"[ÃÂÅ][{_CONTINUATION}]|â[{_CONTINUATION}]{{2}}")
 
 
 @dataclass(frozen=True)
@@ -128,8 +155,10 @@ def find_files(sources: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path
 
     ``name`` is the path relative to the source folder (for a single file,
     its own name); it is the id of a plain-text article. Hidden files and
-    folders are passed over; so are files with other suffixes. Files come in
-    a stable order, so two loads of the same folder agree.
+    folders are passed over; so are files with other suffixes (the suffix is
+    matched in any case: ``NOTE.TXT`` is read). Files come in a stable order,
+    so two loads of the same folder agree: within a folder its files by name,
+    then its sub-folders by name.
     """
     for source in sources:
         root = Path(source)
@@ -141,7 +170,7 @@ def find_files(sources: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
-                if name.startswith(".") or not name.endswith(SUFFIXES):
+                if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                     continue
                 path = Path(dirpath, name)
                 yield path, path.relative_to(root).as_posix()
@@ -161,9 +190,10 @@ def load_documents(
     seen: dict[str, str] = {}
     for path, name in find_files(sources):
         report.files_read += 1
-        if path.suffix == ".jsonl":
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
             loaded = _read_jsonl(path, name, report, max_file_bytes)
-        elif path.suffix == ".txt":
+        elif suffix == ".txt":
             loaded = _read_article(path, name, report, max_file_bytes)
         else:
             report.skip(name, None, f"unsupported file type {path.suffix!r} (use .txt or .jsonl)")
@@ -188,7 +218,7 @@ def _read_article(
         size = path.stat().st_size
         if size > max_bytes:
             raise InputError(
-                f"file is {size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit "
+                f"file is {_size(size)}, over the {_size(max_bytes)} limit "
                 "for one article (SEARCHSVC_MAX_FILE_MB)"
             )
         raw = path.read_bytes()
@@ -196,21 +226,65 @@ def _read_article(
         text, note = decode(raw)
         if note:
             report.warn(name, None, note)
-        yield None, parse_article(text, name)
+        notes: list[tuple[int, str]] = []
+        doc = parse_article(text, name, notes=notes)
+        for line, reason in notes:
+            report.warn(name, line, reason)
+        yield None, doc
     except InputError as e:
         report.skip(name, None, str(e))
     except OSError as e:
         report.skip(name, None, f"cannot be read: {e.strerror or e}")
 
 
+def _size(n: int) -> str:
+    """A byte count for a message: ``'12.5 MB'``, ``'3.0 KB'``, ``'200 bytes'``."""
+    if n >= 1048576:
+        return f"{n / 1048576:.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n} bytes"
+
+
+def _repair_mojibake(text: str) -> str:
+    """Undo UTF-8 that was decoded as Windows-1252 ("Ã©tÃ©" → "été").
+
+    The whole text is re-decoded when it can be (every non-ASCII character
+    then came from a mis-decoding); otherwise each mis-decoded sequence is
+    repaired on its own, so a text that mixes mojibake with correct accents,
+    or a file that mixes UTF-8 with Windows-1252 bytes, is repaired too.
+    Raises :class:`InputError` when signs of mojibake are left.
+    """
+    try:
+        return text.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        pass
+
+    def one(m: re.Match[str]) -> str:
+        try:
+            return bytes(_CP1252[c] for c in m.group()).decode("utf-8")
+        except UnicodeDecodeError:
+            return m.group()
+
+    text = _MOJIBAKE_SEQUENCE.sub(one, text)
+    left = _MOJIBAKE.search(text)
+    if left:
+        raise InputError(
+            f"double-encoded UTF-8 (mojibake) that cannot be repaired: {left.group()!r} "
+            f"at character {left.start()}"
+        )
+    return text
+
+
 def decode(raw: bytes) -> tuple[str, str | None]:
     """Decode a file's bytes to NFC text, with a note when it was not plain UTF-8.
 
     UTF-8, with or without BOM, is read as such; a file that is not valid
-    UTF-8 is read as Windows-1252, the usual legacy French encoding; UTF-8
-    text that was once mis-decoded ("Ã©tÃ©") is repaired. Anything else, binary
-    data and UTF-16 included, raises :class:`InputError` rather than indexing
-    garbage.
+    UTF-8 is read as Windows-1252, the usual legacy French encoding (UTF-8
+    sequences mixed into it are repaired); UTF-8 text that was once
+    mis-decoded ("Ã©tÃ©") is repaired, or refused when it cannot be. Anything
+    else, binary data and UTF-16 included, raises :class:`InputError` rather
+    than indexing garbage.
     """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("UTF-16 text: convert it to UTF-8")
@@ -221,20 +295,21 @@ def decode(raw: bytes) -> tuple[str, str | None]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         try:
-            text = raw.decode("cp1252")
+            text = raw.removeprefix(b"\xef\xbb\xbf").decode("cp1252")
         except UnicodeDecodeError:
             raise InputError(
                 f"neither UTF-8 nor Windows-1252 (invalid byte at offset {e.start}); "
                 "convert it to UTF-8"
             ) from None
-        note = "not UTF-8: read as Windows-1252"
+        note = f"not UTF-8 (invalid byte at offset {e.start}): read as Windows-1252"
+        if _MOJIBAKE.search(text):
+            # UTF-8 and Windows-1252 mixed in one file: "Ã©" is a UTF-8 "é".
+            text = _repair_mojibake(text)
+            note += ", with the UTF-8 parts repaired"
     else:
         if _MOJIBAKE.search(text):
-            try:
-                text = text.encode("cp1252").decode("utf-8")
-                note = "double-encoded UTF-8 (mojibake) repaired"
-            except UnicodeError:
-                pass
+            text = _repair_mojibake(text)
+            note = "double-encoded UTF-8 (mojibake) repaired"
     controls = len(_CONTROL.findall(text))
     if controls > max(2, len(text) // 1000):
         raise InputError(f"binary file ({controls} control characters), not a text article")
@@ -259,30 +334,44 @@ def parse_french_date(text: str) -> str | None:
         raise InputError(f"no such date: {text.strip()!r}") from None
 
 
-def parse_article(text: str, name: str) -> Document:
-    """Parse one plain-text article (see the module docstring for the layout)."""
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
+def parse_article(text: str, name: str, *, notes: list[tuple[int, str]] | None = None) -> Document:
+    """Parse one plain-text article (see the module docstring for the layout).
+
+    A date line whose date cannot be read (``- Le 31 février 2021``) does not
+    lose the article: it is loaded without a date, and ``(line number,
+    reason)`` is appended to ``notes`` when given. Raises :class:`InputError`
+    for an empty text or a missing title.
+    """
+    numbered = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
+    numbered = [(n, line) for n, line in numbered if line]
+    if not numbered:
         raise InputError("empty file")
     try:
-        first_is_date = parse_french_date(lines[0]) is not None
+        first_is_date = parse_french_date(numbered[0][1]) is not None
     except InputError:
         first_is_date = True
     if first_is_date:
-        raise InputError("missing title: the first line is a date line")
-    title, rest = lines[0], lines[1:]
+        raise InputError(f"missing title: line {numbered[0][0]} is a date line")
+    title, rest = numbered[0][1], numbered[1:]
     when = None
     if rest:
-        when = parse_french_date(rest[0])
-        if when is not None:
+        number, line = rest[0]
+        try:
+            when = parse_french_date(line)
+        except InputError as e:
             rest = rest[1:]
+            if notes is not None:
+                notes.append((number, f"{e}; the article is loaded without a date"))
+        else:
+            if when is not None:
+                rest = rest[1:]
+    lines = [line for _, line in rest]
     source = None
-    if rest:
-        m = _SOURCE_LINE.match(rest[-1])
+    if lines:
+        m = _SOURCE_LINE.match(lines[-1])
         if m:
-            source, rest = m.group(1), rest[:-1]
-    return Document(id=name, title=title, body="\n".join(rest), date=when, source=source)
+            source, lines = m.group(1), lines[:-1]
+    return Document(id=name, title=title, body="\n".join(lines), date=when, source=source)
 
 
 # --------------------------------------------------------------------------
@@ -294,28 +383,50 @@ def _read_jsonl(
 ) -> Iterator[tuple[int, Document]]:
     try:
         with path.open("rb") as f:
-            for number, raw in enumerate(f, start=1):
-                report.bytes_read += len(raw)
+            number = 0
+            blank = True
+            while raw := f.readline(max_bytes + 1):
+                number += 1
+                size = len(raw)
+                if size > max_bytes:
+                    # Too long to be one document: skip the rest of the line
+                    # without holding it in memory.
+                    while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
+                        size += len(raw)
+                report.bytes_read += size
                 if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
-                if not raw.strip():
+                if size <= max_bytes and not raw.strip():
                     continue
+                blank = False
                 try:
-                    if len(raw) > max_bytes:
+                    if size > max_bytes:
                         raise InputError(
-                            f"line is {len(raw) / 1048576:.1f} MB, over the "
-                            f"{max_bytes / 1048576:.0f} MB limit for one document "
-                            "(SEARCHSVC_MAX_FILE_MB)"
+                            f"line is {_size(size)}, over the {_size(max_bytes)} limit "
+                            "for one document (SEARCHSVC_MAX_FILE_MB)"
                         )
-                    yield number, parse_json_document(raw)
+                    notes: list[str] = []
+                    doc = parse_json_document(raw, notes=notes)
                 except InputError as e:
                     report.skip(name, number, str(e))
+                    continue
+                for reason in notes:
+                    report.warn(name, number, reason)
+                yield number, doc
+            if blank:
+                report.skip(name, None, "empty file: no JSON line in it")
     except OSError as e:
         report.skip(name, None, f"cannot be read: {e.strerror or e}")
 
 
-def parse_json_document(raw: bytes | str) -> Document:
-    """Parse one JSON Lines record into a :class:`Document`."""
+def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> Document:
+    """Parse one JSON Lines record into a :class:`Document`.
+
+    Raises :class:`InputError` when it cannot become a document. A ``date``
+    that is no ISO date does not lose the document: it is loaded without a
+    date. That, and repaired mojibake, are appended to ``notes`` when given.
+    """
+    notes = notes if notes is not None else []
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as e:
@@ -335,7 +446,11 @@ def parse_json_document(raw: bytes | str) -> Document:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise InputError(f"{key!r} must be a string, got {type(value).__name__}")
-        value = unicodedata.normalize("NFC", str(value)).strip()
+        value = str(value)
+        if _MOJIBAKE.search(value):
+            value = _repair_mojibake(value)
+            notes.append(f"double-encoded UTF-8 (mojibake) repaired in {key!r}")
+        value = unicodedata.normalize("NFC", value).strip()
         if "\x00" in value:
             raise InputError(f"{key!r} contains a NUL character")
         if required and not value:
@@ -350,7 +465,11 @@ def parse_json_document(raw: bytes | str) -> Document:
         try:
             when = date.fromisoformat(when[:10]).isoformat()
         except ValueError:
-            raise InputError(f"'date' must be an ISO date (YYYY-MM-DD), got {when!r}") from None
+            notes.append(
+                f"'date' must be an ISO date (YYYY-MM-DD), got {when!r}; "
+                "the document is loaded without a date"
+            )
+            when = None
     return Document(
         id=doc_id,  # type: ignore[arg-type]
         title=title,  # type: ignore[arg-type]

@@ -123,9 +123,9 @@ def reindex(
     index_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with generations.reindex_lock(index_dir):
+        number = generations.next_number(index_dir)  # before cleanup: never reused
         generations.cleanup(index_dir, keep)
         previous = _usable_previous(index_dir)
-        number = generations.next_number(index_dir)
         mode, note = "full", None
         if incremental:
             if previous is None:

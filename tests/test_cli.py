@@ -1,0 +1,131 @@
+"""The ``searchsvc`` command line, through Flask's CLI runner and as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from searchsvc import generations
+from searchsvc.generations import LiveIndex, current_generation
+from searchsvc.indexer import reindex
+
+BUNDLED = Path(__file__).resolve().parents[1] / "index_data" / "corpus"
+
+
+def test_reindex_prints_a_summary(runner, corpus, tmp_path):
+    result = runner.invoke(args=["reindex", str(corpus), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0, result.output
+    assert "Generation 1 (full) is now in use: 7 documents." in result.output
+    assert "indexed 7 new, updated 0, deleted 0, unchanged 0, kept 0, skipped 0" in result.output
+    assert "index size" in result.output
+
+
+def test_reindex_json_lists_what_was_skipped(runner, corpus, tmp_path):
+    (corpus / "vide.txt").write_text("", "utf-8")
+    result = runner.invoke(args=["reindex", str(corpus), "--index", str(tmp_path / "ix"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["documents"] == 7 and data["generation"] == 1
+    assert data["problems"] == [{"path": "vide.txt", "line": None, "reason": "empty file", "skipped": True}]
+
+
+def test_reindex_uses_the_configured_index_and_source(runner, app):
+    result = runner.invoke(args=["reindex", "--incremental"])
+    assert result.exit_code == 0, result.output
+    assert "Generation 2 (incremental)" in result.output
+    assert "unchanged 7" in result.output
+
+
+def test_reindex_refused_while_another_runs(runner, corpus, index_dir):
+    with generations.reindex_lock(index_dir):
+        result = runner.invoke(args=["reindex", str(corpus), "--index", str(index_dir)])
+    assert result.exit_code == 3
+    assert "a reindex is already under way" in result.output
+
+
+def test_reindex_with_nothing_valid_exits_4(runner, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "vide.txt").write_text("")
+    result = runner.invoke(args=["reindex", str(tmp_path / "src"), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 4
+    assert "no valid document" in result.output
+
+
+def test_reindex_of_a_missing_source_is_a_usage_error(runner, tmp_path):
+    result = runner.invoke(args=["reindex", str(tmp_path / "absent"), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "searchsvc", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def test_console_command_prints_plain_progress_when_not_a_tty(corpus, tmp_path):
+    proc = run_cli("reindex", str(corpus), "--index", str(tmp_path / "ix"))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "indexed 7 documents, 100% of the input" in err
+    assert "Generation 1 (full) is now in use" in out
+
+
+@pytest.fixture
+def news_corpus(tmp_path) -> Path:
+    """A few hundred real articles from the bundled corpus: a build that takes a while."""
+    target = tmp_path / "news"
+    target.mkdir()
+    for path in sorted((BUNDLED / "orangesum").glob("*.txt"))[:400]:
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+def top_ids(live: LiveIndex, text: str) -> list[str]:
+    from whoosh.qparser import MultifieldParser, OrGroup
+
+    searcher = live.searcher()
+    parser = MultifieldParser(["title", "body"], searcher.schema, group=OrGroup)
+    return [hit["id"] for hit in searcher.search(parser.parse(text), limit=10)]
+
+
+def test_kill_9_during_a_reindex_leaves_the_previous_generation_in_use(news_corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    reindex([news_corpus], index_dir)
+    live = LiveIndex(index_dir)
+    queries = ["gouvernement", "president de la republique", "coronavirus"]
+    before = {q: top_ids(live, q) for q in queries}
+    assert all(before.values())
+
+    for path in sorted(news_corpus.glob("*.txt"))[:100]:
+        path.unlink()  # the next generation would differ
+    proc = run_cli("reindex", str(news_corpus), "--index", str(index_dir))
+    line = proc.stderr.readline()  # the first progress line: the build is under way
+    assert "indexed" in line, line + proc.stderr.read()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdout.close()
+    proc.stderr.close()
+
+    assert current_generation(index_dir).number == 1
+    assert generations.generation_path(index_dir, 2).exists()  # the half-built one
+    time.sleep(0.01)
+    assert {q: top_ids(live, q) for q in queries} == before
+    assert {q: top_ids(LiveIndex(index_dir), q) for q in queries} == before
+
+    # The lock died with the process: the next reindex runs and cleans up.
+    result = reindex([news_corpus], index_dir)
+    assert result.generation == 3 and result.documents == 300
+    assert not generations.generation_path(index_dir, 2).exists()
+    assert live.searcher().doc_count() == 300

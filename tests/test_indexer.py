@@ -1,0 +1,217 @@
+"""Reindexing: what a site owner's articles become, and the safety of the switch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from whoosh.qparser import AndGroup
+
+from searchsvc import generations
+from searchsvc.analysis import exact_analyzer, french_analyzer
+from searchsvc.errors import IndexNotReady, NothingToIndex, ReindexInProgress
+from searchsvc.generations import LiveIndex, current_generation
+from searchsvc.indexer import reindex
+from whoosh import index as whoosh_index
+
+from .conftest import search_ids
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("universite", "universite.txt"),
+        ("Université", "universite.txt"),
+        ("etats-unis", "monde/etats-unis.txt"),
+        ("Etats-Unis", "monde/etats-unis.txt"),
+        ("etats unis", "monde/etats-unis.txt"),
+        ("unis", "monde/etats-unis.txt"),
+        ("l'otan", "monde/etats-unis.txt"),
+        ("OTAN", "monde/etats-unis.txt"),
+        ("americano-russe", "monde/etats-unis.txt"),
+        ("coeur", "coeur.txt"),
+        ("aujourdhui", "universite.txt"),
+        ("jeudi", "nuit.txt"),
+        ("gouvernement", "nuit.txt"),
+        ("14,2", "nuit.txt"),
+        ("elections", "election.txt"),
+        ("presidente", "election.txt"),
+        ("portemonnaie", None),
+        ("porte-monnaie", "porte"),
+    ],
+)
+def test_readers_typing_without_accents_find_the_article(index_dir, typed, expected):
+    found = search_ids(index_dir, typed, group=AndGroup)
+    if expected is None:
+        assert found == set()
+    else:
+        assert expected in found
+
+
+def test_queries_use_the_index_own_analyzer(index_dir):
+    generation = current_generation(index_dir)
+    ix = whoosh_index.open_dir(str(generation.path))
+    assert ix.schema["body"].analyzer == french_analyzer()
+    assert ix.schema["exact"].analyzer == exact_analyzer()
+
+
+def test_phrase_with_stop_words_matches_on_the_exact_field(index_dir):
+    assert search_ids(index_dir, '"la nuit de mercredi à jeudi"', fields=("exact",)) == {"nuit.txt"}
+    assert search_ids(index_dir, '"la nuit de jeudi à mercredi"', fields=("exact",)) == set()
+
+
+@pytest.mark.parametrize(
+    "typed, expected", [("jusqu'à", "porte"), ("jusqu'a", "porte"), ("être ou ne pas être", "hamlet")]
+)
+def test_stop_word_only_queries_still_find_documents(index_dir, typed, expected):
+    if "jusqu" in typed:
+        assert search_ids(index_dir, typed) == set()  # nothing left on the stemmed fields
+    assert search_ids(index_dir, f'"{typed}"', fields=("exact",)) == {expected}
+
+
+def test_stored_fields_and_dates(index_dir):
+    generation = current_generation(index_dir)
+    with whoosh_index.open_dir(str(generation.path)).searcher() as s:
+        doc = s.document(id="monde/etats-unis.txt")
+        assert doc["title"] == "Les États-Unis et l'OTAN"
+        assert doc["date"].date().isoformat() == "2024-11-22"
+        assert doc["source"] == "AA"
+        hamlet = s.document(id="hamlet")
+        assert hamlet["url"] == "https://example.org/hamlet"
+    assert generation.documents == 7
+    assert generation.manifest["analysis"] == "fr-1"
+
+
+def test_full_reindex_switches_generations_and_keeps_the_previous_one(index_dir, corpus):
+    first = current_generation(index_dir)
+    result = reindex([corpus], index_dir)
+    assert result.generation == first.number + 1
+    assert current_generation(index_dir).number == result.generation
+    reindex([corpus], index_dir)
+    numbers = sorted(p.name for p in index_dir.glob("gen-*"))
+    assert numbers == ["gen-000002", "gen-000003"]  # keep=2: current and previous
+
+
+def test_incremental_writes_only_what_changed(index_dir, corpus):
+    (corpus / "coeur.txt").unlink()
+    text = (corpus / "nuit.txt").read_text("utf-8")
+    (corpus / "nuit.txt").write_text(text.replace("400 millions", "500 millions"), "utf-8")
+    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
+    result = reindex([corpus], index_dir, incremental=True)
+    assert (result.mode, result.added, result.updated, result.deleted, result.unchanged) == (
+        "incremental", 1, 1, 1, 5,
+    )  # fmt: skip
+    assert result.documents == 7
+    assert search_ids(index_dir, "coeur") == {"porte"}
+    assert search_ids(index_dir, "baguette") == {"nouveau.txt"}
+    assert search_ids(index_dir, "500") == {"nuit.txt"}
+    assert search_ids(index_dir, "400") == set()
+    assert current_generation(index_dir).manifest["mode"] == "incremental"
+
+
+def test_incremental_without_an_index_falls_back_to_full(tmp_path, corpus):
+    result = reindex([corpus], tmp_path / "ix", incremental=True)
+    assert result.mode == "full" and "full rebuild" in result.note
+    assert result.documents == 7
+
+
+def test_incremental_after_an_analysis_change_is_a_full_rebuild(index_dir, corpus):
+    gen = current_generation(index_dir)
+    manifest = json.loads((gen.path / "manifest.json").read_text())
+    manifest["analysis"] = "fr-0"
+    (gen.path / "manifest.json").write_text(json.dumps(manifest))
+    result = reindex([corpus], index_dir, incremental=True)
+    assert result.mode == "full" and "analysis" in result.note
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_a_file_that_became_unreadable_keeps_its_indexed_document(index_dir, corpus, incremental):
+    (corpus / "coeur.txt").write_bytes(b"\x00\x01binary junk")
+    result = reindex([corpus], index_dir, incremental=incremental)
+    assert result.kept == 1 and result.deleted == 0
+    assert [str(p) for p in result.skipped] == ["coeur.txt: binary file (contains NUL bytes), not a text article"]
+    assert "coeur.txt" in search_ids(index_dir, "greffe")
+    assert result.documents == 7
+
+
+def test_bad_input_is_reported_and_the_rest_indexed(tmp_path, corpus):
+    (corpus / "vide.txt").write_text("", "utf-8")
+    with open(corpus / "extra.jsonl", "a", encoding="utf-8") as f:
+        f.write("{not json\n")
+        f.write(json.dumps({"id": "hamlet", "title": "Doublon", "body": "x"}) + "\n")
+    result = reindex([corpus], tmp_path / "ix")
+    assert result.documents == 7
+    assert sorted(str(p) for p in result.skipped) == [
+        "extra.jsonl:3: invalid JSON: Expecting property name enclosed in double quotes at column 2",
+        "extra.jsonl:4: duplicate id 'hamlet' (first seen in extra.jsonl:1); skipped",
+        "vide.txt: empty file",
+    ]
+
+
+def test_nothing_valid_switches_nothing(index_dir, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "bad.txt").write_text("", "utf-8")
+    before = current_generation(index_dir).number
+    with pytest.raises(NothingToIndex, match="no valid document"):
+        reindex([empty], index_dir)
+    assert current_generation(index_dir).number == before
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == [f"gen-{before:06d}"]
+
+
+def test_a_second_reindex_is_refused_and_touches_nothing(index_dir, corpus):
+    before = sorted(p.name for p in index_dir.iterdir())
+    with generations.reindex_lock(index_dir):
+        with pytest.raises(ReindexInProgress, match="already under way.*pid"):
+            reindex([corpus], index_dir)
+    assert sorted(p.name for p in index_dir.iterdir()) == before
+
+
+def test_leftovers_of_a_crashed_build_are_removed(index_dir, corpus):
+    crashed = generations.generation_path(index_dir, 9)
+    crashed.mkdir()
+    (crashed / "half.seg").write_bytes(b"x" * 10)
+    result = reindex([corpus], index_dir)
+    assert not crashed.exists()
+    assert result.generation == 10  # numbers are never reused
+
+
+def test_live_index_switches_to_a_new_generation_without_restart(index_dir, corpus):
+    live = LiveIndex(index_dir)
+    assert live.searcher().doc_count() == 7
+    first = live.generation.number
+    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
+    reindex([corpus], index_dir, incremental=True)
+    searcher = live.searcher()
+    assert live.generation.number == first + 1
+    assert searcher.doc_count() == 8
+    assert live.searcher() is searcher  # reused, not reopened per query
+
+
+def test_live_index_refuses_a_damaged_generation_and_keeps_serving(index_dir, corpus):
+    live = LiveIndex(index_dir)
+    live.searcher()
+    good = live.generation.number
+    result = reindex([corpus], index_dir)
+    # Truncate a segment of the new generation behind the service's back.
+    segment = next(result_path for result_path in generations.generation_path(index_dir, result.generation).glob("*.seg"))
+    with open(segment, "r+b") as f:
+        f.truncate(100)
+    live._retry_at = 0
+    assert live.searcher().doc_count() == 7
+    assert live.generation.number == good
+    assert "damaged" in live.problem and segment.name in live.problem
+
+
+def test_no_index_at_all_is_not_ready(tmp_path):
+    live = LiveIndex(tmp_path / "nothing")
+    with pytest.raises(IndexNotReady, match="no index"):
+        live.searcher()
+
+
+def test_missing_generation_files_are_reported(index_dir):
+    gen = current_generation(index_dir)
+    shutil.rmtree(gen.path)
+    with pytest.raises(IndexNotReady, match="incomplete"):
+        LiveIndex(index_dir).searcher()
