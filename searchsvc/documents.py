@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from .analysis import fold
@@ -150,7 +150,9 @@ class InputError(ValueError):
 # Finding files
 
 
-def find_files(sources: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, str]]:
+def find_files(
+    sources: Iterable[str | os.PathLike[str]], report: LoadReport | None = None
+) -> Iterator[tuple[Path, str]]:
     """Yield ``(path, name)`` for every article file under ``sources``.
 
     ``name`` is the path relative to the source folder (for a single file,
@@ -158,22 +160,30 @@ def find_files(sources: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path
     folders are passed over; so are files with other suffixes (the suffix is
     matched in any case: ``NOTE.TXT`` is read). Files come in a stable order,
     so two loads of the same folder agree: within a folder its files by name,
-    then its sub-folders by name.
+    then its sub-folders by name. Names are NFC-normalised, so a folder copied
+    from a Mac gives the same ids. A folder that cannot be read is recorded in
+    ``report``.
     """
+
+    def unreadable(error: OSError) -> None:
+        if report is not None:
+            name = Path(error.filename).relative_to(root).as_posix() if error.filename else str(root)
+            report.skip(name, None, f"folder cannot be read: {error.strerror or error}")
+
     for source in sources:
         root = Path(source)
         if root.is_file():
-            yield root, root.name
+            yield root, unicodedata.normalize("NFC", root.name)
             continue
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: no such file or folder")
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                     continue
                 path = Path(dirpath, name)
-                yield path, path.relative_to(root).as_posix()
+                yield path, unicodedata.normalize("NFC", path.relative_to(root).as_posix())
 
 
 def load_documents(
@@ -188,7 +198,7 @@ def load_documents(
     reported and skipped.
     """
     seen: dict[str, str] = {}
-    for path, name in find_files(sources):
+    for path, name in find_files(sources, report):
         report.files_read += 1
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
@@ -419,6 +429,14 @@ def _read_jsonl(
         report.skip(name, None, f"cannot be read: {e.strerror or e}")
 
 
+def _iso_date(value: str) -> str:
+    """``2020-07-02`` or a full ISO timestamp → ``2020-07-02``; anything else raises."""
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return datetime.fromisoformat(value).date().isoformat()
+
+
 def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> Document:
     """Parse one JSON Lines record into a :class:`Document`.
 
@@ -432,7 +450,9 @@ def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> 
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 (invalid byte at column {e.start + 1})") from None
     try:
-        data = json.loads(text)
+        # Without its line end, so that an error at the end of the line is
+        # reported at its column rather than at "column 1" of a next line.
+        data = json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e.msg} at column {e.colno}") from None
     if not isinstance(data, dict):
@@ -463,7 +483,7 @@ def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> 
     when = text_field("date")
     if when is not None:
         try:
-            when = date.fromisoformat(when[:10]).isoformat()
+            when = _iso_date(when)
         except ValueError:
             notes.append(
                 f"'date' must be an ISO date (YYYY-MM-DD), got {when!r}; "

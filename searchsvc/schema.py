@@ -15,15 +15,16 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
     ``title`` and ``body`` carry the stemming chain and are stored for display
     and snippets; ``exact`` holds title and body again, folded but unstemmed and
     with stop words, for quoted phrases, stop-word-only queries and the
-    exact-form bonus. The whole schema, analysers included, is pickled into
+    exact-form bonus. A word that analyses into several terms (``États-Unis``)
+    is searched as a phrase of them. The whole schema, analysers included, is pickled into
     the index, and queries are parsed with that stored copy.
     """
     french = french_analyzer(protected)
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=french, stored=True),
-        body=TEXT(analyzer=french, stored=True),
-        exact=TEXT(analyzer=exact_analyzer()),
+        title=TEXT(analyzer=french, stored=True, multitoken_query="phrase"),
+        body=TEXT(analyzer=french, stored=True, multitoken_query="phrase"),
+        exact=TEXT(analyzer=exact_analyzer(), multitoken_query="phrase"),
         date=DATETIME(stored=True, sortable=True),
         source=ID(stored=True, sortable=True),
         url=STORED,

@@ -1,0 +1,279 @@
+"""From what a reader typed to a bounded Whoosh query.
+
+The syntax: plain words; ``"quoted phrases"``; ``-word`` to exclude; ``OR``;
+``prefix*``; ``title:word``; ``word~`` for typo tolerance. Everything goes
+through the index's own analysers (``ix.schema``), so ``écoles`` and
+``ecoles`` are the same query. A query that does not parse as syntax is
+searched as plain words, never an error.
+
+Every query is bounded: the text's length, the number of words, how many
+index terms a prefix, wildcard or fuzzy word may expand to.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from itertools import islice
+
+from whoosh import query as wq
+from whoosh.qparser import (
+    FuzzyTermPlugin,
+    MultifieldParser,
+    OrGroup,
+    OperatorsPlugin,
+    PhrasePlugin,
+    PlusMinusPlugin,
+    PrefixPlugin,
+    WildcardPlugin,
+    syntax,
+)
+from whoosh.qparser.plugins import Plugin
+from whoosh.reading import IndexReader
+
+from .errors import QueryError
+
+MAX_QUERY_CHARS = 1000
+MAX_WORDS = 32
+#: Index terms one prefix, wildcard or fuzzy word may stand for (the most frequent win).
+MAX_EXPANSIONS = 50
+#: Terms scanned in the index to find those expansions.
+MAX_SCANNED = 2000
+
+#: Fields a plain word is searched in, and their weights in the parser.
+TEXT_FIELDS = ("title", "body")
+FIELD_BOOSTS = {"title": 1.5, "body": 1.0}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_SYNTAX = re.compile(r"""[":*?~()\[\]{}^+\-]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
+
+
+@dataclass
+class ParsedQuery:
+    """A query ready to run, and what the rewriting did to it."""
+
+    text: str
+    query: wq.Query
+    #: Words that matched nothing as typed and were searched as the nearest
+    #: words of the index instead: {typed word: [folded index words]}.
+    corrections: dict[str, list[str]] = field(default_factory=dict)
+    #: Words typed with ``-``: excluded from matches and from highlighting.
+    excluded: set[str] = field(default_factory=set)
+
+    def highlight_terms(self) -> set[tuple[str, str]]:
+        """(field, term) pairs worth highlighting in titles and snippets."""
+        terms = set()
+        for fieldname, text in self.query.iter_all_terms(phrases=True):
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+            terms.add((fieldname, text))
+        return terms
+
+
+def clean_text(q: str) -> str:
+    """NFC, no control or bidi-override characters, single spaces; bounded length."""
+    q = unicodedata.normalize("NFC", _CONTROL.sub(" ", q))
+    q = " ".join(q.split())
+    if len(q) > MAX_QUERY_CHARS:
+        raise QueryError(f"q is too long: {len(q)} characters, at most {MAX_QUERY_CHARS}")
+    return q
+
+
+class ExactFieldPlugin(Plugin):
+    """Sends quoted phrases, ``prefix*`` and ``word~`` without a field to the
+    ``exact`` field, where words keep their endings and stop words: "la nuit
+    de mercredi à jeudi" must match those words in that order, and ``pres*``
+    must expand ``pres``, not its stem ``pre``."""
+
+    NODES = (
+        PhrasePlugin.PhraseNode,
+        PrefixPlugin.PrefixNode,
+        WildcardPlugin.WildcardNode,
+        FuzzyTermPlugin.FuzzyTermNode,
+    )
+
+    def filters(self, parser):
+        return [(self.to_exact, 105)]  # before MultifieldPlugin (110)
+
+    def to_exact(self, parser, group):
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self.to_exact(parser, node)
+            elif isinstance(node, self.NODES) and node.fieldname is None:
+                node.set_fieldname("exact")
+        return group
+
+
+class TypoPlugin(Plugin):
+    """A plain word that matches nothing is searched as the nearest words of
+    the index (one typo allowed, two from 8 letters on), most frequent first:
+    ``presidentiele`` → ``presidentielle``, ``gouvernemnt`` → ``gouvernement``.
+
+    It works on the words as typed (folded, unstemmed: the ``exact`` field),
+    since a misspelt word's stem is no guide to the right one's.
+    """
+
+    def __init__(self, reader: IndexReader, corrections: dict[str, list[str]]) -> None:
+        self.reader = reader
+        self.corrections = corrections
+
+    def filters(self, parser):
+        return [(self.correct, 104)]
+
+    def correct(self, parser, group):
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self.correct(parser, node)
+            elif type(node) is syntax.WordNode and node.fieldname is None:
+                near = self.nearest(parser.schema, node.text)
+                if near:
+                    group[i] = syntax.OrGroup([self.word(w, node) for w in near])
+        return group
+
+    @staticmethod
+    def word(text: str, like: syntax.WordNode) -> syntax.WordNode:
+        node = syntax.WordNode(text)
+        node.startchar, node.endchar = like.startchar, like.endchar
+        return node
+
+    def nearest(self, schema, text: str) -> list[str]:
+        stems = [t.text for t in schema["body"].analyzer(text, mode="query")]
+        if not stems or any(_doc_frequency(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
+            return []
+        words = [t.text for t in schema["exact"].analyzer(text, mode="query")]
+        if len(words) != 1 or len(words[0]) < 4 or not words[0].isalpha():
+            return []
+        word = words[0]
+        maxdist = 1 if len(word) < 8 else 2
+        near = _top_terms(self.reader, "exact", self.reader.terms_within("exact", word, maxdist, prefix=1))
+        near = [w for w in near if w != word][:3]
+        if near:
+            self.corrections[text] = near
+        return near
+
+
+def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) -> MultifieldParser:
+    """The query parser for one index's schema (and so its analysers)."""
+    parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup)
+    # "-word" excludes and "+word" requires only at the start of a word, so
+    # that "États-Unis" stays one word; "NOT" means "ANDNOT", never "OR NOT".
+    parser.replace_plugin(OperatorsPlugin(AndNot=r"(?<=\s)(?:AND)?NOT(?=\s)", Not=None))
+    parser.add_plugins(
+        [
+            FuzzyTermPlugin(),
+            PlusMinusPlugin(plusexpr=r"(?:^|(?<=\s))\+(?=\S)", minusexpr=r"(?:^|(?<=\s))-(?=\S)"),
+            ExactFieldPlugin(),
+            TypoPlugin(reader, corrections),
+        ]
+    )
+    return parser
+
+
+def parse(q: str, schema, reader: IndexReader) -> ParsedQuery:
+    """Parse and bound a reader's query; raises :class:`QueryError` if it is
+    empty or too long. Syntax that does not parse is read as plain words."""
+    text = clean_text(q)
+    if not text:
+        raise QueryError("q is empty: type one or more words")
+    result = ParsedQuery(text=text, query=wq.NullQuery)
+    try:
+        parsed = make_parser(schema, reader, result.corrections).parse(text)
+    except Exception:  # Whoosh's parser can raise on odd nestings: read it as words
+        parsed = None
+    if parsed is None or _has_unusable_nodes(parsed):
+        result.corrections.clear()
+        parsed = make_parser(schema, reader, result.corrections).parse(_SYNTAX.sub(" ", text))
+    result.query = _bound(parsed, reader, result)
+    if not list(schema["body"].analyzer(text, mode="query")):
+        result.query = _stop_words_only(text, schema, result.query)
+    return result
+
+
+SEARCHABLE_FIELDS = frozenset({*TEXT_FIELDS, "exact"})
+
+
+def _has_unusable_nodes(q: wq.Query) -> bool:
+    """A parse that searches fields readers cannot use (``date:``, ``url:``…)
+    or everything (``*``): such text is read as plain words instead."""
+    leaves = [q] if q.is_leaf() else list(q.leaves())
+    return any(
+        leaf is not wq.NullQuery and getattr(leaf, "fieldname", None) not in SEARCHABLE_FIELDS
+        for leaf in leaves
+    )
+
+
+def _stop_words_only(text: str, schema, fallback: wq.Query) -> wq.Query:
+    """A query whose words are all stop words (``jusqu'à``, ``cette fois``):
+    search their exact forms in the ``exact`` field, in that order first."""
+    words = [t.text for t in schema["exact"].analyzer(_SYNTAX.sub(" ", text))]
+    words = words[:MAX_WORDS]
+    if not words:
+        return fallback
+    if len(words) == 1:
+        return wq.Term("exact", words[0])
+    # The words in that order first, then documents holding them all.
+    return wq.Or([wq.Phrase("exact", words, boost=2.0), wq.And([wq.Term("exact", w) for w in words])])
+
+
+def _doc_frequency(reader: IndexReader, fieldname: str, text: str) -> int:
+    try:
+        return reader.doc_frequency(fieldname, text)
+    except Exception:  # a field the index does not have
+        return 0
+
+
+def _top_terms(reader: IndexReader, fieldname: str, candidates) -> list[str]:
+    """The most frequent of ``candidates`` (at most :data:`MAX_EXPANSIONS`)."""
+    scanned = list(islice(candidates, MAX_SCANNED))
+    scanned.sort(key=lambda t: -_doc_frequency(reader, fieldname, t))
+    return [t.decode("utf-8") if isinstance(t, bytes) else t for t in scanned[:MAX_EXPANSIONS]]
+
+
+def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
+    """A prefix, wildcard or fuzzy query as an OR of at most MAX_EXPANSIONS terms."""
+    fieldname = q.fieldname
+    if fieldname not in reader.schema or not reader.schema[fieldname].scorable:
+        return wq.NullQuery
+    if isinstance(q, wq.FuzzyTerm):
+        maxdist = min(q.maxdist, 2)
+        candidates = reader.terms_within(fieldname, q.text, maxdist, prefix=max(q.prefixlength, 1))
+    elif isinstance(q, wq.Prefix):
+        candidates = reader.expand_prefix(fieldname, q.text)
+    else:  # Wildcard: scan from its literal prefix, keep what the pattern matches
+        prefix = re.split(r"[*?]", q.text, maxsplit=1)[0]
+        if not prefix:
+            return wq.NullQuery  # a leading wildcard would scan the whole vocabulary
+        pattern = re.compile(q._get_pattern())
+        candidates = (
+            t for t in reader.expand_prefix(fieldname, prefix)
+            if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t)
+        )  # fmt: skip
+    terms = _top_terms(reader, fieldname, candidates)
+    if not terms:
+        return wq.NullQuery
+    return wq.Or([wq.Term(fieldname, t, boost=q.boost) for t in terms])
+
+
+def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[int] | None = None) -> wq.Query:
+    """Rewrite ``q``: expansions bounded, typos forgiven, at most MAX_WORDS words."""
+    words = [0] if words is None else words
+    if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
+        words[0] += 1
+        return _expand(q, reader) if words[0] <= MAX_WORDS else wq.NullQuery
+    if isinstance(q, wq.Every):
+        return wq.NullQuery  # "*" alone: not a search
+    if isinstance(q, wq.Not):
+        result.excluded.update(t for _, t in q.query.iter_all_terms())
+        return q
+    if isinstance(q, wq.Term):
+        words[0] += 1
+        return q if words[0] <= MAX_WORDS else wq.NullQuery
+    if isinstance(q, wq.Phrase):
+        words[0] += len(q.words)
+        if len(q.words) > MAX_WORDS:
+            return wq.Phrase(q.fieldname, q.words[:MAX_WORDS], slop=q.slop, boost=q.boost)
+        return q
+    if q.is_leaf():
+        return q
+    return q.apply(lambda sub: _bound(sub, reader, result, words)).normalize()

@@ -1,0 +1,58 @@
+"""The HTTP side: health, and one JSON error shape on every error path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from searchsvc import create_app
+from searchsvc.indexer import reindex
+
+
+def test_health_reports_documents_and_generation(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "documents": 7, "generation": 1, "analysis": "fr-1"}
+
+
+def test_health_follows_a_reindex_without_restart(client, corpus, index_dir):
+    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
+    reindex([corpus], index_dir, incremental=True)
+    assert client.get("/api/health").get_json()["generation"] == 2
+    assert client.get("/api/health").get_json()["documents"] == 8
+
+
+def test_no_index_is_503_in_the_error_shape(tmp_path):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": {"code": "index_not_ready", "message": response.get_json()["error"]["message"]}
+    }
+    assert "searchsvc reindex" in response.get_json()["error"]["message"]
+
+
+def test_index_built_with_another_chain_is_reported(client, index_dir):
+    gen_dir = next(index_dir.glob("gen-*"))
+    manifest = json.loads((gen_dir / "manifest.json").read_text())
+    manifest["analysis"] = "fr-0"
+    (gen_dir / "manifest.json").write_text(json.dumps(manifest))
+    body = client.get("/api/health").get_json()
+    assert body["status"] == "degraded"
+    assert "fr-0" in body["problem"] and "reindex" in body["problem"]
+
+
+@pytest.mark.parametrize("path, status", [("/api/nope", 404), ("/api/health?x", 200)])
+def test_api_errors_share_one_shape(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    if status >= 400:
+        assert set(response.get_json()) == {"error"}
+        assert set(response.get_json()["error"]) == {"code", "message"}
+
+
+def test_wrong_method_is_405_in_the_error_shape(client):
+    response = client.post("/api/health")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
