@@ -18,11 +18,12 @@ def create_app(test_config: Mapping[str, Any] | None = None):
 
     from . import cli, config
     from .generations import LiveIndex
+    from .ranking import WEIGHTING
     from .web import errors, views
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     config.load(app, test_config)
-    app.extensions["searchsvc.index"] = LiveIndex(app.config["INDEX_DIR"])
+    app.extensions["searchsvc.index"] = LiveIndex(app.config["INDEX_DIR"], WEIGHTING)
     errors.register_error_handlers(app)
     app.register_blueprint(views.bp)
     cli.init_app(app)

@@ -129,7 +129,7 @@ def reindex_with_config(
             sources or [Path(str(cfg["SOURCE_DIR"]))],
             index_dir or Path(str(cfg["INDEX_DIR"])),
             incremental=incremental,
-            procs=procs or int(cfg["WRITER_PROCS"]),
+            procs=procs if procs is not None else int(cfg["WRITER_PROCS"]),
             limitmb=int(cfg["WRITER_LIMIT_MB"]),
             max_file_bytes=int(float(cfg["MAX_FILE_MB"]) * 1024 * 1024),
             keep=int(cfg["KEEP_GENERATIONS"]),
@@ -146,8 +146,9 @@ def reindex_with_config(
               help="Index folder (default: SEARCHSVC_INDEX_DIR, else index_data/index).")
 @click.option("--incremental", is_flag=True,
               help="Write only new, changed and deleted documents (by content hash).")
-@click.option("--procs", type=click.IntRange(1, 64), default=None,
-              help="Writer processes for a full rebuild (default: SEARCHSVC_WRITER_PROCS).")
+@click.option("--procs", type=click.IntRange(0, 64), default=None,
+              help="Writer processes for a full rebuild; 0 = one per core, at most 4 "
+              "(default: SEARCHSVC_WRITER_PROCS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @with_appcontext

@@ -217,8 +217,9 @@ class LiveIndex:
     #: Seconds between two attempts to open a generation that failed.
     RETRY_AFTER = 5.0
 
-    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, index_dir: str | os.PathLike[str], weighting=None) -> None:
         self.index_dir = Path(index_dir)
+        self.weighting = weighting
         self._lock = threading.Lock()
         self._local = threading.local()
         self._stamp: tuple[int, int, int] | None = None
@@ -296,6 +297,6 @@ class LiveIndex:
             return held[1]
         if held is not None:
             held[1].close()
-        searcher = ix.searcher()
+        searcher = ix.searcher(weighting=self.weighting) if self.weighting else ix.searcher()
         self._local.held = (generation.number, searcher)
         return searcher

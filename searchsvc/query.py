@@ -142,15 +142,22 @@ class TypoPlugin(Plugin):
         if not stems or any(_doc_frequency(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
             return []
         words = [t.text for t in schema["exact"].analyzer(text, mode="query")]
-        if len(words) != 1 or len(words[0]) < 4 or not words[0].isalpha():
+        if len(words) != 1:
             return []
-        word = words[0]
-        maxdist = 1 if len(word) < 8 else 2
-        near = _top_terms(self.reader, "exact", self.reader.terms_within("exact", word, maxdist, prefix=1))
-        near = [w for w in near if w != word][:3]
+        near = nearest_words(self.reader, words[0])
         if near:
             self.corrections[text] = near
         return near
+
+
+def nearest_words(reader: IndexReader, word: str, limit: int = 3) -> list[str]:
+    """The most frequent index words one typo (two from 8 letters on) away
+    from ``word`` (folded), when ``word`` itself is not in the index."""
+    if len(word) < 4 or not word.isalpha() or _doc_frequency(reader, "exact", word):
+        return []
+    maxdist = 1 if len(word) < 8 else 2
+    near = _top_terms(reader, "exact", reader.terms_within("exact", word, maxdist, prefix=1))
+    return [w for w in near if w != word][:limit]
 
 
 def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) -> MultifieldParser:

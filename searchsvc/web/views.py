@@ -2,15 +2,61 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from ..errors import QueryError
 from ..generations import LiveIndex
+from ..search import search
+from .openapi import openapi_document
+from .params import parse_search_args
 
 bp = Blueprint("search", __name__)
 
 
 def live_index() -> LiveIndex:
     return current_app.extensions["searchsvc.index"]
+
+
+@bp.after_app_request
+def security_headers(response: Response) -> Response:
+    """No inline script or style, no sniffing, no framing, no referrer leaks."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@bp.get("/api/search")
+def api_search():
+    search_request = parse_search_args(request.args)
+    return jsonify(search(live_index().searcher(), search_request).to_dict())
+
+
+@bp.get("/")
+def home():
+    """The search page: the box alone, or the box and a page of results."""
+    sources = _sources()
+    if not request.args.get("q", "").strip():
+        return render_template("search.html", args=request.args, page=None, sources=sources)
+    try:
+        search_request = parse_search_args(request.args)
+    except QueryError as e:
+        return render_template("search.html", args=request.args, page=None, sources=sources, error=e.message), 400
+    page = search(live_index().searcher(), search_request)
+    return render_template("search.html", args=request.args, page=page, sources=sources, request=search_request)
+
+
+def _sources() -> list[str]:
+    """The sources the index holds, for the filter (empty when there is no index)."""
+    try:
+        reader = live_index().searcher().reader()
+    except Exception:
+        return []
+    return sorted(t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("source"))[:200]
 
 
 @bp.get("/api/health")
@@ -33,3 +79,8 @@ def health():
             f"this version uses {live.stale_analysis!r}: run `searchsvc reindex`"
         )
     return jsonify(body)
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

@@ -1,0 +1,87 @@
+"""Ordering matches: relevance (BM25F, all words before some) or date.
+
+A query's top-level clauses are its "words" (a plain word in title or body,
+a phrase, an expanded prefix…). Documents holding every clause come first,
+then those holding some, each group ordered by score: a reader who typed
+three words expects the articles with all three on top, yet a question with
+a word no article holds still gets its best partial matches.
+"""
+
+from __future__ import annotations
+
+from whoosh import query as wq
+from whoosh import scoring
+from whoosh.searching import Searcher
+
+from .query import ParsedQuery
+
+WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
+
+
+def clauses(q: wq.Query) -> tuple[list[wq.Query], list[wq.Query], wq.Query | None]:
+    """Split ``q`` into (required, optional, excluded) top-level clauses."""
+    excluded = None
+    if isinstance(q, wq.AndNot):
+        q, excluded = q.a, q.b
+    if isinstance(q, wq.AndMaybe):
+        required, optional = clauses(q.a)[0] or [q.a], clauses(q.b)[1] or [q.b]
+        return required, optional, excluded
+    if isinstance(q, wq.And):
+        return list(q.subqueries), [], excluded
+    if isinstance(q, wq.Or) and not _is_one_word(q):
+        return [], list(q.subqueries), excluded
+    return [], [q], excluded
+
+
+def _is_one_word(q: wq.Or) -> bool:
+    """An OR that stands for one word: the same text in several fields, or the
+    expansions of one prefix, fuzzy or misspelt word."""
+    texts = {t for _, t in q.iter_all_terms()}
+    subs = q.subqueries
+    return all(isinstance(s, wq.Term) for s in subs) and (
+        len(texts) == 1 or len({s.fieldname for s in subs}) == 1 or len(subs) > 2
+    )
+
+
+def all_words_query(q: wq.Query) -> wq.Query | None:
+    """The same query with every clause required, or ``None`` when that is ``q``."""
+    required, optional, excluded = clauses(q)
+    if len(optional) + len(required) < 2 or not optional:
+        return None
+    strict: wq.Query = wq.And(required + optional)
+    if excluded is not None:
+        strict = wq.AndNot(strict, excluded)
+    return strict
+
+
+def rank(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    depth: int,
+    filter_query: wq.Query | None,
+    sort: str = "relevance",
+) -> tuple[list[tuple[int, float]], int]:
+    """The first ``depth`` (docnum, score) pairs in order, and the total count."""
+    q = parsed.query
+    if q is wq.NullQuery:
+        return [], 0
+    searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
+    if sort == "date":
+        results = searcher.search(q, limit=depth, filter=filter_query, sortedby="date", reverse=True)
+        return [(hit.docnum, hit.score or 0.0) for hit in results], len(results)
+
+    results = searcher.search(q, limit=depth, filter=filter_query)
+    total = len(results)
+    strict = all_words_query(q)
+    if strict is None:
+        return [(hit.docnum, hit.score) for hit in results], total
+    first = searcher.search(strict, limit=depth, filter=filter_query)
+    ordered = [(hit.docnum, hit.score) for hit in first]
+    seen = {docnum for docnum, _ in ordered}
+    ordered += [(hit.docnum, hit.score) for hit in results if hit.docnum not in seen]
+    return ordered[:depth], total
+
+
+def _with_weighting(searcher: Searcher) -> Searcher:
+    """A searcher sharing ``searcher``'s reader but scoring with :data:`WEIGHTING`."""
+    return Searcher(searcher.reader(), weighting=WEIGHTING, closereader=False, fromindex=searcher._ix)
