@@ -6,7 +6,7 @@ An index folder holds numbered, complete Whoosh indexes and one pointer::
       CURRENT         {"generation": 12}, replaced atomically (write, fsync, rename)
       gen-000012/     the Whoosh files, catalog.json and manifest.json
       gen-000011/     the previous generation, kept for readers still on it
-      reindex.lock    held (flock) by the reindex under way, if any
+      reindex.lock    held (lockf) by the reindex under way, if any
 
 A reindex builds a new ``gen-N`` beside the current one and only then moves
 the pointer, so a crash at any moment leaves the previous generation whole
@@ -172,19 +172,33 @@ def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
     return removed
 
 
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def reindex_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index folder's reindex lock, or raise :class:`ReindexInProgress`.
 
-    The lock is an ``flock``, so a reindex killed with ``kill -9`` releases it
-    with its process: there is no stale lock to clear by hand.
+    The lock is a POSIX record lock (``lockf``): the kernel releases it when
+    its process dies, even with ``kill -9``, so there is never a stale lock to
+    clear by hand; and unlike ``flock`` it is not inherited by the writer's
+    worker processes, so an orphaned worker cannot keep holding it.
     """
     path = Path(index_dir) / LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # POSIX locks do not exclude within one process: a thread lock does that.
+    with _THREAD_LOCKS_GUARD:
+        thread_lock = _THREAD_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+    if not thread_lock.acquire(blocking=False):
+        raise ReindexInProgress(
+            f"a reindex is already under way in {index_dir} (in this process); "
+            "wait for it to finish, then run this one again"
+        )
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
             raise ReindexInProgress(
                 f"a reindex is already under way in {index_dir}"
@@ -196,7 +210,8 @@ def reindex_lock(index_dir: Path) -> Iterator[None]:
         os.pwrite(fd, f"pid {os.getpid()}, started {started}".encode(), 0)
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the flock
+        os.close(fd)  # closing the descriptor releases the lock
+        thread_lock.release()
 
 
 # --------------------------------------------------------------------------

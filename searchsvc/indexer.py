@@ -13,10 +13,13 @@ the documents it held in the previous generation are kept.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import os
 import shutil
+import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -209,6 +212,8 @@ def _build(
     else:
         path.mkdir()
         ix = whoosh_index.create_in(str(path), build_schema())
+        if procs > 1:
+            _workers_die_with_parent()
         writer = (
             ix.writer(procs=procs, limitmb=limitmb, multisegment=True)
             if procs > 1
@@ -280,6 +285,26 @@ def _build(
             "sources": [str(s) for s in sources],
         },
     )
+
+
+_DEATH_SIGNAL_SET = False
+
+
+def _workers_die_with_parent() -> None:
+    """Make processes forked from here (Whoosh's writer workers) receive SIGKILL
+    when this process dies, so a reindex killed with ``kill -9`` leaves no
+    orphaned worker behind. Linux only; elsewhere a no-op."""
+    global _DEATH_SIGNAL_SET
+    if _DEATH_SIGNAL_SET or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return
+    pr_set_pdeathsig = 1
+    os.register_at_fork(after_in_child=lambda: prctl(pr_set_pdeathsig, signal.SIGKILL))
+    _DEATH_SIGNAL_SET = True
 
 
 def _read_catalog(generation: generations.Generation | None) -> dict[str, list[str]]:

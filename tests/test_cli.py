@@ -100,6 +100,45 @@ def top_ids(live: LiveIndex, text: str) -> list[str]:
     return [hit["id"] for hit in searcher.search(parser.parse(text), limit=10)]
 
 
+def wait_until_no_process_mentions(text: str, timeout: float = 10.0) -> bool:
+    """True once no running process has ``text`` on its command line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if text in cmdline.read_bytes().decode("utf-8", "replace"):
+                    alive.append(cmdline)
+            except OSError:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_reindex_refused_while_another_process_holds_the_lock(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    index_dir.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from searchsvc.generations import reindex_lock\n"
+         f"with reindex_lock({str(index_dir)!r}):\n    print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        proc = run_cli("reindex", str(corpus), "--index", str(index_dir))
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3
+        assert f"a reindex is already under way in {index_dir} (pid {holder.pid}" in err
+        assert sorted(p.name for p in index_dir.iterdir()) == ["reindex.lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
 def test_kill_9_during_a_reindex_leaves_the_previous_generation_in_use(news_corpus, tmp_path):
     index_dir = tmp_path / "ix"
     reindex([news_corpus], index_dir)
@@ -117,6 +156,7 @@ def test_kill_9_during_a_reindex_leaves_the_previous_generation_in_use(news_corp
     proc.wait(timeout=10)
     proc.stdout.close()
     proc.stderr.close()
+    assert wait_until_no_process_mentions(str(index_dir)), "orphaned writer workers survived"
 
     assert current_generation(index_dir).number == 1
     assert generations.generation_path(index_dir, 2).exists()  # the half-built one

@@ -163,7 +163,7 @@ def test_nothing_valid_switches_nothing(index_dir, tmp_path):
 def test_a_second_reindex_is_refused_and_touches_nothing(index_dir, corpus):
     before = sorted(p.name for p in index_dir.iterdir())
     with generations.reindex_lock(index_dir):
-        with pytest.raises(ReindexInProgress, match="already under way.*pid"):
+        with pytest.raises(ReindexInProgress, match="already under way"):
             reindex([corpus], index_dir)
     assert sorted(p.name for p in index_dir.iterdir()) == before
 
