@@ -75,6 +75,7 @@ def document_fields(doc: Document) -> dict:
         "title": doc.title,
         "body": doc.body,
         "exact": f"{doc.title}\n{doc.body}",
+        "day": int(doc.date.replace("-", "")) if doc.date else 0,
     }
     if doc.date:
         fields["date"] = datetime.fromisoformat(doc.date)

@@ -160,9 +160,19 @@ def nearest_words(reader: IndexReader, word: str, limit: int = 3) -> list[str]:
     return [w for w in near if w != word][:limit]
 
 
+class Clauses(wq.Or):
+    """The top-level OR of a query's words. A class of its own, so that Whoosh's
+    normalisation does not flatten each word's OR (``title:w OR body:w``, or
+    the expansions of ``w*``) into it: ranking counts the words a document holds."""
+
+
+class ClausesGroup(OrGroup):
+    qclass = Clauses
+
+
 def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) -> MultifieldParser:
     """The query parser for one index's schema (and so its analysers)."""
-    parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=OrGroup)
+    parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
     # "-word" excludes and "+word" requires only at the start of a word, so
     # that "États-Unis" stays one word; "NOT" means "ANDNOT", never "OR NOT".
     parser.replace_plugin(OperatorsPlugin(AndNot=r"(?<=\s)(?:AND)?NOT(?=\s)", Not=None))

@@ -13,7 +13,7 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.searching import Searcher
 
-from .query import ParsedQuery
+from .query import Clauses, ParsedQuery
 
 WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
 
@@ -28,19 +28,20 @@ def clauses(q: wq.Query) -> tuple[list[wq.Query], list[wq.Query], wq.Query | Non
         return required, optional, excluded
     if isinstance(q, wq.And):
         return list(q.subqueries), [], excluded
-    if isinstance(q, wq.Or) and not _is_one_word(q):
+    if isinstance(q, Clauses):
         return [], list(q.subqueries), excluded
+    if isinstance(q, wq.Or):  # flattened by Whoosh (after + or -): one word per text
+        return [], _words_of(q), excluded
     return [], [q], excluded
 
 
-def _is_one_word(q: wq.Or) -> bool:
-    """An OR that stands for one word: the same text in several fields, or the
-    expansions of one prefix, fuzzy or misspelt word."""
-    texts = {t for _, t in q.iter_all_terms()}
-    subs = q.subqueries
-    return all(isinstance(s, wq.Term) for s in subs) and (
-        len(texts) == 1 or len({s.fieldname for s in subs}) == 1 or len(subs) > 2
-    )
+def _words_of(q: wq.Or) -> list[wq.Query]:
+    """Regroup a flat OR's terms by text: ``title:w OR body:w`` is one word."""
+    groups: dict[object, list[wq.Query]] = {}
+    for sub in q.subqueries:
+        key = sub.text if isinstance(sub, wq.Term) else id(sub)
+        groups.setdefault(key, []).append(sub)
+    return [subs[0] if len(subs) == 1 else wq.Or(subs) for subs in groups.values()]
 
 
 def all_words_query(q: wq.Query) -> wq.Query | None:
@@ -67,7 +68,7 @@ def rank(
         return [], 0
     searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
     if sort == "date":
-        results = searcher.search(q, limit=depth, filter=filter_query, sortedby="date", reverse=True)
+        results = searcher.search(q, limit=depth, filter=filter_query, sortedby="day", reverse=True)
         return [(hit.docnum, hit.score or 0.0) for hit in results], len(results)
 
     results = searcher.search(q, limit=depth, filter=filter_query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 
 from .analysis import exact_analyzer, french_analyzer
 
@@ -25,7 +25,10 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
         title=TEXT(analyzer=french, stored=True, multitoken_query="phrase"),
         body=TEXT(analyzer=french, stored=True, multitoken_query="phrase"),
         exact=TEXT(analyzer=exact_analyzer(), multitoken_query="phrase"),
-        date=DATETIME(stored=True, sortable=True),
+        date=DATETIME(stored=True),
+        # The date as a sortable number (YYYYMMDD), absent = 0, so that
+        # "newest first" puts undated articles last.
+        day=NUMERIC(int, bits=32, signed=False, sortable=True),
         source=ID(stored=True, sortable=True),
         url=STORED,
     )

@@ -1,0 +1,184 @@
+"""The search core, without Flask: relevance, syntax, filters, snippets, suggestions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from searchsvc.errors import QueryError
+from searchsvc.generations import LiveIndex
+from searchsvc.indexer import reindex
+from searchsvc.query import MAX_EXPANSIONS, parse
+from searchsvc.ranking import WEIGHTING
+from searchsvc.search import SearchRequest, search
+
+
+@pytest.fixture
+def searcher(index_dir):
+    return LiveIndex(index_dir, WEIGHTING).searcher()
+
+
+def ids(searcher, q, **kwargs):
+    return [hit.id for hit in search(searcher, SearchRequest(q=q, **kwargs)).hits]
+
+
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("universite", "universite.txt"),
+        ("etats-unis", "monde/etats-unis.txt"),
+        ("l'otan", "monde/etats-unis.txt"),
+        ("coeur", "coeur.txt"),
+        ("COEUR ARTIFICIEL", "coeur.txt"),
+        ("aujourdhui", "universite.txt"),
+        ("jeudi", "nuit.txt"),
+        ("hamlet", "hamlet"),
+    ],
+)
+def test_accentless_queries_find_the_article_first(searcher, q, expected):
+    assert ids(searcher, q)[0] == expected
+
+
+def test_documents_with_all_words_rank_above_those_with_some(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    # One word repeated scores high on its own; the article with both words must still win.
+    (corpus / "repete.txt").write_text("Tramway\n" + "tramway tramway tramway tramway à Lyon\n", "utf-8")
+    (corpus / "deux.txt").write_text("Travaux\nLe tramway et la gare seront fermés pendant un an de travaux.\n", "utf-8")
+    (corpus / "gare.txt").write_text("Gare\nLa gare gare gare rénovée.\n", "utf-8")
+    reindex([corpus], tmp_path / "ix")
+    s = LiveIndex(tmp_path / "ix", WEIGHTING).searcher()
+    assert ids(s, "tramway gare")[0] == "deux.txt"
+    assert set(ids(s, "tramway gare")) == {"deux.txt", "repete.txt", "gare.txt"}
+
+
+def test_a_question_with_an_absent_word_returns_partial_matches(searcher):
+    found = ids(searcher, "Qui a réussi la greffe du cœur au Canada ?")
+    assert found and found[0] == "coeur.txt"
+
+
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ('"la nuit de mercredi à jeudi"', ["nuit.txt"]),
+        ('"la nuit de jeudi à mercredi"', []),
+        ("cœur -greffe", ["porte"]),
+        ("greffe OR genève", ["coeur.txt", "monde/etats-unis.txt"]),
+        ("gref*", ["coeur.txt"]),
+        ("title:hamlet", ["hamlet"]),
+        ("title:question", []),
+        ("hamlett~", ["hamlet"]),
+        ("+hamlet question", ["hamlet"]),
+        ("jusqu'à", ["porte"]),
+        ("être ou ne pas être", ["hamlet"]),
+    ],
+)
+def test_query_syntax(searcher, q, expected):
+    assert sorted(ids(searcher, q)) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "q", ['"unbalanced AND (', "((((", "a:b:c", "title:", "*", "~", "-", '"', "NOT", "OR OR", "[a TO"]
+)
+def test_queries_that_do_not_parse_are_plain_words_not_errors(searcher, q):
+    page = search(searcher, SearchRequest(q=q))
+    assert page.total >= 0
+
+
+def test_a_misspelt_word_is_forgiven_and_suggested_with_accents(searcher):
+    page = search(searcher, SearchRequest(q="greffé artificiell"))
+    assert [h.id for h in page.hits] == ["coeur.txt"]
+    assert page.suggestion == "greffé artificiel"
+    page = search(searcher, SearchRequest(q="presidentiele"))
+    assert [h.id for h in page.hits] == ["election.txt"]
+    assert page.suggestion == "présidentielle"
+
+
+def test_no_suggestion_when_every_word_is_known(searcher):
+    assert search(searcher, SearchRequest(q="greffe du coeur")).suggestion is None
+
+
+def test_filters_by_source_and_date(searcher):
+    assert sorted(ids(searcher, "coeur", source="AFP")) == ["coeur.txt", "porte"]
+    assert ids(searcher, "coeur", source="AA") == []
+    assert ids(searcher, "coeur", date_from=date(2021, 3, 3), date_to=date(2021, 3, 3)) == ["coeur.txt"]
+    assert ids(searcher, "coeur", date_from=date(2021, 3, 4)) == []
+
+
+def test_sort_by_date_newest_first(searcher):
+    found = ids(searcher, "les", sort="date")  # a stop word: searched in the exact field
+    assert found == ["monde/etats-unis.txt", "universite.txt", "election.txt", "coeur.txt"]
+
+
+def test_snippets_highlight_accented_words_and_escape_html(searcher, tmp_path, corpus, index_dir):
+    page = search(searcher, SearchRequest(q="etats-unis"))
+    hit = page.hits[0]
+    assert "<mark>États</mark>-<mark>Unis</mark>" in hit.snippet
+    assert hit.title_html == "Les <mark>États</mark>-<mark>Unis</mark> et l'OTAN"
+    (corpus / "xss.txt").write_text('<script>alert("titre")</script>\nUn <b>corps</b> & <img src=x onerror=alert(1)>\n', "utf-8")
+    reindex([corpus], index_dir)
+    page = search(LiveIndex(index_dir, WEIGHTING).searcher(), SearchRequest(q="corps alert"))
+    hit = page.hits[0]
+    assert "<script" not in hit.title_html and "&lt;script&gt;" in hit.title_html
+    assert hit.snippet.startswith("Un &lt;b&gt;<mark>corps</mark>&lt;/b&gt; &amp; &lt;img src=x onerror=")
+    assert "<img" not in hit.snippet and "<b>" not in hit.snippet
+
+
+def test_pagination(searcher):
+    first = search(searcher, SearchRequest(q="les", per_page=2))
+    second = search(searcher, SearchRequest(q="les", per_page=2, page=2))
+    assert first.total == second.total == 4
+    assert len(first.hits) == 2 and len(second.hits) == 2
+    assert not {h.id for h in first.hits} & {h.id for h in second.hits}
+    assert search(searcher, SearchRequest(q="les", per_page=2, page=50)).hits == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"page": 0}, "page must be 1 or more"),
+        ({"per_page": 101}, "per_page must be between 1 and 100"),
+        ({"per_page": 0}, "per_page must be between 1 and 100"),
+        ({"page": 10_000}, "page is too deep"),
+        ({"sort": "popularity"}, "sort must be one of"),
+        ({"date_from": date(2022, 1, 2), "date_to": date(2022, 1, 1)}, "from must not be after to"),
+    ],
+)
+def test_bad_requests_name_the_parameter(kwargs, message):
+    with pytest.raises(QueryError, match=message):
+        SearchRequest(q="x", **kwargs)
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])
+def test_empty_query_is_refused(searcher, q):
+    with pytest.raises(QueryError, match="q is empty"):
+        search(searcher, SearchRequest(q=q))
+
+
+def test_huge_queries_are_refused_or_bounded(searcher):
+    with pytest.raises(QueryError, match="q is too long"):
+        search(searcher, SearchRequest(q="a" * 100_000))
+    many = " ".join(f"mot{i}" for i in range(150))
+    parsed = parse(many, searcher.schema, searcher.reader())
+    assert len(list(parsed.query.iter_all_terms())) <= 32 * 2
+
+
+def test_prefix_expansion_is_bounded(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    words = " ".join(f"ab{i:04d}" for i in range(400))
+    (corpus / "many.txt").write_text(f"Beaucoup de mots\n{words}\n", "utf-8")
+    reindex([corpus], tmp_path / "ix")
+    s = LiveIndex(tmp_path / "ix", WEIGHTING).searcher()
+    parsed = parse("ab*", s.schema, s.reader())
+    assert len(set(parsed.query.iter_all_terms())) == MAX_EXPANSIONS
+    assert ids(s, "ab*") == ["many.txt"]
+
+
+def test_searcher_picks_up_a_new_generation(index_dir, corpus):
+    live = LiveIndex(index_dir, WEIGHTING)
+    assert ids(live.searcher(), "baguette") == []
+    (corpus / "pain.txt").write_text("Le pain\nUne baguette bien cuite.\n", "utf-8")
+    reindex([corpus], index_dir, incremental=True)
+    assert ids(live.searcher(), "baguette") == ["pain.txt"]
