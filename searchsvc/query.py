@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from itertools import islice
 
+from rapidfuzz import process as rf_process
+from rapidfuzz.distance import OSA
 from whoosh import query as wq
 from whoosh.qparser import (
     FuzzyTermPlugin,
@@ -147,17 +149,32 @@ class TypoPlugin(Plugin):
         near = nearest_words(self.reader, words[0])
         if near:
             self.corrections[text] = near
-        return near
+        return near[:1]  # search the likeliest word; the others would only add noise
 
 
 def nearest_words(reader: IndexReader, word: str, limit: int = 3) -> list[str]:
     """The most frequent index words one typo (two from 8 letters on) away
-    from ``word`` (folded), when ``word`` itself is not in the index."""
+    from ``word`` (folded), when ``word`` itself is not in the index.
+
+    A typo rarely hits the first two letters: candidates are the ``exact``
+    words sharing them, measured with rapidfuzz's edit distance (C++, with
+    transpositions counted as one edit).
+    """
     if len(word) < 4 or not word.isalpha() or _doc_frequency(reader, "exact", word):
         return []
-    maxdist = 1 if len(word) < 8 else 2
-    near = _top_terms(reader, "exact", reader.terms_within("exact", word, maxdist, prefix=1))
-    return [w for w in near if w != word][:limit]
+    return within_distance(reader, "exact", word, 1 if len(word) < 8 else 2, prefix=2)[:limit]
+
+
+def within_distance(reader: IndexReader, fieldname: str, word: str, maxdist: int, prefix: int) -> list[str]:
+    """Index words of ``fieldname`` within ``maxdist`` edits of ``word`` and
+    sharing its first ``prefix`` letters, most frequent first (bounded)."""
+    candidates = [
+        t.decode("utf-8") if isinstance(t, bytes) else t
+        for t in islice(reader.expand_prefix(fieldname, word[:prefix]), MAX_SCANNED * 10)
+    ]
+    near = rf_process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
+    near.sort(key=lambda m: (m[1], -_doc_frequency(reader, fieldname, m[0])))
+    return [choice for choice, _, _ in near if choice != word][:MAX_EXPANSIONS]
 
 
 class Clauses(wq.Or):
@@ -170,16 +187,44 @@ class ClausesGroup(OrGroup):
     qclass = Clauses
 
 
+class RequireExcludePlugin(PlusMinusPlugin):
+    """``+word`` required, ``-word`` excluded, only at the start of a word (so
+    that "États-Unis" stays one word). Whoosh's own version always regroups
+    the query into a plain OR, which would merge the words' own ORs."""
+
+    def __init__(self) -> None:
+        super().__init__(plusexpr=r"(?:^|(?<=\s))\+(?=\S)", minusexpr=r"(?:^|(?<=\s))-(?=\S)")
+
+    def do_plusminus(self, parser, group):
+        if not any(isinstance(node, (self.Plus, self.Minus)) for node in group):
+            return group
+        required, optional, banned = syntax.AndGroup(), ClausesGroup(), ClausesGroup()
+        target = optional
+        for node in group:
+            if isinstance(node, self.Plus):
+                target = required
+            elif isinstance(node, self.Minus):
+                target = banned
+            else:
+                target.append(node)
+                target = optional
+        result = optional
+        if required:
+            result = syntax.AndMaybeGroup([required, optional]) if optional else required
+        if banned:
+            result = syntax.AndNotGroup([result, banned])
+        return result
+
+
 def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) -> MultifieldParser:
     """The query parser for one index's schema (and so its analysers)."""
     parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
-    # "-word" excludes and "+word" requires only at the start of a word, so
-    # that "États-Unis" stays one word; "NOT" means "ANDNOT", never "OR NOT".
+    # "NOT" means "ANDNOT", never "OR NOT" (which would match almost everything).
     parser.replace_plugin(OperatorsPlugin(AndNot=r"(?<=\s)(?:AND)?NOT(?=\s)", Not=None))
     parser.add_plugins(
         [
             FuzzyTermPlugin(),
-            PlusMinusPlugin(plusexpr=r"(?:^|(?<=\s))\+(?=\S)", minusexpr=r"(?:^|(?<=\s))-(?=\S)"),
+            RequireExcludePlugin(),
             ExactFieldPlugin(),
             TypoPlugin(reader, corrections),
         ]
@@ -253,8 +298,9 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
     if fieldname not in reader.schema or not reader.schema[fieldname].scorable:
         return wq.NullQuery
     if isinstance(q, wq.FuzzyTerm):
-        maxdist = min(q.maxdist, 2)
-        candidates = reader.terms_within(fieldname, q.text, maxdist, prefix=max(q.prefixlength, 1))
+        candidates = [q.text] + within_distance(
+            reader, fieldname, q.text, min(q.maxdist, 2), prefix=max(q.prefixlength, 1)
+        )
     elif isinstance(q, wq.Prefix):
         candidates = reader.expand_prefix(fieldname, q.text)
     else:  # Wildcard: scan from its literal prefix, keep what the pattern matches
@@ -269,7 +315,13 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
     terms = _top_terms(reader, fieldname, candidates)
     if not terms:
         return wq.NullQuery
-    return wq.Or([wq.Term(fieldname, t, boost=q.boost) for t in terms])
+    # Weighted by frequency, so that a rare expansion (high idf) does not
+    # outrank the common word the reader most likely meant.
+    frequencies = [_doc_frequency(reader, fieldname, t) for t in terms]
+    top = max(frequencies) or 1
+    return wq.Or(
+        [wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in zip(terms, frequencies) if f]
+    )
 
 
 def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[int] | None = None) -> wq.Query:
