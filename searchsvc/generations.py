@@ -33,6 +33,7 @@ from whoosh.searching import Searcher
 
 from .analysis import ANALYSIS_VERSION
 from .errors import IndexNotReady, ReindexInProgress
+from .schema import build_schema, same_schema
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,18 @@ def reindex_lock(index_dir: Path) -> Iterator[None]:
 # The reader side
 
 
+def _staleness(generation: Generation, ix: whoosh_index.Index) -> str | None:
+    built_with = generation.manifest.get("analysis")
+    if built_with != ANALYSIS_VERSION:
+        return (
+            f"the index was built with analysis {built_with!r}, this version uses "
+            f"{ANALYSIS_VERSION!r}: run `searchsvc reindex`"
+        )
+    if not same_schema(ix.schema, build_schema()):
+        return "the index was built with another schema: run `searchsvc reindex`"
+    return None
+
+
 class LiveIndex:
     """The generation in use by a service, and a searcher per thread.
 
@@ -242,6 +255,8 @@ class LiveIndex:
         self.generation: Generation | None = None
         self.index: whoosh_index.Index | None = None
         self.problem: str | None = None
+        #: Why the generation in use does not match this code (a reindex is needed), if it does not.
+        self.stale: str | None = None
 
     def _pointer_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -282,20 +297,9 @@ class LiveIndex:
             if self.generation is not None:
                 log.info("switched from generation %s to %s", self.generation.number, generation.number)
             self.generation, self.index, self._stamp, self.problem = generation, ix, stamp, None
-            if self.stale_analysis:
-                log.warning(
-                    "generation %s was built with analysis %r, this version uses %r: "
-                    "results may be wrong until `searchsvc reindex` is run",
-                    generation.number, generation.manifest.get("analysis"), ANALYSIS_VERSION,
-                )
-
-    @property
-    def stale_analysis(self) -> str | None:
-        """This code's analysis version when the generation in use was built
-        with another (a reindex is needed), else ``None``."""
-        if self.generation and self.generation.manifest.get("analysis") != ANALYSIS_VERSION:
-            return ANALYSIS_VERSION
-        return None
+            self.stale = _staleness(generation, ix)
+            if self.stale:
+                log.warning("generation %s: %s", generation.number, self.stale)
 
     def current(self) -> tuple[Generation, whoosh_index.Index]:
         """The generation in use and its index; raises :class:`IndexNotReady` if none."""

@@ -32,7 +32,7 @@ from . import __version__, generations
 from .analysis import ANALYSIS_VERSION
 from .documents import DEFAULT_MAX_FILE_BYTES, Document, LoadReport, Problem, find_files, load_documents
 from .errors import IndexWriteError, NothingToIndex
-from .schema import build_schema
+from .schema import build_schema, same_schema
 
 #: ``progress(documents_done, bytes_done, bytes_total)``
 Progress = Callable[[int, int, int], None]
@@ -135,8 +135,8 @@ def reindex(
         if incremental:
             if previous is None:
                 note = "no usable current generation: full rebuild"
-            elif previous.manifest.get("analysis") != ANALYSIS_VERSION:
-                note = "the current generation used another analysis chain: full rebuild"
+            elif previous.manifest.get("analysis") != ANALYSIS_VERSION or not _same_schema(previous):
+                note = "the current generation used another analysis chain or schema: full rebuild"
             else:
                 mode = "incremental"
         result = ReindexResult(generation=number, mode=mode, note=note)
@@ -174,6 +174,15 @@ def _usable_previous(index_dir: Path) -> generations.Generation | None:
         return generations.current_generation(index_dir)
     except Exception:  # damaged: rebuild from scratch rather than from it
         return None
+
+
+def _same_schema(generation: generations.Generation) -> bool:
+    """Whether ``generation`` was built with this code's schema and analysers
+    (Whoosh pickles them into the index; they compare field by field)."""
+    try:
+        return same_schema(whoosh_index.open_dir(str(generation.path)).schema, build_schema())
+    except Exception:
+        return False
 
 
 def _write_error(e: OSError, path: Path) -> IndexWriteError:

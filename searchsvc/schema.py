@@ -32,3 +32,23 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
         source=ID(stored=True, sortable=True),
         url=STORED,
     )
+
+
+def same_schema(a: Schema, b: Schema) -> bool:
+    """Whether two schemas index documents the same way: the same fields, of
+    the same types, options and analysers. (Whoosh's own ``==`` also compares
+    column objects, which never compare equal.)"""
+    if sorted(a.names()) != sorted(b.names()):
+        return False
+    for name in a.names():
+        fa, fb = a[name], b[name]
+        if type(fa) is not type(fb) or type(fa.format) is not type(fb.format):
+            return False
+        for attribute in ("stored", "unique", "scorable", "multitoken_query"):
+            if getattr(fa, attribute, None) != getattr(fb, attribute, None):
+                return False
+        if type(getattr(fa, "column_type", None)) is not type(getattr(fb, "column_type", None)):
+            return False
+        if getattr(fa, "analyzer", None) != getattr(fb, "analyzer", None):
+            return False
+    return True

@@ -125,6 +125,24 @@ def test_incremental_after_an_analysis_change_is_a_full_rebuild(index_dir, corpu
     assert result.mode == "full" and "analysis" in result.note
 
 
+def test_incremental_after_a_schema_change_is_a_full_rebuild(index_dir, corpus, monkeypatch):
+    from whoosh.fields import STORED
+
+    from searchsvc import indexer
+
+    original = indexer.build_schema
+
+    def with_extra_field():
+        schema = original()
+        schema.add("extra", STORED)
+        return schema
+
+    monkeypatch.setattr(indexer, "build_schema", with_extra_field)
+    result = reindex([corpus], index_dir, incremental=True)
+    assert result.mode == "full" and "schema" in result.note
+    assert result.documents == 7
+
+
 @pytest.mark.parametrize("incremental", [False, True])
 def test_a_file_that_became_unreadable_keeps_its_indexed_document(index_dir, corpus, incremental):
     (corpus / "coeur.txt").write_bytes(b"\x00\x01binary junk")

@@ -72,12 +72,9 @@ def health():
     }
     if live.problem:
         body["problem"] = live.problem
-    if live.stale_analysis:
+    if live.stale:
         body["status"] = "degraded"
-        body["problem"] = (
-            f"the index was built with analysis {generation.manifest.get('analysis')!r}, "
-            f"this version uses {live.stale_analysis!r}: run `searchsvc reindex`"
-        )
+        body["problem"] = live.stale
     return jsonify(body)
 
 
