@@ -69,7 +69,7 @@ def rank(
     searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
     if sort == "date":
         results = searcher.search(q, limit=depth, filter=filter_query, sortedby="day", reverse=True)
-        return [(hit.docnum, hit.score or 0.0) for hit in results], len(results)
+        return [(hit.docnum, 0.0) for hit in results], len(results)
 
     results = searcher.search(q, limit=depth, filter=filter_query)
     total = len(results)
@@ -81,6 +81,15 @@ def rank(
     seen = {docnum for docnum, _ in ordered}
     ordered += [(hit.docnum, hit.score) for hit in results if hit.docnum not in seen]
     return ordered[:depth], total
+
+
+def relevance_scores(searcher: Searcher, parsed: ParsedQuery, docnums: list[int]) -> dict[int, float]:
+    """The relevance scores of a few documents (a page sorted by date)."""
+    if not docnums or parsed.query is wq.NullQuery:
+        return {}
+    searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
+    results = searcher.search(parsed.query, limit=len(docnums), filter=set(docnums))
+    return {hit.docnum: hit.score for hit in results}
 
 
 def _with_weighting(searcher: Searcher) -> Searcher:

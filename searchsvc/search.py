@@ -15,7 +15,7 @@ from whoosh.searching import Searcher
 
 from . import query as querying
 from .errors import QueryError
-from .ranking import rank
+from .ranking import rank, relevance_scores
 from .snippets import highlight_title, make_snippet, stems_to_mark
 from .suggest import suggestion_for
 
@@ -119,6 +119,9 @@ def search(searcher: Searcher, request: SearchRequest) -> SearchPage:
     ranked, total = rank(searcher, parsed, depth, _filter(request), request.sort)
     start = (request.page - 1) * request.per_page
     page_docs = ranked[start : start + request.per_page]
+    if request.sort == "date":  # ordered by date: still report how relevant each hit is
+        scores = relevance_scores(searcher, parsed, [docnum for docnum, _ in page_docs])
+        page_docs = [(docnum, scores.get(docnum, 0.0)) for docnum, _ in page_docs]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema)
     analyzer = searcher.schema["body"].analyzer
     hits = []

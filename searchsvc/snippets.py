@@ -55,9 +55,9 @@ def make_snippet(body: str, marks: frozenset[str], analyzer) -> str:
     snippet = ""
     if marks and body:
         fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
-        snippet = _highlight(body, marks, analyzer, fragmenter)
+        snippet = _highlight(body.replace("\n", " "), marks, analyzer, fragmenter)
     if not snippet:
-        lead = body[:LEAD_CHARS]
+        lead = body[:LEAD_CHARS].replace("\n", " ")
         if len(body) > LEAD_CHARS:
             lead = lead.rsplit(" ", 1)[0] + " …"
         snippet = escape(lead, quote=False)

@@ -182,3 +182,9 @@ def test_searcher_picks_up_a_new_generation(index_dir, corpus):
     (corpus / "pain.txt").write_text("Le pain\nUne baguette bien cuite.\n", "utf-8")
     reindex([corpus], index_dir, incremental=True)
     assert ids(live.searcher(), "baguette") == ["pain.txt"]
+
+
+def test_hits_sorted_by_date_still_carry_their_relevance(searcher):
+    by_date = {h.id: h.score for h in search(searcher, SearchRequest(q="coeur", sort="date")).hits}
+    by_relevance = {h.id: h.score for h in search(searcher, SearchRequest(q="coeur")).hits}
+    assert by_date == by_relevance and all(0 < s < 100 for s in by_date.values())
