@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench
+.PHONY: serve test bench lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,7 @@ test: $(VENV)/.installed-test
 ## Run the benchmarks (they read ../shared/data).
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_index.py
+
+## Lint.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .

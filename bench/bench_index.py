@@ -217,13 +217,13 @@ def fmt_table(rows: list[dict]) -> str:
     def line(cells: list[str]) -> str:
         return (
             "| "
-            + " | ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right))
+            + " | ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True))
             + " |"
         )
 
     rule = (
         "|"
-        + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right))
+        + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True))
         + "|"
     )
     return "\n".join([line(header), rule, *(line(row) for row in body)])

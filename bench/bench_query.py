@@ -61,11 +61,10 @@ def build_stock(docs_path: Path, target: Path) -> None:
     )
     target.mkdir(parents=True)
     ix = whoosh_index.create_in(str(target), schema)
-    with ix.writer(limitmb=256) as writer:
-        with docs_path.open(encoding="utf-8") as f:
-            for line in f:
-                doc = json.loads(line)
-                writer.add_document(id=doc["id"], title=doc["title"], body=doc["body"])
+    with ix.writer(limitmb=256) as writer, docs_path.open(encoding="utf-8") as f:
+        for line in f:
+            doc = json.loads(line)
+            writer.add_document(id=doc["id"], title=doc["title"], body=doc["body"])
 
 
 def short_queries(docs_path: Path, n: int = 300) -> list[str]:

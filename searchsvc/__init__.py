@@ -7,7 +7,8 @@ thin edges over them, and :func:`create_app` puts the edges together.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __version__ = "0.1.0"
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Iterable, Iterator
 
 import Stemmer
 from unidecode import unidecode
@@ -35,7 +35,7 @@ ANALYSIS_VERSION = "fr-1"
 
 #: Elided articles and pronouns, as in Lucene's FrenchAnalyzer plus ``presqu``.
 ELISIONS = frozenset(
-    "l d j m n s t c qu jusqu lorsqu puisqu quoiqu presqu".split()
+    ["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu"]
 )
 
 #: The Snowball French stop list (snowballstem.org, BSD), minus the homonyms
@@ -43,19 +43,7 @@ ELISIONS = frozenset(
 #: été (summer), est (east), son (sound), avions (planes), sommes (sums),
 #: as (ace). Folded forms are added below, so ``à``/``a``, ``où``/``ou``,
 #: ``était``/``etait`` are all stop words.
-SNOWBALL_STOP_WORDS = """
-au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui
-ma mais me même mes moi mon ne nos notre nous on ou où par pas pour qu que qui
-sa se ses sur ta te tes toi ton tu un une vos votre vous c d j l à m n s t y
-étée étées étant étante étants étantes suis es êtes sont serai seras sera
-serons serez seront serais serait serions seriez seraient étais était étions
-étiez étaient fus fut fûmes fûtes furent sois soit soyons soyez soient fusse
-fusses fût fussions fussiez fussent ayant ayante ayantes ayants eu eue eues
-eus ai avons avez ont aurai auras aura aurons aurez auront aurais aurait
-aurions auriez auraient avais avait aviez avaient eut eûmes eûtes eurent aie
-aies ait ayons ayez aient eusse eusses eût eussions eussiez eussent ceci cela
-celà cet cette ici leurs quel quels quelle quelles sans soi
-""".split()
+SNOWBALL_STOP_WORDS = ["au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "eux", "il", "ils", "je", "la", "le", "les", "leur", "lui", "ma", "mais", "me", "même", "mes", "moi", "mon", "ne", "nos", "notre", "nous", "on", "ou", "où", "par", "pas", "pour", "qu", "que", "qui", "sa", "se", "ses", "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "c", "d", "j", "l", "à", "m", "n", "s", "t", "y", "étée", "étées", "étant", "étante", "étants", "étantes", "suis", "es", "êtes", "sont", "serai", "seras", "sera", "serons", "serez", "seront", "serais", "serait", "serions", "seriez", "seraient", "étais", "était", "étions", "étiez", "étaient", "fus", "fut", "fûmes", "fûtes", "furent", "sois", "soit", "soyons", "soyez", "soient", "fusse", "fusses", "fût", "fussions", "fussiez", "fussent", "ayant", "ayante", "ayantes", "ayants", "eu", "eue", "eues", "eus", "ai", "avons", "avez", "ont", "aurai", "auras", "aura", "aurons", "aurez", "auront", "aurais", "aurait", "aurions", "auriez", "auraient", "avais", "avait", "aviez", "avaient", "eut", "eûmes", "eûtes", "eurent", "aie", "aies", "ait", "ayons", "ayez", "aient", "eusse", "eusses", "eût", "eussions", "eussiez", "eussent", "ceci", "cela", "celà", "cet", "cette", "ici", "leurs", "quel", "quels", "quelle", "quelles", "sans", "soi"]
 
 # Apostrophes typed in French text: ASCII, typographic right and left quotes,
 # the modifier letter apostrophe, and the prime that some keyboards produce.
@@ -109,7 +97,7 @@ STOP_WORDS = (
     frozenset(SNOWBALL_STOP_WORDS)
     | frozenset(map(fold, SNOWBALL_STOP_WORDS))
     | ELISIONS
-    | frozenset("jusque lorsque puisque quoique".split())
+    | frozenset(["jusque", "lorsque", "puisque", "quoique"])
 )
 
 

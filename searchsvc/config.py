@@ -6,8 +6,9 @@ README's configuration table is checked against it by a test.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from flask import Flask
 

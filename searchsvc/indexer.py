@@ -21,16 +21,23 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 
 from . import __version__, generations
 from .analysis import ANALYSIS_VERSION
-from .documents import DEFAULT_MAX_FILE_BYTES, Document, LoadReport, Problem, find_files, load_documents
+from .documents import (
+    DEFAULT_MAX_FILE_BYTES,
+    Document,
+    LoadReport,
+    Problem,
+    find_files,
+    load_documents,
+)
 from .errors import IndexWriteError, NothingToIndex
 from .schema import build_schema, same_schema
 

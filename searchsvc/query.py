@@ -23,8 +23,8 @@ from whoosh import query as wq
 from whoosh.qparser import (
     FuzzyTermPlugin,
     MultifieldParser,
-    OrGroup,
     OperatorsPlugin,
+    OrGroup,
     PhrasePlugin,
     PlusMinusPlugin,
     PrefixPlugin,
@@ -320,7 +320,7 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
     frequencies = [_doc_frequency(reader, fieldname, t) for t in terms]
     top = max(frequencies) or 1
     return wq.Or(
-        [wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in zip(terms, frequencies) if f]
+        [wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in zip(terms, frequencies, strict=True) if f]
     )
 
 

@@ -6,8 +6,8 @@ accents (``etats-unis``) highlights the words as written (« États-Unis »).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 from whoosh import highlight
 

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+from whoosh import index as whoosh_index
 from whoosh.qparser import AndGroup
 
 from searchsvc import generations
@@ -13,7 +14,6 @@ from searchsvc.analysis import exact_analyzer, french_analyzer
 from searchsvc.errors import IndexNotReady, NothingToIndex, ReindexInProgress
 from searchsvc.generations import LiveIndex, current_generation
 from searchsvc.indexer import reindex
-from whoosh import index as whoosh_index
 
 from .conftest import search_ids
 
@@ -180,9 +180,8 @@ def test_nothing_valid_switches_nothing(index_dir, tmp_path):
 
 def test_a_second_reindex_is_refused_and_touches_nothing(index_dir, corpus):
     before = sorted(p.name for p in index_dir.iterdir())
-    with generations.reindex_lock(index_dir):
-        with pytest.raises(ReindexInProgress, match="already under way"):
-            reindex([corpus], index_dir)
+    with generations.reindex_lock(index_dir), pytest.raises(ReindexInProgress, match="already under way"):
+        reindex([corpus], index_dir)
     assert sorted(p.name for p in index_dir.iterdir()) == before
 
 

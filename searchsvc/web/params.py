@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Mapping
 
 from ..errors import QueryError
 from ..search import MAX_PER_PAGE, SearchRequest
