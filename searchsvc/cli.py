@@ -192,7 +192,43 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
-COMMANDS = [reindex_command, serve_command]
+@click.command("eval")
+@click.option("--queries", "queries_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='Queries: JSON Lines {"id", "text"} or TSV id<TAB>text.')
+@click.option("--qrels", "qrels_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Judgments: qid<TAB>docid<TAB>rel, or TREC qid 0 docid rel.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Index folder (default: SEARCHSVC_INDEX_DIR, else index_data/index).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--per-query", is_flag=True, help="Also print each query's figures.")
+@with_appcontext
+def eval_command(queries_path, qrels_path, index_dir, as_json, per_query) -> None:
+    """Measure relevance: run judged queries through the search path and print
+    nDCG@10, MRR@10 and Recall@100."""
+    from .evaluation import evaluate, load_qrels, load_queries
+    from .generations import LiveIndex
+    from .ranking import WEIGHTING
+
+    live = LiveIndex(index_dir or Path(str(current_app.config["INDEX_DIR"])), WEIGHTING)
+    queries = run_service_call(load_queries, queries_path)
+    qrels = run_service_call(load_qrels, qrels_path)
+    result = run_service_call(evaluate, run_service_call(live.searcher), queries, qrels)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(per_query=per_query), ensure_ascii=False))
+        return
+    if per_query:
+        click.echo("query\tndcg@10\tmrr@10\trecall@100")
+        for qid, figures in result.per_query.items():
+            click.echo(f"{qid}\t{figures['ndcg@10']:.4f}\t{figures['mrr@10']:.4f}\t{figures['recall@100']:.4f}")
+    click.echo(
+        f"{result.queries} queries: nDCG@10 {result.means['ndcg@10']:.4f}  "
+        f"MRR@10 {result.means['mrr@10']:.4f}  Recall@100 {result.means['recall@100']:.4f}"
+    )
+
+
+COMMANDS = [reindex_command, serve_command, eval_command]
 
 
 def init_app(app: Flask) -> None:

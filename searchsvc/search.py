@@ -111,8 +111,12 @@ def _filter(request: SearchRequest) -> wq.Query | None:
     return clauses[0] if len(clauses) == 1 else wq.And(clauses)
 
 
-def search(searcher: Searcher, request: SearchRequest) -> SearchPage:
-    """Run ``request`` on ``searcher`` (the index's own schema and analysers)."""
+def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -> SearchPage:
+    """Run ``request`` on ``searcher`` (the index's own schema and analysers).
+
+    :param render: build snippets, highlighted titles and the suggestion; off
+        for evaluation, which needs the ranking only.
+    """
     started = time.perf_counter()
     parsed = querying.parse(request.q, searcher.schema, searcher.reader())
     depth = min(request.page * request.per_page, MAX_DEPTH)
@@ -122,7 +126,7 @@ def search(searcher: Searcher, request: SearchRequest) -> SearchPage:
     if request.sort == "date":  # ordered by date: still report how relevant each hit is
         scores = relevance_scores(searcher, parsed, [docnum for docnum, _ in page_docs])
         page_docs = [(docnum, scores.get(docnum, 0.0)) for docnum, _ in page_docs]
-    marks = stems_to_mark(parsed.highlight_terms(), searcher.schema)
+    marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
     analyzer = searcher.schema["body"].analyzer
     hits = []
     for docnum, score in page_docs:
@@ -136,11 +140,11 @@ def search(searcher: Searcher, request: SearchRequest) -> SearchPage:
                 source=stored.get("source"),
                 url=stored.get("url"),
                 score=round(score, 4),
-                snippet=make_snippet(stored.get("body", ""), marks, analyzer),
-                title_html=highlight_title(stored["title"], marks, analyzer),
+                snippet=make_snippet(stored.get("body", ""), marks, analyzer) if render else "",
+                title_html=highlight_title(stored["title"], marks, analyzer) if render else "",
             )
         )
-    suggestion = suggestion_for(parsed, searcher)
+    suggestion = suggestion_for(parsed, searcher) if render else None
     return SearchPage(
         query=parsed.text,
         total=total,
