@@ -39,7 +39,7 @@ from .documents import (
     load_documents,
 )
 from .errors import IndexWriteError, NothingToIndex
-from .schema import build_schema, same_schema
+from .schema import build_schema, combined_text, same_schema
 
 #: ``progress(documents_done, bytes_done, bytes_total)``
 Progress = Callable[[int, int, int], None]
@@ -81,7 +81,8 @@ def document_fields(doc: Document) -> dict:
         "id": doc.id,
         "title": doc.title,
         "body": doc.body,
-        "exact": f"{doc.title}\n{doc.body}",
+        "text": combined_text(doc.title, doc.body),
+        "exact": combined_text(doc.title, doc.body),
         "day": int(doc.date.replace("-", "")) if doc.date else 0,
     }
     if doc.date:

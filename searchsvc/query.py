@@ -34,6 +34,7 @@ from whoosh.qparser import (
 from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
 
+from .analysis import STOP_WORDS, fold, stem
 from .errors import QueryError
 
 MAX_QUERY_CHARS = 1000
@@ -43,9 +44,19 @@ MAX_EXPANSIONS = 50
 #: Terms scanned in the index to find those expansions.
 MAX_SCANNED = 2000
 
-#: Fields a plain word is searched in, and their weights in the parser.
-TEXT_FIELDS = ("title", "body")
-FIELD_BOOSTS = {"title": 1.5, "body": 1.0}
+#: Fields a plain word is searched in, and their weights: the stemmed text,
+#: and a bonus for the exact form (`exact`, folded but unstemmed).
+TEXT_FIELDS = ("text",)
+FIELD_BOOSTS = {"text": 1.0, "exact": 0.5}
+
+#: Words that ask rather than say: left out of a question's ranking (they
+#: match any article), kept when they are all the query has.
+QUESTION_WORDS = frozenset(
+    fold(w)
+    for w in """qui que quoi quel quelle quels quelles lequel laquelle lesquels lesquelles
+    auquel auxquels auxquelles duquel desquels desquelles dont où comment combien pourquoi
+    quand est-ce""".replace("-", " ").split()
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SYNTAX = re.compile(r"""[":*?~()\[\]{}^+\-]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
@@ -140,7 +151,7 @@ class TypoPlugin(Plugin):
         return node
 
     def nearest(self, schema, text: str) -> list[str]:
-        stems = [t.text for t in schema["body"].analyzer(text, mode="query")]
+        stems = [t.text for t in schema["text"].analyzer(text, mode="query")]
         if not stems or any(_doc_frequency(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
             return []
         words = [t.text for t in schema["exact"].analyzer(text, mode="query")]
@@ -218,7 +229,7 @@ class RequireExcludePlugin(PlusMinusPlugin):
 
 def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) -> MultifieldParser:
     """The query parser for one index's schema (and so its analysers)."""
-    parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
+    parser = MultifieldParser(list(FIELD_BOOSTS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
     # "NOT" means "ANDNOT", never "OR NOT" (which would match almost everything).
     parser.replace_plugin(OperatorsPlugin(AndNot=r"(?<=\s)(?:AND)?NOT(?=\s)", Not=None))
     parser.add_plugins(
@@ -247,12 +258,16 @@ def parse(q: str, schema, reader: IndexReader) -> ParsedQuery:
         result.corrections.clear()
         parsed = make_parser(schema, reader, result.corrections).parse(_SYNTAX.sub(" ", text))
     result.query = _bound(parsed, reader, result)
-    if not list(schema["body"].analyzer(text, mode="query")):
+    if not list(schema["text"].analyzer(text, mode="query")) or (
+        result.query is wq.NullQuery and not result.excluded
+    ):
         result.query = _stop_words_only(text, schema, result.query)
     return result
 
 
-SEARCHABLE_FIELDS = frozenset({*TEXT_FIELDS, "exact"})
+_QUESTION_TERMS = QUESTION_WORDS | frozenset(stem(w) for w in QUESTION_WORDS)
+
+SEARCHABLE_FIELDS = frozenset({*FIELD_BOOSTS, "title"})
 
 
 def _has_unusable_nodes(q: wq.Query) -> bool:
@@ -336,7 +351,12 @@ def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[in
         result.excluded.update(t for _, t in q.query.iter_all_terms())
         return q
     if isinstance(q, wq.Term):
-        words[0] += 1
+        if q.fieldname == "exact" and q.text in STOP_WORDS:
+            return wq.NullQuery  # matches nearly every article: no signal, much work
+        if q.fieldname in FIELD_BOOSTS and q.text in _QUESTION_TERMS:
+            return wq.NullQuery
+        if q.fieldname != "exact":  # the exact-form bonus rides along with its word
+            words[0] += 1
         return q if words[0] <= MAX_WORDS else wq.NullQuery
     if isinstance(q, wq.Phrase):
         words[0] += len(q.words)

@@ -6,25 +6,39 @@ from collections.abc import Iterable
 
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import exact_analyzer, french_analyzer
+from .analysis import LEAD_SEPARATOR, exact_analyzer, french_analyzer
+
+#: How much a title word counts against a body word, in one BM25 over both.
+TITLE_WEIGHT = 1.5
 
 
 def build_schema(protected: Iterable[str] = ()) -> Schema:
     """The schema of every generation.
 
-    ``title`` and ``body`` carry the stemming chain and are stored for display
-    and snippets; ``exact`` holds title and body again, folded but unstemmed and
-    with stop words, for quoted phrases, stop-word-only queries and the
-    exact-form bonus. A word that analyses into several terms (``États-Unis``)
-    is searched as a phrase of them. The whole schema, analysers included, is pickled into
-    the index, and queries are parsed with that stored copy.
+    * ``text``: title and body in one stemmed field, the title's words
+      counting :data:`TITLE_WEIGHT` each. Ranking runs on it: one BM25 over
+      both ranks better than a BM25 per field added up. No positions.
+    * ``exact``: title and body again, folded but unstemmed, stop words and
+      elided articles kept, with positions: quoted phrases, stop-word-only
+      queries, the bonus for the exact form, typo candidates and suggestions.
+    * ``title``: the title alone, stemmed, for ``title:word``.
+    * ``body``, ``url``: stored only, for display and snippets; ``date``
+      stored and searchable by range; ``day`` the date as a sortable
+      number; ``source`` for the filter.
+
+    A word that analyses into several terms (``États-Unis``) is searched as
+    all of them in ``text`` and as a phrase in ``exact``. The whole schema,
+    analysers included, is pickled into the index, and queries are parsed
+    with that stored copy.
     """
-    french = french_analyzer(protected)
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=french, stored=True, multitoken_query="phrase"),
-        body=TEXT(analyzer=french, stored=True, multitoken_query="phrase"),
-        exact=TEXT(analyzer=exact_analyzer(), multitoken_query="phrase"),
+        title=TEXT(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
+        text=TEXT(
+            analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), phrase=False, multitoken_query="and"
+        ),
+        exact=TEXT(analyzer=exact_analyzer(lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
+        body=STORED,
         date=DATETIME(stored=True),
         # The date as a sortable number (YYYYMMDD), absent = 0, so that
         # "newest first" puts undated articles last.
@@ -32,6 +46,11 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
         source=ID(stored=True, sortable=True),
         url=STORED,
     )
+
+
+def combined_text(title: str, body: str) -> str:
+    """The value of the ``text`` and ``exact`` fields: title, separator, body."""
+    return f"{title}{LEAD_SEPARATOR}{body}"
 
 
 def same_schema(a: Schema, b: Schema) -> bool:

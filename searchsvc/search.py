@@ -127,7 +127,7 @@ def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -
         scores = relevance_scores(searcher, parsed, [docnum for docnum, _ in page_docs])
         page_docs = [(docnum, scores.get(docnum, 0.0)) for docnum, _ in page_docs]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
-    analyzer = searcher.schema["body"].analyzer
+    analyzer = searcher.schema["text"].analyzer
     hits = []
     for docnum, score in page_docs:
         stored = searcher.stored_fields(docnum)

@@ -32,10 +32,10 @@ class MarkFormatter(highlight.HtmlFormatter):
 def stems_to_mark(terms: Iterable[tuple[str, str]], schema) -> frozenset[str]:
     """The ranking-field terms to highlight: the query's own, and the stems of
     words it searched in the ``exact`` field (phrases, prefixes, typos)."""
-    analyzer = schema["body"].analyzer
+    analyzer = schema["text"].analyzer
     marks = set()
     for fieldname, text in terms:
-        if fieldname in ("title", "body"):
+        if fieldname in ("title", "text"):
             marks.add(text)
         elif fieldname == "exact":
             marks.update(t.text for t in analyzer(text, mode="query"))

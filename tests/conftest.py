@@ -72,7 +72,7 @@ def index_dir(tmp_path: Path, corpus: Path) -> Path:
     return path
 
 
-def search_ids(index_dir: Path, text: str, fields=("title", "body"), group=None) -> set[str]:
+def search_ids(index_dir: Path, text: str, fields=("text",), group=None) -> set[str]:
     """Ids matching ``text``, parsed with the index's own schema (and analyzer)."""
     generation = current_generation(index_dir)
     ix = whoosh_index.open_dir(str(generation.path))

@@ -184,10 +184,18 @@ def test_highlighting_mode_keeps_stop_words_marked():
 def test_analyzers_pickle_into_the_schema_and_compare_equal():
     schema = build_schema()
     restored = pickle.loads(pickle.dumps(schema))
-    assert restored["body"].analyzer == french_analyzer()
-    assert restored["exact"].analyzer == exact_analyzer()
-    assert restored["body"].analyzer != exact_analyzer()
+    assert restored["title"].analyzer == french_analyzer()
+    assert restored["text"].analyzer == french_analyzer(lead_boost=1.5)
+    assert restored["text"].analyzer != french_analyzer()
+    assert restored["exact"].analyzer == exact_analyzer(lead_boost=1.5)
+    assert restored["text"].analyzer != restored["exact"].analyzer
     assert french_analyzer(["France"]) != french_analyzer()
+
+
+def test_title_words_weigh_more_in_the_combined_field():
+    tokens = [(t.text, t.boost) for t in french_analyzer(lead_boost=1.5)("Le Président\u2029le président")]
+    assert tokens == [("president", 1.5), ("president", 1.0)]
+    assert [t.boost for t in french_analyzer()("Le Président\u2029le président")] == [1.0, 1.0]
 
 
 def test_protected_words_are_not_stemmed():

@@ -96,7 +96,7 @@ def top_ids(live: LiveIndex, text: str) -> list[str]:
     from whoosh.qparser import MultifieldParser, OrGroup
 
     searcher = live.searcher()
-    parser = MultifieldParser(["title", "body"], searcher.schema, group=OrGroup)
+    parser = MultifieldParser(["text"], searcher.schema, group=OrGroup)
     return [hit["id"] for hit in searcher.search(parser.parse(text), limit=10)]
 
 

@@ -10,7 +10,7 @@ from whoosh import index as whoosh_index
 from whoosh.qparser import AndGroup
 
 from searchsvc import generations
-from searchsvc.analysis import exact_analyzer, french_analyzer
+from searchsvc.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
 from searchsvc.errors import IndexNotReady, NothingToIndex, ReindexInProgress
 from searchsvc.generations import LiveIndex, current_generation
 from searchsvc.indexer import reindex
@@ -52,8 +52,8 @@ def test_readers_typing_without_accents_find_the_article(index_dir, typed, expec
 def test_queries_use_the_index_own_analyzer(index_dir):
     generation = current_generation(index_dir)
     ix = whoosh_index.open_dir(str(generation.path))
-    assert ix.schema["body"].analyzer == french_analyzer()
-    assert ix.schema["exact"].analyzer == exact_analyzer()
+    assert ix.schema["text"].analyzer == french_analyzer(lead_boost=1.5)
+    assert ix.schema["exact"].analyzer == exact_analyzer(lead_boost=1.5)
 
 
 def test_phrase_with_stop_words_matches_on_the_exact_field(index_dir):
@@ -80,7 +80,7 @@ def test_stored_fields_and_dates(index_dir):
         hamlet = s.document(id="hamlet")
         assert hamlet["url"] == "https://example.org/hamlet"
     assert generation.documents == 7
-    assert generation.manifest["analysis"] == "fr-1"
+    assert generation.manifest["analysis"] == ANALYSIS_VERSION
 
 
 def test_full_reindex_switches_generations_and_keeps_the_previous_one(index_dir, corpus):
