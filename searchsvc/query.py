@@ -73,6 +73,8 @@ class ParsedQuery:
     corrections: dict[str, list[str]] = field(default_factory=dict)
     #: Words typed with ``-``: excluded from matches and from highlighting.
     excluded: set[str] = field(default_factory=set)
+    #: Optional extra score: consecutive query words found next to each other.
+    bonus: wq.Query | None = None
 
     def highlight_terms(self) -> set[tuple[str, str]]:
         """(field, term) pairs worth highlighting in titles and snippets."""
@@ -116,6 +118,14 @@ class ExactFieldPlugin(Plugin):
             elif isinstance(node, self.NODES) and node.fieldname is None:
                 node.set_fieldname("exact")
         return group
+
+
+class StarWildcardPlugin(WildcardPlugin):
+    """``*`` is the only wildcard: ``?`` ends questions (« … de Noël? »), and
+    as Whoosh's one-letter wildcard it would silently drop their last word."""
+
+    qmarks = ""
+    expr = "(?P<text>[*])"
 
 
 class TypoPlugin(Plugin):
@@ -232,6 +242,8 @@ def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) 
     parser = MultifieldParser(list(FIELD_BOOSTS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
     # "NOT" means "ANDNOT", never "OR NOT" (which would match almost everything).
     parser.replace_plugin(OperatorsPlugin(AndNot=r"(?<=\s)(?:AND)?NOT(?=\s)", Not=None))
+    parser.remove_plugin_class(WildcardPlugin)
+    parser.add_plugin(StarWildcardPlugin())
     parser.add_plugins(
         [
             FuzzyTermPlugin(),
@@ -262,7 +274,32 @@ def parse(q: str, schema, reader: IndexReader) -> ParsedQuery:
         result.query is wq.NullQuery and not result.excluded
     ):
         result.query = _stop_words_only(text, schema, result.query)
+    result.bonus = pair_bonus(result.query)
     return result
+
+
+#: Weight of the bonus for two consecutive query words that are also
+#: consecutive in the article (stop words aside): "fête de Noël" near
+#: "Noël" and "fête" far apart.
+PAIR_WEIGHT = 0.2
+
+
+def pair_bonus(q: wq.Query) -> wq.Query | None:
+    """Phrases of each two consecutive plain words of ``q`` in the ``text`` field."""
+    if not isinstance(q, Clauses):
+        return None
+    stems: list[str | None] = []
+    for clause in q.subqueries:
+        texts = [t for f, t in clause.iter_all_terms() if f == "text"] if not isinstance(clause, wq.Phrase) else []
+        stems.append(texts[0] if len(texts) == 1 else None)
+    pairs = [
+        wq.Phrase("text", [a, b], slop=1, boost=PAIR_WEIGHT)
+        for a, b in zip(stems, stems[1:], strict=False)
+        if a and b and a != b
+    ]
+    if not pairs or PAIR_WEIGHT <= 0:
+        return None
+    return pairs[0] if len(pairs) == 1 else wq.Or(pairs)
 
 
 _QUESTION_TERMS = QUESTION_WORDS | frozenset(stem(w) for w in QUESTION_WORDS)

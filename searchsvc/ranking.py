@@ -51,6 +51,9 @@ class _TunedBM25Scorer(scoring.WeightLengthScorer):
 
 WEIGHTING = TunedBM25()
 
+#: Documents holding every word of the query before those holding some.
+ALL_WORDS_FIRST = True
+
 
 def clauses(q: wq.Query) -> tuple[list[wq.Query], list[wq.Query], wq.Query | None]:
     """Split ``q`` into (required, optional, excluded) top-level clauses."""
@@ -105,16 +108,37 @@ def rank(
         results = searcher.search(q, limit=depth, filter=filter_query, sortedby="day", reverse=True)
         return [(hit.docnum, 0.0) for hit in results], len(results)
 
-    results = searcher.search(q, limit=depth, filter=filter_query)
+    strict = all_words_query(q) if ALL_WORDS_FIRST else None
+    candidates = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
+    results = searcher.search(q, limit=candidates, filter=filter_query)
     total = len(results)
-    strict = all_words_query(q)
-    if strict is None:
-        return [(hit.docnum, hit.score) for hit in results], total
-    first = searcher.search(strict, limit=depth, filter=filter_query)
-    ordered = [(hit.docnum, hit.score) for hit in first]
-    seen = {docnum for docnum, _ in ordered}
-    ordered += [(hit.docnum, hit.score) for hit in results if hit.docnum not in seen]
+    scored = [(hit.docnum, hit.score) for hit in results]
+    first: list[tuple[int, float]] = []
+    if strict is not None:
+        first = [(hit.docnum, hit.score) for hit in searcher.search(strict, limit=candidates, filter=filter_query)]
+    if parsed.bonus is not None:
+        bonus = _scores_of(searcher, parsed.bonus, {d for d, _ in scored} | {d for d, _ in first})
+        scored = _add(scored, bonus)
+        first = _add(first, bonus)
+    seen = {docnum for docnum, _ in first}
+    ordered = first + [(docnum, score) for docnum, score in scored if docnum not in seen]
     return ordered[:depth], total
+
+
+#: How many of the best matches the pair bonus may reorder.
+BONUS_DEPTH = 100
+
+
+def _scores_of(searcher: Searcher, q: wq.Query, docnums: set[int]) -> dict[int, float]:
+    """``q``'s scores for a few documents (a separate search restricted to them:
+    Whoosh's AndMaybe over phrase matchers loses documents)."""
+    if not docnums:
+        return {}
+    return {hit.docnum: hit.score for hit in searcher.search(q, limit=len(docnums), filter=docnums)}
+
+
+def _add(scored: list[tuple[int, float]], extra: dict[int, float]) -> list[tuple[int, float]]:
+    return sorted(((d, s + extra.get(d, 0.0)) for d, s in scored), key=lambda pair: -pair[1])
 
 
 def relevance_scores(searcher: Searcher, parsed: ParsedQuery, docnums: list[int]) -> dict[int, float]:
@@ -122,8 +146,7 @@ def relevance_scores(searcher: Searcher, parsed: ParsedQuery, docnums: list[int]
     if not docnums or parsed.query is wq.NullQuery:
         return {}
     searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
-    results = searcher.search(parsed.query, limit=len(docnums), filter=set(docnums))
-    return {hit.docnum: hit.score for hit in results}
+    return _scores_of(searcher, parsed.query, set(docnums))
 
 
 def _with_weighting(searcher: Searcher) -> Searcher:

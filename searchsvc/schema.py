@@ -17,7 +17,8 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
 
     * ``text``: title and body in one stemmed field, the title's words
       counting :data:`TITLE_WEIGHT` each. Ranking runs on it: one BM25 over
-      both ranks better than a BM25 per field added up. No positions.
+      both ranks better than a BM25 per field added up. Its positions skip
+      stop words, so two query words adjacent there earn the pair bonus.
     * ``exact``: title and body again, folded but unstemmed, stop words and
       elided articles kept, with positions: quoted phrases, stop-word-only
       queries, the bonus for the exact form, typo candidates and suggestions.
@@ -34,9 +35,7 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         title=TEXT(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
-        text=TEXT(
-            analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), phrase=False, multitoken_query="and"
-        ),
+        text=TEXT(analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), multitoken_query="and"),
         exact=TEXT(analyzer=exact_analyzer(lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
         body=STORED,
         date=DATETIME(stored=True),

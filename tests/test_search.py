@@ -188,3 +188,23 @@ def test_hits_sorted_by_date_still_carry_their_relevance(searcher):
     by_date = {h.id: h.score for h in search(searcher, SearchRequest(q="coeur", sort="date")).hits}
     by_relevance = {h.id: h.score for h in search(searcher, SearchRequest(q="coeur")).hits}
     assert by_date == by_relevance and all(0 < s < 100 for s in by_date.values())
+
+
+def test_a_question_mark_does_not_swallow_the_last_word(searcher):
+    # "?" is not a wildcard: "cœur?" must still search "cœur".
+    assert ids(searcher, "Qui a greffé le cœur?")[0] == "coeur.txt"
+    parsed = parse("Qui a greffé le cœur?", searcher.schema, searcher.reader())
+    assert ("text", "coeur") in set(parsed.query.iter_all_terms())
+
+
+def test_consecutive_words_found_together_rank_higher(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    # The shorter article would win on word counts alone.
+    (corpus / "ensemble.txt").write_text(
+        "Article A\nLa fête de Noël approche, et la ville se pare de lumières pour les enfants.\n", "utf-8"
+    )
+    (corpus / "separes.txt").write_text("Article B\nNoël approche ; la fête aussi.\n", "utf-8")
+    reindex([corpus], tmp_path / "ix")
+    s = LiveIndex(tmp_path / "ix", WEIGHTING).searcher()
+    assert ids(s, "fête Noël") == ["ensemble.txt", "separes.txt"]

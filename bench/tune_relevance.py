@@ -1,0 +1,138 @@
+"""Measure the ranking levers on the PIAF and FQuAD development halves.
+
+Builds (or reuses, in ``bench/work/tune-*``) a searchsvc index of each
+collection's documents, then evaluates the DEV queries once per setting of
+the query-time levers, each lever changed alone from the defaults, and
+prints nDCG@10 per collection, with and without accents in the queries.
+Levers:
+
+* ``k1``, ``b``: the BM25 parameters (``searchsvc.ranking.WEIGHTING``);
+* ``exact``: the weight of the exact-form bonus (``query.FIELD_BOOSTS``);
+* ``questions``: leave question words out of the ranking, or not;
+* ``all_first``: documents with all the words first, or pure score order;
+* ``pairs``: the weight of the bonus for consecutive query words found next
+  to each other (``query.PAIR_WEIGHT``).
+
+Index-time levers (the title's weight, the stemmer) need a rebuild:
+``--title-weight`` changes ``schema.TITLE_WEIGHT`` before building.
+
+Run from the repo root::
+
+    .venv/bin/python bench/tune_relevance.py                 # all levers, both collections
+    .venv/bin/python bench/tune_relevance.py --only defaults # just the current defaults
+    .venv/bin/python bench/tune_relevance.py --limit 1000    # first 1000 queries: quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data"
+WORK = ROOT / "bench" / "work"
+sys.path.insert(0, str(ROOT))
+
+from searchsvc import query, ranking, schema  # noqa: E402
+from searchsvc.evaluation import evaluate, load_qrels, load_queries, strip_accents_from  # noqa: E402
+from searchsvc.generations import LiveIndex  # noqa: E402
+from searchsvc.indexer import reindex  # noqa: E402
+
+
+@contextlib.contextmanager
+def lever(name: str, value):
+    """Set one query-time lever for the duration of a measurement."""
+    saved = (ranking.WEIGHTING.k1, ranking.WEIGHTING.b, dict(query.FIELD_BOOSTS),
+             query._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, query.PAIR_WEIGHT)  # fmt: skip
+    try:
+        if name == "k1":
+            ranking.WEIGHTING.k1 = value
+        elif name == "b":
+            ranking.WEIGHTING.b = value
+        elif name == "exact":
+            query.FIELD_BOOSTS["exact"] = value
+            if value == 0:
+                del query.FIELD_BOOSTS["exact"]
+        elif name == "questions":
+            query._QUESTION_TERMS = saved[3] if value else frozenset()
+        elif name == "all_first":
+            ranking.ALL_WORDS_FIRST = value
+        elif name == "pairs":
+            query.PAIR_WEIGHT = value
+        yield
+    finally:
+        ranking.WEIGHTING.k1, ranking.WEIGHTING.b = saved[0], saved[1]
+        query.FIELD_BOOSTS.clear()
+        query.FIELD_BOOSTS.update(saved[2])
+        query._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, query.PAIR_WEIGHT = saved[3], saved[4], saved[5]
+
+
+LEVERS = {
+    "defaults": [None],
+    "k1": [0.6, 0.9, 1.2, 1.5],
+    "b": [0.3, 0.5, 0.75],
+    "exact": [0.0, 0.25, 0.5, 1.0],
+    "questions": [False],
+    "all_first": [False, True],
+    "pairs": [0.0, 0.1, 0.2, 0.4],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--collections", default="piaf_retrieval,fquad_retrieval")
+    parser.add_argument("--only", default=",".join(LEVERS), help="levers to measure, comma-separated")
+    parser.add_argument("--limit", type=int, default=0, help="first N judged queries only")
+    parser.add_argument("--title-weight", type=float, default=None)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix for the index folders (a schema variant)")
+    parser.add_argument("--no-accents", action="store_true", help="also measure accent-stripped queries")
+    args = parser.parse_args()
+    if args.title_weight is not None:
+        schema.TITLE_WEIGHT = args.title_weight
+
+    collections = args.collections.split(",")
+    searchers, judged = {}, {}
+    for name in collections:
+        folder = DATA / name
+        suffix = f"-tw{schema.TITLE_WEIGHT}{args.tag}"
+        index_dir = WORK / f"tune-{name}{suffix}"
+        if args.rebuild:
+            shutil.rmtree(index_dir, ignore_errors=True)
+        if not index_dir.exists():
+            print(f"indexing {name}…", file=sys.stderr)
+            reindex([folder / "docs.jsonl"], index_dir, procs=0)
+        searchers[name] = LiveIndex(index_dir, ranking.WEIGHTING).searcher()
+        queries, qrels = load_queries(folder / "queries.jsonl"), load_qrels(folder / "qrels.tsv")
+        queries = {q: t for q, t in queries.items() if q in qrels}
+        if args.limit:
+            queries = dict(list(queries.items())[: args.limit])
+        judged[name] = (queries, {q: qrels[q] for q in queries})
+
+    header = ["lever", "value"] + [f"{c.split('_')[0]} nDCG@10" for c in collections]
+    if args.no_accents:
+        header += [f"{c.split('_')[0]} no accents" for c in collections]
+    print("| " + " | ".join(header) + " | s |")
+    print("|" + "---|" * (len(header) + 1))
+    for name in args.only.split(","):
+        for value in LEVERS[name]:
+            started = time.monotonic()
+            with lever(name, value):
+                cells = []
+                for c in collections:
+                    queries, qrels = judged[c]
+                    cells.append(evaluate(searchers[c], queries, qrels).means["ndcg@10"])
+                if args.no_accents:
+                    for c in collections:
+                        queries, qrels = judged[c]
+                        cells.append(evaluate(searchers[c], strip_accents_from(queries), qrels).means["ndcg@10"])
+            row = [name, "" if value is None else str(value)] + [f"{x:.4f}" for x in cells]
+            print("| " + " | ".join(row) + f" | {time.monotonic() - started:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
