@@ -73,12 +73,12 @@ def lever(name: str, value):
 
 LEVERS = {
     "defaults": [None],
-    "k1": [0.6, 0.9, 1.2, 1.5],
-    "b": [0.3, 0.5, 0.75],
-    "exact": [0.0, 0.25, 0.5, 1.0],
+    "k1": [0.6, 1.2],
+    "b": [0.3, 0.75],
+    "exact": [0.0, 1.0, 1.5],
     "questions": [False],
-    "all_first": [False, True],
-    "pairs": [0.0, 0.1, 0.2, 0.4],
+    "all_first": [False],
+    "pairs": [0.0, 0.5],
 }
 
 

@@ -182,11 +182,13 @@ def serve_command(host: str, port: int) -> None:
     """
     from werkzeug.serving import run_simple
 
-    from .generations import pointer_number
+    from .generations import LiveIndex
 
-    index_dir = Path(str(current_app.config["INDEX_DIR"]))
-    if pointer_number(index_dir) is None:
-        click.echo(f"No index in {index_dir} yet: indexing {current_app.config['SOURCE_DIR']} first.")
+    live: LiveIndex = current_app.extensions["searchsvc.index"]
+    live.refresh()
+    if live.index is None or not live.searchable:
+        why = live.stale or live.problem or "no index yet"
+        click.echo(f"{why}: indexing {current_app.config['SOURCE_DIR']} first.")
         print_summary(reindex_with_config())
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
     run_simple(host, port, current_app._get_current_object(), threaded=True)

@@ -220,16 +220,19 @@ def reindex_lock(index_dir: Path) -> Iterator[None]:
 # The reader side
 
 
-def _staleness(generation: Generation, ix: whoosh_index.Index) -> str | None:
+def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | None, bool]:
+    """Why the generation does not match this code (or ``None``), and whether
+    it can still be searched (another analysis version: yes, with its own
+    pickled analysers; another schema: no, the query code needs its fields)."""
+    if not same_schema(ix.schema, build_schema()):
+        return "the index was built with another schema by an older version: run `searchsvc reindex`", False
     built_with = generation.manifest.get("analysis")
     if built_with != ANALYSIS_VERSION:
         return (
             f"the index was built with analysis {built_with!r}, this version uses "
             f"{ANALYSIS_VERSION!r}: run `searchsvc reindex`"
-        )
-    if not same_schema(ix.schema, build_schema()):
-        return "the index was built with another schema: run `searchsvc reindex`"
-    return None
+        ), True
+    return None, True
 
 
 class LiveIndex:
@@ -258,6 +261,8 @@ class LiveIndex:
         self.problem: str | None = None
         #: Why the generation in use does not match this code (a reindex is needed), if it does not.
         self.stale: str | None = None
+        #: False when the generation cannot be searched by this code at all.
+        self.searchable = True
 
     def _pointer_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -298,7 +303,7 @@ class LiveIndex:
             if self.generation is not None:
                 log.info("switched from generation %s to %s", self.generation.number, generation.number)
             self.generation, self.index, self._stamp, self.problem = generation, ix, stamp, None
-            self.stale = _staleness(generation, ix)
+            self.stale, self.searchable = _staleness(generation, ix)
             if self.stale:
                 log.warning("generation %s: %s", generation.number, self.stale)
 
@@ -310,8 +315,14 @@ class LiveIndex:
         return self.generation, self.index
 
     def searcher(self) -> Searcher:
-        """This thread's searcher on the current generation (reused, never per query)."""
+        """This thread's searcher on the current generation (reused, never per query).
+
+        Raises :class:`IndexNotReady` when there is none, or when it was built
+        with a schema this code cannot search.
+        """
         generation, ix = self.current()
+        if not self.searchable:
+            raise IndexNotReady(self.stale or "the index cannot be searched: run `searchsvc reindex`")
         held = getattr(self._local, "held", None)
         if held is not None and held[0] == generation.number:
             return held[1]

@@ -28,14 +28,14 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
       number; ``source`` for the filter.
 
     A word that analyses into several terms (``États-Unis``) is searched as
-    all of them in ``text`` and as a phrase in ``exact``. The whole schema,
+    a phrase of them. The whole schema,
     analysers included, is pickled into the index, and queries are parsed
     with that stored copy.
     """
     return Schema(
         id=ID(stored=True, unique=True),
         title=TEXT(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
-        text=TEXT(analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), multitoken_query="and"),
+        text=TEXT(analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
         exact=TEXT(analyzer=exact_analyzer(lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
         body=STORED,
         date=DATETIME(stored=True),

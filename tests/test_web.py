@@ -57,3 +57,22 @@ def test_wrong_method_is_405_in_the_error_shape(client):
     response = client.post("/api/health")
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeypatch):
+    from whoosh.fields import STORED
+
+    from searchsvc import generations
+
+    original = generations.build_schema
+
+    def newer_schema():
+        schema = original()
+        schema.add("added_later", STORED)
+        return schema
+
+    monkeypatch.setattr(generations, "build_schema", newer_schema)
+    response = client.get("/api/search?q=coeur")
+    assert response.status_code == 503
+    assert "another schema" in response.get_json()["error"]["message"]
+    assert client.get("/?q=coeur").status_code == 503
