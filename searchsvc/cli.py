@@ -205,17 +205,20 @@ def serve_command(host: str, port: int) -> None:
               help="Index folder (default: SEARCHSVC_INDEX_DIR, else index_data/index).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--per-query", is_flag=True, help="Also print each query's figures.")
+@click.option("--strip-accents", is_flag=True, help="Remove the queries' accents first (as many readers type).")
 @with_appcontext
-def eval_command(queries_path, qrels_path, index_dir, as_json, per_query) -> None:
+def eval_command(queries_path, qrels_path, index_dir, as_json, per_query, strip_accents) -> None:
     """Measure relevance: run judged queries through the search path and print
     nDCG@10, MRR@10 and Recall@100."""
-    from .evaluation import evaluate, load_qrels, load_queries
+    from .evaluation import evaluate, load_qrels, load_queries, strip_accents_from
     from .generations import LiveIndex
     from .ranking import WEIGHTING
 
     live = LiveIndex(index_dir or Path(str(current_app.config["INDEX_DIR"])), WEIGHTING)
     queries = run_service_call(load_queries, queries_path)
     qrels = run_service_call(load_qrels, qrels_path)
+    if strip_accents:
+        queries = strip_accents_from(queries)
     result = run_service_call(evaluate, run_service_call(live.searcher), queries, qrels)
     if as_json:
         click.echo(json.dumps(result.to_dict(per_query=per_query), ensure_ascii=False))

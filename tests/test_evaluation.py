@@ -80,3 +80,17 @@ def test_eval_command_reports_bad_files(runner, tmp_path, index_dir):
     result = runner.invoke(args=["eval", "--queries", str(tmp_path / "q.jsonl"), "--qrels", str(tmp_path / "r.tsv"), "--index", str(index_dir)])
     assert result.exit_code == 2
     assert "no queries" in result.output
+
+
+def test_eval_command_can_strip_accents(runner, judged, index_dir):
+    queries, qrels = judged
+    args = ["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(index_dir), "--json"]
+    with_accents = json.loads(runner.invoke(args=args).output)
+    without = json.loads(runner.invoke(args=[*args, "--strip-accents"]).output)
+    assert without == with_accents  # the analysis folds accents: same rankings
+
+
+def test_strip_accents_from():
+    from searchsvc.evaluation import strip_accents_from
+
+    assert strip_accents_from({"1": "Où est le cœur de l'État ?"}) == {"1": "Ou est le coeur de l'Etat ?"}
