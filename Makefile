@@ -26,9 +26,15 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-## Run the benchmarks (they read ../shared/data).
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed
+
+## Run the benchmarks (they read ../shared/data; about 35 minutes on 2 cores).
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_index.py
+	$(BIN)/python bench/bench_query.py
+	$(BIN)/python bench/bench_relevance.py
 
 ## Lint.
 lint: $(VENV)/.installed-test
