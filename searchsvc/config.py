@@ -31,7 +31,7 @@ SETTINGS = [
             "indexes on first start. Default: index_data/corpus (the bundled sample)."),
     Setting("MAX_FILE_MB", 10, "A plain-text article (or one JSON line) larger than this is skipped."),
     Setting("WRITER_PROCS", 0, "Processes used by a full rebuild; 0 = one per core, at most 4 "
-            "(measured: 2 processes build 1.9x faster than 1 on 2 cores)."),
+            "(measured: 2 processes build 1.8-1.9x faster than 1 on 2 cores)."),
     Setting("WRITER_LIMIT_MB", 256, "Memory per writer process before it spills to disk."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the current one included."),
 ]

@@ -172,8 +172,8 @@ def reindex(
 def auto_procs() -> int:
     """Writer processes when none are configured: one per core, at most 4.
 
-    On 2 cores, 2 processes build the 20,000-article benchmark 1.9x faster
-    than 1 (bench/bench_index.py)."""
+    On 2 cores, 2 processes build the 20,000-article benchmark 1.8-1.9x
+    faster than 1 (bench/bench_index.py)."""
     return max(1, min(os.cpu_count() or 1, 4))
 
 

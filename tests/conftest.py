@@ -85,6 +85,20 @@ def search_ids(index_dir: Path, text: str, fields=("text",), group=None) -> set[
         return {hit["id"] for hit in s.search(parser.parse(text), limit=None)}
 
 
+def use_a_newer_schema(monkeypatch, module) -> None:
+    """Make ``module`` build a schema with one more field, as a later version would."""
+    from whoosh.fields import STORED
+
+    original = module.build_schema
+
+    def newer_schema():
+        schema = original()
+        schema.add("added_later", STORED)
+        return schema
+
+    monkeypatch.setattr(module, "build_schema", newer_schema)
+
+
 @pytest.fixture
 def app(tmp_path: Path, index_dir: Path, corpus: Path):
     return create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "SOURCE_DIR": str(corpus)})

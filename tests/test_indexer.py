@@ -15,7 +15,7 @@ from searchsvc.errors import IndexNotReady, NothingToIndex, ReindexInProgress
 from searchsvc.generations import LiveIndex, current_generation
 from searchsvc.indexer import reindex
 
-from .conftest import search_ids
+from .conftest import search_ids, use_a_newer_schema
 
 
 @pytest.mark.parametrize(
@@ -126,18 +126,9 @@ def test_incremental_after_an_analysis_change_is_a_full_rebuild(index_dir, corpu
 
 
 def test_incremental_after_a_schema_change_is_a_full_rebuild(index_dir, corpus, monkeypatch):
-    from whoosh.fields import STORED
-
     from searchsvc import indexer
 
-    original = indexer.build_schema
-
-    def with_extra_field():
-        schema = original()
-        schema.add("extra", STORED)
-        return schema
-
-    monkeypatch.setattr(indexer, "build_schema", with_extra_field)
+    use_a_newer_schema(monkeypatch, indexer)
     result = reindex([corpus], index_dir, incremental=True)
     assert result.mode == "full" and "schema" in result.note
     assert result.documents == 7

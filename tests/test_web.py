@@ -60,18 +60,11 @@ def test_wrong_method_is_405_in_the_error_shape(client):
 
 
 def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeypatch):
-    from whoosh.fields import STORED
-
     from searchsvc import generations
 
-    original = generations.build_schema
+    from .conftest import use_a_newer_schema
 
-    def newer_schema():
-        schema = original()
-        schema.add("added_later", STORED)
-        return schema
-
-    monkeypatch.setattr(generations, "build_schema", newer_schema)
+    use_a_newer_schema(monkeypatch, generations)
     response = client.get("/api/search?q=coeur")
     assert response.status_code == 503
     assert "another schema" in response.get_json()["error"]["message"]
