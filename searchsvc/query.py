@@ -71,7 +71,8 @@ class ParsedQuery:
     #: Words that matched nothing as typed and were searched as the nearest
     #: words of the index instead: {typed word: [folded index words]}.
     corrections: dict[str, list[str]] = field(default_factory=dict)
-    #: Words typed with ``-``: excluded from matches and from highlighting.
+    #: Words typed with ``-``: a query of nothing else finds nothing (rather
+    #: than falling back to an exact-field search of those very words).
     excluded: set[str] = field(default_factory=set)
     #: Optional extra score: consecutive query words found next to each other.
     bonus: wq.Query | None = None

@@ -74,7 +74,6 @@ class SearchPage:
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     suggestion: str | None = None
-    corrected: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -153,5 +152,4 @@ def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         hits=hits,
         suggestion=suggestion,
-        corrected=parsed.corrections,
     )
