@@ -31,7 +31,7 @@ from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
 
 #: Bump when the chain's output changes: an index built with another version
 #: is reported as stale until it is rebuilt.
-ANALYSIS_VERSION = "fr-2"
+ANALYSIS_VERSION = "fr-3"
 
 #: Elided articles and pronouns, as in Lucene's FrenchAnalyzer plus ``presqu``.
 ELISIONS = frozenset(
@@ -57,7 +57,7 @@ _WORD = r"[^\W_]+"
 #: ``COVID-19``). A period is not part of a word, so ``jeudi.Le`` (a scraper's
 #: lost space) gives two tokens while ``3.5`` stays one.
 TOKEN_PATTERN = re.compile(
-    rf"\d+(?:[.,]\d+)+(?![^\W_])|{_WORD}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD})*"
+    rf"\d+(?:[.,]\d+)+(?![^\W_])|{_WORD}(?:[{re.escape(_APOSTROPHES + _HYPHENS)}]{_WORD})*"
 )
 
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})

@@ -9,13 +9,15 @@ a word no article holds still gets its best partial matches.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
+import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.searching import Searcher
 
 from .query import Clauses, ParsedQuery
+from .scoring import VectorScorer, bm25_idf, top
 
 
 class TunedBM25(scoring.WeightingModel):
@@ -38,8 +40,7 @@ class TunedBM25(scoring.WeightingModel):
 class _TunedBM25Scorer(scoring.WeightLengthScorer):
     def __init__(self, searcher, fieldname, text, k1, b):
         parent = searcher.get_parent()  # collection statistics, not a segment's
-        n, total = parent.doc_frequency(fieldname, text), parent.doc_count_all()
-        self.idf = max(1e-6, math.log((total - n + 0.5) / (n + 0.5)))
+        self.idf = bm25_idf(parent, fieldname, text)
         self.avgfl = parent.avg_field_length(fieldname) or 1
         self.k1, self.b = k1, b
         self.setup(searcher, fieldname, text)
@@ -92,63 +93,89 @@ def all_words_query(q: wq.Query) -> wq.Query | None:
     return strict
 
 
+@dataclass(frozen=True)
+class DocFilter:
+    """What a reader narrowed the search to: a source, a range of days (YYYYMMDD)."""
+
+    source: str | None = None
+    day_from: int | None = None
+    day_to: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.source or self.day_from or self.day_to)
+
+
+def _allowed(scorer: VectorScorer, doc_filter: DocFilter | None) -> np.ndarray:
+    """Live documents passing the filter."""
+    allowed = scorer.arrays.live.copy()
+    if doc_filter:
+        if doc_filter.source:
+            allowed &= scorer.evaluate(wq.Term("source", doc_filter.source)).matched
+        if doc_filter.day_from or doc_filter.day_to:
+            day = scorer.arrays.day(scorer.reader)
+            allowed &= day > 0
+            if doc_filter.day_from:
+                allowed &= day >= doc_filter.day_from
+            if doc_filter.day_to:
+                allowed &= day <= doc_filter.day_to
+    return allowed
+
+
 def rank(
     searcher: Searcher,
     parsed: ParsedQuery,
     depth: int,
-    filter_query: wq.Query | None,
+    doc_filter: DocFilter | None = None,
     sort: str = "relevance",
 ) -> tuple[list[tuple[int, float]], int]:
-    """The first ``depth`` (docnum, score) pairs in order, and the total count."""
+    """The first ``depth`` (docnum, relevance score) pairs in order, and the total count.
+
+    Each clause is scored once over the whole index (:mod:`.scoring`); the
+    documents holding every clause come first. The pair bonus reorders the
+    best :data:`BONUS_DEPTH` of each group.
+    """
     q = parsed.query
     if q is wq.NullQuery:
         return [], 0
-    searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
+    scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
+    required, optional, excluded = clauses(q)
+    parts = [scorer.evaluate(c) for c in required + optional]
+    scores = np.zeros(scorer.n)
+    for part in parts:
+        scores += np.where(part.matched, part.scores, 0.0)
+    if required:
+        matched = np.logical_and.reduce([p.matched for p in parts[: len(required)]])
+    else:
+        matched = np.logical_or.reduce([p.matched for p in parts])
+    if excluded is not None:
+        matched &= ~scorer.evaluate(excluded).matched
+    matched &= _allowed(scorer, doc_filter)
+    docnums = np.flatnonzero(matched)
+    total = len(docnums)
     if sort == "date":
-        results = searcher.search(q, limit=depth, filter=filter_query, sortedby="day", reverse=True)
-        return [(hit.docnum, 0.0) for hit in results], len(results)
+        day = scorer.arrays.day(scorer.reader)[docnums]
+        order = np.lexsort((docnums, -scores[docnums], -day))[:depth]
+        return [(int(d), float(scores[d])) for d in docnums[order]], total
 
-    strict = all_words_query(q) if ALL_WORDS_FIRST else None
+    strict = None
+    if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
+        strict = np.logical_and.reduce([p.matched for p in parts]) & matched
     candidates = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
-    results = searcher.search(q, limit=candidates, filter=filter_query)
-    total = len(results)
-    scored = [(hit.docnum, hit.score) for hit in results]
-    first: list[tuple[int, float]] = []
-    if strict is not None:
-        first = [(hit.docnum, hit.score) for hit in searcher.search(strict, limit=candidates, filter=filter_query)]
+    best = top(scores, docnums, candidates)
+    first = top(scores, np.flatnonzero(strict), candidates) if strict is not None else best[:0]
     if parsed.bonus is not None:
-        bonus = _scores_of(searcher, parsed.bonus, {d for d, _ in scored} | {d for d, _ in first})
-        scored = _add(scored, bonus)
-        first = _add(first, bonus)
-    seen = {docnum for docnum, _ in first}
-    ordered = first + [(docnum, score) for docnum, score in scored if docnum not in seen]
-    return ordered[:depth], total
+        within = np.union1d(best, first)
+        bonus = scorer.evaluate_within(parsed.bonus, within)
+        best, first = _rerank(best, scores + bonus), _rerank(first, scores + bonus)
+        scores = scores + bonus
+    seen = set(first.tolist())
+    ordered = first.tolist() + [d for d in best.tolist() if d not in seen]
+    return [(d, float(scores[d])) for d in ordered[:depth]], total
 
 
 #: How many of the best matches the pair bonus may reorder.
 BONUS_DEPTH = 100
 
 
-def _scores_of(searcher: Searcher, q: wq.Query, docnums: set[int]) -> dict[int, float]:
-    """``q``'s scores for a few documents (a separate search restricted to them:
-    Whoosh's AndMaybe over phrase matchers loses documents)."""
-    if not docnums:
-        return {}
-    return {hit.docnum: hit.score for hit in searcher.search(q, limit=len(docnums), filter=docnums)}
-
-
-def _add(scored: list[tuple[int, float]], extra: dict[int, float]) -> list[tuple[int, float]]:
-    return sorted(((d, s + extra.get(d, 0.0)) for d, s in scored), key=lambda pair: -pair[1])
-
-
-def relevance_scores(searcher: Searcher, parsed: ParsedQuery, docnums: list[int]) -> dict[int, float]:
-    """The relevance scores of a few documents (a page sorted by date)."""
-    if not docnums or parsed.query is wq.NullQuery:
-        return {}
-    searcher = searcher if searcher.weighting is WEIGHTING else _with_weighting(searcher)
-    return _scores_of(searcher, parsed.query, set(docnums))
-
-
-def _with_weighting(searcher: Searcher) -> Searcher:
-    """A searcher sharing ``searcher``'s reader but scoring with :data:`WEIGHTING`."""
-    return Searcher(searcher.reader(), weighting=WEIGHTING, closereader=False, fromindex=searcher._ix)
+def _rerank(docnums: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return docnums[np.lexsort((docnums, -scores[docnums]))]

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from . import query as querying
 from .errors import QueryError
-from .ranking import rank, relevance_scores
+from .ranking import DocFilter, rank
 from .snippets import highlight_title, make_snippet, stems_to_mark
 from .suggest import suggestion_for
 
@@ -92,22 +91,12 @@ class SearchPage:
         }
 
 
-def _filter(request: SearchRequest) -> wq.Query | None:
-    clauses: list[wq.Query] = []
-    if request.source:
-        clauses.append(wq.Term("source", request.source))
-    if request.date_from or request.date_to:
-        start = datetime.combine(request.date_from, datetime.min.time()) if request.date_from else None
-        end = (
-            datetime.combine(request.date_to + timedelta(days=1), datetime.min.time())
-            - timedelta(microseconds=1)
-            if request.date_to
-            else None
-        )
-        clauses.append(wq.DateRange("date", start, end))
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+def _filter(request: SearchRequest) -> DocFilter | None:
+    def day(d: date | None) -> int | None:
+        return d.year * 10000 + d.month * 100 + d.day if d else None
+
+    doc_filter = DocFilter(request.source or None, day(request.date_from), day(request.date_to))
+    return doc_filter or None
 
 
 def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -> SearchPage:
@@ -122,9 +111,6 @@ def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -
     ranked, total = rank(searcher, parsed, depth, _filter(request), request.sort)
     start = (request.page - 1) * request.per_page
     page_docs = ranked[start : start + request.per_page]
-    if request.sort == "date":  # ordered by date: still report how relevant each hit is
-        scores = relevance_scores(searcher, parsed, [docnum for docnum, _ in page_docs])
-        page_docs = [(docnum, scores.get(docnum, 0.0)) for docnum, _ in page_docs]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
     analyzer = searcher.schema["text"].analyzer
     hits = []

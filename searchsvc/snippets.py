@@ -2,31 +2,87 @@
 
 Matching runs through the index's own analyser, so a query typed without
 accents (``etats-unis``) highlights the words as written (« États-Unis »).
+Each distinct word of a text is analysed once and remembered (per analyser),
+so a snippet costs a regex pass over the body and dictionary lookups: Whoosh's
+highlighter, which re-runs the whole chain token by token, took more time
+than ranking itself.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from html import escape
+from typing import NamedTuple
 
-from whoosh import highlight
+from .analysis import _APOSTROPHES, _HYPHENS, TOKEN_PATTERN, split_word
 
 SNIPPET_CHARS = 240
+#: Context kept before a fragment's first match and after its last.
+SURROUND_CHARS = 80
+#: At most this many fragments, joined by `` … ``, best first chosen, shown in text order.
+MAX_FRAGMENTS = 2
 #: Text shown when nothing in the body matched (a title-only match).
 LEAD_CHARS = 200
 
 
-class MarkFormatter(highlight.HtmlFormatter):
-    """``<mark>word</mark>``, everything else HTML-escaped, fragments joined by `` … ``."""
+class Span(NamedTuple):
+    start: int
+    end: int
+    term: str | None
 
-    def __init__(self) -> None:
-        super().__init__(tagname="mark", between=" … ")
 
-    def _text(self, text: str) -> str:
-        return escape(text, quote=False)
+class _WordTerms:
+    """The term each word gives in one analyser, remembered, and the words
+    seen for each term: the analyser is context-free (a word's term never
+    depends on its neighbours), so a text's matching words are found with set
+    operations, without a Python step per word."""
 
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{self._text(highlight.get_text(text, token, replace))}</mark>"
+    MAX_WORDS = 200_000
+
+    def __init__(self, analyzer) -> None:
+        self.analyzer = analyzer
+        self.terms: dict[str, tuple[Span, ...]] = {}
+        self.words_of: dict[str, set[str]] = {}
+        self.lock = threading.Lock()
+
+    def matching(self, words: set[str], marks: frozenset[str]) -> dict[str, tuple[Span, ...]]:
+        """The ``words`` holding a term in ``marks``, with their parts."""
+        with self.lock:
+            unknown = words.difference(self.terms)
+            if len(self.terms) + len(unknown) > self.MAX_WORDS:
+                self.terms.clear()
+                self.words_of.clear()
+                unknown = words
+            for word in unknown:
+                spans = tuple(Span(s, e, self._term(part)) for part, s, e in split_word(word))
+                self.terms[word] = spans
+                for span in spans:
+                    if span.term is not None:
+                        self.words_of.setdefault(span.term, set()).add(word)
+            found = set().union(*(self.words_of.get(m, ()) for m in marks)) & words
+            return {word: self.terms[word] for word in found}
+
+    def _term(self, part: str) -> str | None:
+        tokens = [t for t in self.analyzer(part, mode="index") if not t.stopped]
+        return tokens[0].text if len(tokens) == 1 else None
+
+
+_CACHES: OrderedDict[int, _WordTerms] = OrderedDict()
+_CACHES_LOCK = threading.Lock()
+
+
+def _word_terms(analyzer) -> _WordTerms:
+    """The cache for ``analyzer`` (kept by identity; the entry holds the
+    analyser, so its id cannot be reused while cached)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(id(analyzer))
+        if cache is None:
+            cache = _CACHES[id(analyzer)] = _WordTerms(analyzer)
+            while len(_CACHES) > 8:
+                _CACHES.popitem(last=False)
+        return cache
 
 
 def stems_to_mark(terms: Iterable[tuple[str, str]], schema) -> frozenset[str]:
@@ -42,8 +98,82 @@ def stems_to_mark(terms: Iterable[tuple[str, str]], schema) -> frozenset[str]:
     return frozenset(marks)
 
 
-def _highlight(text: str, marks: frozenset[str], analyzer, fragmenter) -> str:
-    return highlight.highlight(text, marks, analyzer, fragmenter, MarkFormatter(), top=2, mode="index")
+def _matches(text: str, marks: frozenset[str], analyzer) -> list[tuple[int, int, str]]:
+    """(start, end, term) of every word of ``text`` whose term is in ``marks``,
+    in text order. The distinct words are found first (``findall``, in C),
+    and only the few that match are then located in the text."""
+    hits = _word_terms(analyzer).matching(set(TOKEN_PATTERN.findall(text)), marks)
+    found = []
+    for word, spans in hits.items():
+        for base in _occurrences(text, word):
+            found.extend((base + start, base + end, term) for start, end, term in spans if term in marks)
+    found.sort()
+    return found
+
+
+_JOINERS = frozenset(_APOSTROPHES + _HYPHENS)
+
+
+def _occurrences(text: str, word: str) -> list[int]:
+    """Where ``word`` stands in ``text`` as a whole token: not the tail or
+    head of a longer one (``Unis`` alone, not in ``États-Unis``)."""
+    found, at, size = [], text.find(word), len(word)
+    while at != -1:
+        before = text[max(0, at - 2) : at]
+        after = text[at + size : at + size + 2]
+        if not (
+            (before[-1:].isalnum() or (before[-1:] in _JOINERS and before[:1].isalnum()))
+            or (after[:1].isalnum() or (after[:1] in _JOINERS and after[1:2].isalnum()))
+        ):
+            found.append(at)
+        at = text.find(word, at + 1)
+    return found
+
+
+def _render(text: str, start: int, end: int, matches: list[tuple[int, int, str]]) -> str:
+    """``text[start:end]`` escaped, with the matches inside it marked."""
+    out, at = [], start
+    for m_start, m_end, _ in matches:
+        if m_start < start or m_end > end:
+            continue
+        out.append(escape(text[at:m_start], quote=False))
+        out.append(f"<mark>{escape(text[m_start:m_end], quote=False)}</mark>")
+        at = m_end
+    out.append(escape(text[at:end], quote=False))
+    return "".join(out)
+
+
+def _fragments(text: str, matches: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """The best :data:`MAX_FRAGMENTS` windows of ``text`` around the matches,
+    in text order: most distinct words first, then most matches."""
+    candidates = []
+    for i, (first_start, _, _) in enumerate(matches):
+        start = max(0, first_start - SURROUND_CHARS)
+        limit = start + SNIPPET_CHARS
+        inside = [m for m in matches[i:] if m[1] <= limit]
+        last_end = inside[-1][1]
+        end = min(len(text), max(last_end, min(limit, last_end + SURROUND_CHARS)))
+        score = (len({m[2] for m in inside}), len(inside), -start)
+        candidates.append((score, _word_bounds(text, start, end, first_start, last_end)))
+    chosen: list[tuple[int, int]] = []
+    for _, (start, end) in sorted(candidates, reverse=True):
+        if all(end <= s or start >= e for s, e in chosen):
+            chosen.append((start, end))
+        if len(chosen) == MAX_FRAGMENTS:
+            break
+    return sorted(chosen)
+
+
+def _word_bounds(text: str, start: int, end: int, first: int, last: int) -> tuple[int, int]:
+    """Widen nothing, but never cut a word in two: move ``start`` forward to a
+    word's beginning and ``end`` back to a word's end (matches stay inside)."""
+    if start > 0 and not text[start - 1].isspace():
+        space = text.find(" ", start, first)
+        start = space + 1 if space != -1 else first
+    if end < len(text) and not text[end].isspace():
+        space = text.rfind(" ", last, end)
+        end = space if space != -1 else last
+    return start, end
 
 
 def make_snippet(body: str, marks: frozenset[str], analyzer) -> str:
@@ -52,19 +182,17 @@ def make_snippet(body: str, marks: frozenset[str], analyzer) -> str:
     :param marks: from :func:`stems_to_mark`.
     :param analyzer: the body field's analyser.
     """
-    snippet = ""
-    if marks and body:
-        fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
-        snippet = _highlight(body.replace("\n", " "), marks, analyzer, fragmenter)
-    if not snippet:
-        lead = body[:LEAD_CHARS].replace("\n", " ")
-        if len(body) > LEAD_CHARS:
-            lead = lead.rsplit(" ", 1)[0] + " …"
-        snippet = escape(lead, quote=False)
-    return snippet
+    body = body.replace("\n", " ")
+    matches = _matches(body, marks, analyzer) if marks and body else []
+    if matches:
+        return " … ".join(_render(body, s, e, matches).strip() for s, e in _fragments(body, matches))
+    lead = body[:LEAD_CHARS]
+    if len(body) > LEAD_CHARS:
+        lead = lead.rsplit(" ", 1)[0] + " …"
+    return escape(lead, quote=False)
 
 
 def highlight_title(title: str, marks: frozenset[str], analyzer) -> str:
     """The whole title, escaped, with the ``marks`` highlighted."""
-    marked = _highlight(title, marks, analyzer, highlight.WholeFragmenter()) if marks else ""
-    return marked or escape(title, quote=False)
+    matches = _matches(title, marks, analyzer) if marks else []
+    return _render(title, 0, len(title), matches)

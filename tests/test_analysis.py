@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.analysis import STOP_WORDS, exact_analyzer, french_analyzer, terms
+from searchsvc.analysis import STOP_WORDS, TOKEN_PATTERN, exact_analyzer, french_analyzer, terms
 from searchsvc.schema import build_schema
 
 VOCABULARY = Path(__file__).parent / "data" / "snowball_french" / "voc.txt"
@@ -207,3 +207,15 @@ def test_any_text_gives_terms_without_error():
     weird = "\x00\u200f\u202e😀 <script>alert(1)</script> ''' --- \u0301 ٣ 北京 ñ ø ł"
     assert all(isinstance(t, str) and t for t in terms(weird))
     assert terms("") == []
+
+
+@pytest.mark.parametrize("joined", ["États-Unis", "aujourd'hui", "COVID-19", "l’OTAN"])
+def test_joined_words_are_one_token(joined):
+    assert TOKEN_PATTERN.findall(f"les {joined} ici") == ["les", joined, "ici"]
+
+
+@pytest.mark.parametrize("between", ["\u2009", "\u00b7", "\u00d7", "\u2002", "\u00b4\u00b4"])
+def test_only_apostrophes_and_hyphens_join_words(between):
+    """A thin space, a middle dot or a multiplication sign separates words
+    (the joiners' character class once ran from ´ to ‐ and took them all)."""
+    assert TOKEN_PATTERN.findall(f"bonjour{between}monde") == ["bonjour", "monde"]
