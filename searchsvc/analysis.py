@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import chain
+from typing import NamedTuple
 
 import Stemmer
 from unidecode import unidecode
@@ -262,6 +265,94 @@ def exact_analyzer(lead_boost: float = 1.0):
     """The exact-form chain: tokenize → fold. Keeps stop words, elided
     articles and word endings, so phrases match the text as written."""
     return FrenchTokenizer(keep_elided=True, lead_boost=lead_boost) | FoldFilter()
+
+
+class Part(NamedTuple):
+    """One searchable part of a matched word: where it stands in the word,
+    its term, and whether the chain stops it (a stop word)."""
+
+    start: int
+    end: int
+    term: str
+    stopped: bool
+
+
+def analyze_word(analyzer, word: str) -> tuple[Part, ...]:
+    """What ``analyzer`` makes of one word matched by :data:`TOKEN_PATTERN`.
+
+    The chains are context-free (a word's terms never depend on its
+    neighbours, and positions only count the terms kept), so a text's terms
+    are its words' terms in order: the indexer and the snippets remember them
+    per word instead of running the chain token by token.
+    """
+    return tuple(
+        Part(t.startchar, t.endchar, t.text, t.stopped)
+        for t in analyzer(word, chars=True, removestops=False, mode="index")
+    )
+
+
+class WordCache(dict):
+    """:func:`analyze_word` remembered for one analyser: word → the terms
+    that reach the index, in order. A ``dict`` so that a text's words map to
+    their terms in one C-level pass (``map(cache.__getitem__, words)``)."""
+
+    MAX_WORDS = 500_000
+
+    def __init__(self, analyzer) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+        tokenizer = getattr(analyzer, "items", [None])[0]
+        #: Only chains that start with our tokenizer are known to be context-free.
+        self.usable = isinstance(tokenizer, FrenchTokenizer)
+        self.lead_boost = tokenizer.lead_boost if self.usable else 1.0
+        #: How many stop words come before the first kept term of a word.
+        self.stopped_before: dict[str, int] = {}
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        if len(self) >= self.MAX_WORDS:
+            self.clear()
+            self.stopped_before.clear()
+        parts = analyze_word(self.analyzer, word)
+        kept = tuple(p.term for p in parts if not p.stopped)
+        self.stopped_before[word] = next((i for i, p in enumerate(parts) if not p.stopped), len(parts))
+        self[word] = kept
+        return kept
+
+
+def index_terms(cache: WordCache, value: str) -> tuple[dict[str, list[int]], dict[str, float]]:
+    """Positions and weights of each term of ``value``: what Whoosh's
+    ``word_values`` computes token by token, from the per-word cache."""
+    if not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    if cache.lead_boost != 1.0 and LEAD_SEPARATOR in value:
+        lead_text, rest_text = value.split(LEAD_SEPARATOR, 1)
+        lead, rest = TOKEN_PATTERN.findall(lead_text), TOKEN_PATTERN.findall(rest_text)
+    else:
+        lead, rest = [], TOKEN_PATTERN.findall(value)
+    lookup = cache.__getitem__
+    lead_terms = list(chain.from_iterable(map(lookup, lead)))
+    terms = lead_terms + list(chain.from_iterable(map(lookup, rest)))
+    # Whoosh's StopFilter numbers the kept terms from the first one's place
+    # (the stop words before it count), then one after another.
+    start = 0
+    for word in chain(lead, rest):
+        start += cache.stopped_before[word]
+        if cache[word]:
+            break
+    positions: dict[str, list[int]] = {}
+    for pos, term in enumerate(terms, start):
+        if term in positions:
+            positions[term].append(pos)
+        else:
+            positions[term] = [pos]
+    # Each occurrence weighs lead_boost in the lead, 1 after: sums of halves
+    # and units, exact in floating point whatever the order of addition.
+    lead_end = start + len(lead_terms)
+    weights = {}
+    for term, poslist in positions.items():
+        in_lead = bisect_left(poslist, lead_end) if lead_terms else 0
+        weights[term] = in_lead * cache.lead_boost + (len(poslist) - in_lead)
+    return positions, weights
 
 
 def terms(text: str, analyzer=None) -> list[str]:

@@ -4,12 +4,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from whoosh import formats
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.system import pack_uint
 
-from .analysis import LEAD_SEPARATOR, exact_analyzer, french_analyzer
+from . import whoosh_patches
+from .analysis import LEAD_SEPARATOR, WordCache, exact_analyzer, french_analyzer, index_terms
 
 #: How much a title word counts against a body word, in one BM25 over both.
 TITLE_WEIGHT = 1.5
+
+
+class FrenchText(TEXT):
+    """Whoosh's ``TEXT``, indexing from a per-word cache of the field's own
+    analyser (:func:`searchsvc.analysis.index_terms`) instead of running the
+    chain token by token: the same postings (``tests/test_schema.py`` checks
+    them against Whoosh's), with a dictionary lookup per word."""
+
+    def index(self, value, **kwargs):
+        cache = self.__dict__.get("_word_cache")
+        if cache is None:
+            cache = self._word_cache = WordCache(self.analyzer)
+            whoosh_patches.install()  # this process writes: lengths from memory
+        fmt = self.format
+        if not cache.usable or not isinstance(value, str) or kwargs or type(fmt) not in _ENCODERS:
+            yield from super().index(value, **kwargs)
+            return
+        encode = _ENCODERS[type(fmt)](fmt)
+        positions, weights = index_terms(cache, value)
+        boost = fmt.field_boost  # 1.0 in our schema; kept for Whoosh's semantics
+        for term, poslist in positions.items():
+            yield term.encode("utf-8"), len(poslist), weights[term] * boost, encode(poslist)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_word_cache", None)  # a cache, not part of the schema pickled into the index
+        return state
+
+
+_ENCODERS = {
+    formats.Positions: lambda fmt: fmt.encode,
+    formats.Frequency: lambda fmt: lambda poslist: pack_uint(len(poslist)),
+}
 
 
 def build_schema(protected: Iterable[str] = ()) -> Schema:
@@ -34,9 +70,9 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
     """
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
-        text=TEXT(analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
-        exact=TEXT(analyzer=exact_analyzer(lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
+        title=FrenchText(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
+        text=FrenchText(analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
+        exact=FrenchText(analyzer=exact_analyzer(lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
         body=STORED,
         date=DATETIME(stored=True),
         # The date as a sortable number (YYYYMMDD), absent = 0, so that
