@@ -233,7 +233,28 @@ def eval_command(queries_path, qrels_path, index_dir, as_json, per_query, strip_
     )
 
 
-COMMANDS = [reindex_command, serve_command, eval_command]
+@click.command("switch")
+@click.argument("generation", type=click.IntRange(1), required=False)
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Index folder (default: SEARCHSVC_INDEX_DIR).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@with_appcontext
+def switch_command(generation, index_dir, as_json) -> None:
+    """Put GENERATION (default: the newest in the folder) in use, after checking it whole.
+
+    For a generation built on another host and copied here, or to go back."""
+    from .generations import switch
+
+    config = current_app.config
+    index_dir = index_dir or Path(config["INDEX_DIR"])
+    chosen = run_service_call(switch, index_dir, generation, keep=int(config["KEEP_GENERATIONS"]))
+    if as_json:
+        click.echo(json.dumps({"generation": chosen.number, "documents": chosen.documents, "path": str(chosen.path)}))
+    else:
+        click.echo(f"Generation {chosen.number} is now in use: {chosen.documents} documents.")
+
+
+COMMANDS = [reindex_command, serve_command, eval_command, switch_command]
 
 
 def init_app(app: Flask) -> None:

@@ -174,6 +174,41 @@ def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
     return removed
 
 
+def switch(index_dir: Path, number: int | None = None, keep: int = 2) -> Generation:
+    """Make generation ``number`` (default: the newest in the folder) the one in use.
+
+    For generations built elsewhere and copied here (see the README's
+    "Scaling out"), or to go back to an older one. The generation is checked
+    whole against its manifest and opened before the pointer moves, so a
+    half-copied folder is refused and the service keeps the one it has.
+    Older generations beyond ``keep`` are removed; newer ones are left alone.
+    """
+    index_dir = Path(index_dir)
+    with reindex_lock(index_dir):
+        numbers = _numbers(index_dir)
+        if number is None:
+            if not numbers:
+                raise IndexNotReady(f"no generation in {index_dir}: copy one there first")
+            number = numbers[-1]
+        elif number not in numbers:
+            raise IndexNotReady(f"there is no generation {number} in {index_dir} (found: {numbers or 'none'})")
+        generation = read_generation(index_dir, number)
+        if generation.manifest.get("analysis") != ANALYSIS_VERSION:
+            raise IndexNotReady(
+                f"generation {number} was built with analysis {generation.manifest.get('analysis')!r}, "
+                f"this version uses {ANALYSIS_VERSION!r}: build it with the same searchsvc version"
+            )
+        try:
+            whoosh_index.open_dir(str(generation.path)).doc_count()
+        except Exception as e:  # a copy Whoosh cannot open is not published
+            raise IndexNotReady(f"generation {number} cannot be opened: {e}") from e
+        publish(index_dir, number)
+        older = [n for n in numbers if n < number]
+        for old in older[: max(0, len(older) - (keep - 1))]:
+            shutil.rmtree(generation_path(index_dir, old), ignore_errors=True)
+        return generation
+
+
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
 

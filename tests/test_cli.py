@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -169,3 +170,38 @@ def test_kill_9_during_a_reindex_leaves_the_previous_generation_in_use(news_corp
     assert result.generation == 3 and result.documents == 300
     assert not generations.generation_path(index_dir, 2).exists()
     assert live.searcher().doc_count() == 300
+
+
+def test_a_generation_built_elsewhere_is_shipped_and_switched_in(runner, corpus, tmp_path):
+    """The README's scale-out recipe: build on one host, copy the generation
+    folder to an application host's index folder, `searchsvc switch` there."""
+    build_host, app_host = tmp_path / "build", tmp_path / "app"
+    reindex([corpus], build_host)
+    (corpus / "nouveau.txt").write_text("Un nouvel article\n\nSur la réforme des retraites.\n", "utf-8")
+    second = reindex([corpus], build_host, incremental=True)
+    app_host.mkdir()
+    for number in (1, second.generation):
+        shutil.copytree(generations.generation_path(build_host, number), generations.generation_path(app_host, number))
+    result = runner.invoke(args=["switch", "1", "--index", str(app_host)])
+    assert result.exit_code == 0, result.output
+    assert "Generation 1 is now in use: 7 documents." in result.output
+    live = LiveIndex(app_host)
+    assert live.current()[0].number == 1
+    result = runner.invoke(args=["switch", "--index", str(app_host), "--json"])  # the newest
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["generation"] == 2 and json.loads(result.output)["documents"] == 8
+    assert live.current()[0].number == 2  # the service follows without a restart
+
+
+def test_switch_refuses_a_half_copied_generation(runner, corpus, tmp_path):
+    reindex([corpus], tmp_path / "ix")
+    reindex([corpus], tmp_path / "ix")
+    damaged = generations.generation_path(tmp_path / "ix", 2)
+    victim = max((p for p in damaged.iterdir() if p.suffix == ".seg"), key=lambda p: p.stat().st_size)
+    victim.write_bytes(victim.read_bytes()[:100])
+    generations.publish(tmp_path / "ix", 1)
+    result = runner.invoke(args=["switch", "2", "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 1 and f"generation 2 is damaged: {victim.name} has 100 bytes" in result.output
+    assert generations.pointer_number(tmp_path / "ix") == 1
+    result = runner.invoke(args=["switch", "9", "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 1 and "there is no generation 9" in result.output
