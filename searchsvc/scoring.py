@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -331,15 +332,21 @@ class VectorScorer:
             if isinstance(m, FilterMatcher):
                 m = m.child
             want = set(local.tolist())
+            ordered = sorted(want)
             if isinstance(m, W3LeafMatcher):
+                previous_max = -1
                 while m.is_active():
-                    m._read_ids()
-                    block = m._ids
-                    if want.intersection(block):
+                    block_max = m.block_max_id()  # from the block header: no unpickling
+                    first = bisect_right(ordered, previous_max)
+                    if first < len(ordered) and ordered[first] <= block_max:
+                        m._read_ids()
                         m._read_values()
-                        for i, docnum in enumerate(block):
+                        for i, docnum in enumerate(m._ids):
                             if docnum in want:
                                 out[docnum + offset] = fmt.decode_positions(m._values[i])
+                    elif first >= len(ordered):
+                        break
+                    previous_max = block_max
                     m._next_block()
             else:
                 while m.is_active():
