@@ -319,10 +319,9 @@ class VectorScorer:
     def _positions(self, fieldname: str, text: str, docnums: np.ndarray) -> dict[int, list[int]]:
         """The positions of one term in a few documents, decoding only their blocks."""
         fmt = self.reader.schema[fieldname].format
-        wanted = docnums
         out: dict[int, list[int]] = {}
         for r, offset in _leaves(self.reader):
-            local = wanted[(wanted >= offset) & (wanted < offset + r.doc_count_all())] - offset
+            local = np.unique(docnums[(docnums >= offset) & (docnums < offset + r.doc_count_all())] - offset)
             if not len(local):
                 continue
             try:
@@ -331,19 +330,22 @@ class VectorScorer:
                 continue
             if isinstance(m, FilterMatcher):
                 m = m.child
-            want = set(local.tolist())
-            ordered = sorted(want)
+            ordered = local.tolist()
+            want = set(ordered)
             if isinstance(m, W3LeafMatcher):
                 previous_max = -1
                 while m.is_active():
                     block_max = m.block_max_id()  # from the block header: no unpickling
                     first = bisect_right(ordered, previous_max)
                     if first < len(ordered) and ordered[first] <= block_max:
-                        m._read_ids()
+                        m._read_data()
+                        ids = np.asarray(m._data[0], dtype=np.int64)
+                        if not m._byteids:
+                            ids = np.cumsum(ids)
                         m._read_values()
-                        for i, docnum in enumerate(m._ids):
-                            if docnum in want:
-                                out[docnum + offset] = fmt.decode_positions(m._values[i])
+                        at = np.minimum(np.searchsorted(local, ids), len(local) - 1)
+                        for i in np.flatnonzero(local[at] == ids).tolist():
+                            out[int(ids[i]) + offset] = fmt.decode_positions(m._values[i])
                     elif first >= len(ordered):
                         break
                     previous_max = block_max
