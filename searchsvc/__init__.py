@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     from flask import Flask
 
     from . import cli, config
+    from .cache import QueryCache
     from .generations import LiveIndex
     from .ranking import WEIGHTING
     from .web import errors, views
@@ -25,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     config.load(app, test_config)
     app.extensions["searchsvc.index"] = LiveIndex(app.config["INDEX_DIR"], WEIGHTING)
+    app.extensions["searchsvc.cache"] = QueryCache(int(app.config["QUERY_CACHE"]))
     errors.register_error_handlers(app)
     app.register_blueprint(views.bp)
     cli.init_app(app)

@@ -366,3 +366,8 @@ class LiveIndex:
         searcher = ix.searcher(weighting=self.weighting) if self.weighting else ix.searcher()
         self._local.held = (generation.number, searcher)
         return searcher
+
+    def searcher_and_generation(self) -> tuple[Searcher, int]:
+        """:meth:`searcher`, and the number of the generation it reads."""
+        searcher = self.searcher()
+        return searcher, self._local.held[0]

@@ -69,3 +69,26 @@ def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeyp
     assert response.status_code == 503
     assert "another schema" in response.get_json()["error"]["message"]
     assert client.get("/?q=coeur").status_code == 503
+
+
+def test_repeated_searches_come_from_the_cache_until_the_next_generation(app, client, corpus, index_dir):
+    cache = app.extensions["searchsvc.cache"]
+    first = client.get("/api/search?q=baguette").get_json()
+    assert first["total"] == 0 and (cache.hits, cache.misses) == (0, 1)
+    again = client.get("/api/search?q=baguette").get_json()
+    assert (cache.hits, cache.misses) == (1, 1)
+    assert {k: v for k, v in again.items() if k != "took_ms"} == {k: v for k, v in first.items() if k != "took_ms"}
+    assert "<mark>" not in client.get("/?q=baguette").get_data(as_text=True)  # the page shares the cache
+    assert cache.hits == 2
+    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
+    reindex([corpus], index_dir, incremental=True)
+    after = client.get("/api/search?q=baguette").get_json()
+    assert after["total"] == 1 and cache.misses == 2  # a new generation is never answered from the old one's pages
+
+
+def test_the_cache_can_be_turned_off(tmp_path, index_dir):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_CACHE": 0})
+    client = app.test_client()
+    for _ in range(2):
+        assert client.get("/api/search?q=coeur").status_code == 200
+    assert (app.extensions["searchsvc.cache"].hits, app.extensions["searchsvc.cache"].misses) == (0, 0)

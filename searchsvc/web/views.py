@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from ..cache import QueryCache
 from ..errors import QueryError
 from ..generations import LiveIndex
-from ..search import search
+from ..search import SearchPage, SearchRequest, search
 from .openapi import openapi_document
 from .params import parse_search_args
 
@@ -15,6 +16,13 @@ bp = Blueprint("search", __name__)
 
 def live_index() -> LiveIndex:
     return current_app.extensions["searchsvc.index"]
+
+
+def run_search(search_request: SearchRequest) -> SearchPage:
+    """The page for ``search_request`` on the current generation, from the cache if there."""
+    searcher, generation = live_index().searcher_and_generation()
+    cache: QueryCache = current_app.extensions["searchsvc.cache"]
+    return cache.page((generation, search_request), lambda: search(searcher, search_request))
 
 
 @bp.after_app_request
@@ -33,7 +41,7 @@ def security_headers(response: Response) -> Response:
 @bp.get("/api/search")
 def api_search():
     search_request = parse_search_args(request.args)
-    return jsonify(search(live_index().searcher(), search_request).to_dict())
+    return jsonify(run_search(search_request).to_dict())
 
 
 @bp.get("/")
@@ -46,7 +54,7 @@ def home():
         search_request = parse_search_args(request.args)
     except QueryError as e:
         return render_template("search.html", args=request.args, page=None, sources=sources, error=e.message), 400
-    page = search(live_index().searcher(), search_request)
+    page = run_search(search_request)
     return render_template("search.html", args=request.args, page=page, sources=sources, request=search_request)
 
 
