@@ -113,7 +113,7 @@ def reindex(
     *,
     incremental: bool = False,
     procs: int = 1,  # 0: one per core (see auto_procs)
-    limitmb: int = 256,
+    limitmb: int = 128,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     keep: int = 2,
     progress: Progress | None = None,
