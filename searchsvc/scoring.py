@@ -30,9 +30,10 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-#: Postings (documents × terms) kept in memory per generation; a common word
-#: of a 20,000-article index holds ~20,000. About 8 bytes each.
-POSTINGS_CACHE = 8_000_000
+#: Postings (documents × terms) kept in memory per generation and process; a
+#: common word of a 20,000-article index holds ~20,000. 8 bytes each (a 32-bit
+#: docnum and Whoosh's own 32-bit weight): 32 MB at most.
+POSTINGS_CACHE = 4_000_000
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
@@ -107,10 +108,10 @@ class IndexArrays:
             for ids, weights in _read_postings(r, fieldname, text):
                 ids_parts.append(ids + offset)
                 weight_parts.append(weights)
-        if ids_parts:
-            result = (np.concatenate(ids_parts), np.concatenate(weight_parts))
+        if ids_parts:  # Whoosh stores weights as 32-bit floats: nothing is lost
+            result = (np.concatenate(ids_parts).astype(np.int32), np.concatenate(weight_parts).astype(np.float32))
         else:
-            result = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+            result = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
         with self._lock:
             self._postings[key] = result
             self._cached += len(result[0])
@@ -202,6 +203,7 @@ class VectorScorer:
         idf = bm25_idf(stats, fieldname, text)
         avgfl = stats.avg_field_length(fieldname) or 1
         lengths = self.arrays.lengths(self.reader, fieldname)[ids]
+        weights = weights.astype(np.float64)
         norm = self.k1 * (1 - self.b + self.b * lengths / avgfl)
         return ids, idf * weights * (self.k1 + 1) / (weights + norm)
 
