@@ -19,23 +19,56 @@ the same run (title + body, stored, as the service does):
   in which every 100th line has " (mis à jour)" appended to its title (1% of
   the documents), indexed with ``reindex(..., incremental=True)`` into the same
   index folder; reported with the ratio full (procs=1) / incremental wall time.
+  searchsvc is not told what changed: it reads all the documents and compares
+  fingerprints with the previous generation's catalog.
+* ``fts5``: SQLite FTS5, ``fts5(id UNINDEXED, title, body, tokenize =
+  'unicode61 remove_diacritics 2')`` as in ``bench_relevance.py`` (no
+  stemming; FTS5 keeps the text, so title and body are stored), one
+  transaction of ``executemany`` INSERTs streamed from the file with
+  ``json.loads``; each row's ``rowid`` is its line number in the file.
+* ``tantivy``: tantivy-py (``pip install -e '.[bench]'``; skipped with a note
+  if missing), ``bench_relevance.py``'s chain (simple tokenizer, lowercase,
+  ASCII folding, Snowball French) on title and body, both stored, ``id`` raw
+  and stored; ``index.writer()`` with its defaults (128 MB heap, threads chosen
+  by tantivy: it uses every core), one ``add_document`` per line, ``commit()``,
+  ``wait_merging_threads()``.
+* ``stock incremental``, ``fts5 incremental``, ``tantivy incremental``: the
+  same 1% change applied to the peer's index built above. The peers are
+  handed only the changed documents (a file of the 1% changed lines):
+  Whoosh ``ix.writer(limitmb=256)`` + ``update_document`` per changed
+  document + ``commit()``; FTS5 ``DELETE ... WHERE rowid = ?`` + ``INSERT``
+  per changed document, all in one transaction (``rowid`` is the line number:
+  ``id`` is ``UNINDEXED``, so finding a row by ``id`` would scan the table);
+  tantivy ``delete_documents_by_term("id", …)`` (the non-deprecated name of
+  ``delete_documents``) + ``add_document`` per changed document, ``commit()``,
+  ``wait_merging_threads()``. The wall time includes opening the index.
 
 Figures per configuration: documents, wall time (of the indexing call only,
-Python start-up and imports excluded), documents per second, peak RSS and
-on-disk index size (apparent size of the index files; for searchsvc, the new
-generation's folder, catalog and manifest included; an incremental generation
-is made of hard links to the previous one plus its own new files, and its
-size counts them all), and each row's docs/s relative to ``stock``.
+Python start-up and imports excluded), documents per second (for the
+incremental rows: documents in the index after the update, per second of
+the update), peak RSS and on-disk index size (apparent size of the index
+files; for searchsvc, the new generation's folder, catalog and manifest
+included; an incremental generation is made of hard links to the previous
+one plus its own new files, and its size counts them all; for FTS5 the
+database file), and each row's docs/s relative to ``stock``. Below the table,
+each system's full / incremental wall-time ratio.
 
 Each configuration runs in a fresh Python subprocess (``--run-one``) that
 reports its own peak RSS: ``getrusage(RUSAGE_SELF).ru_maxrss`` for itself and
 ``RUSAGE_CHILDREN`` for its (waited-for) child processes, i.e. Whoosh's writer
 workers. The table shows the larger of the two; both are in ``--json``, and
 rows with workers get a footnote (several workers run at once, so their
-combined footprint can reach main + procs × worker).
+combined footprint can reach main + procs × worker). tantivy's writer threads
+live in the child's own process, so they are in its RSS. The FTS5 and tantivy
+children import only the standard library and sqlite3 / tantivy: the
+tantivy chain is repeated here rather than imported from
+``bench_relevance.py``, whose import loads ir-measures (about 22 MiB of peak
+RSS that would be charged to those rows); the parent checks that both chains
+give the same tokens on a sample text.
 
-After each run the child counts the documents actually in the index, and the
-parent says so loudly if that differs from the documents fed in.
+After each run the child counts the documents actually in the index (and,
+for the incremental rows, how many of the changed titles the index now
+holds), and the parent says so loudly if that differs from what was fed in.
 
 Run from the repo root::
 
@@ -44,12 +77,19 @@ Run from the repo root::
     .venv/bin/python bench/bench_index.py --json        # figures as JSON
     .venv/bin/python bench/bench_index.py --keep        # keep the temporary indexes
 
+Prints the table, then one line per system with its full / incremental ratio,
+the worker footnotes, and WARNING lines if a check failed (exit status 1).
+``--json`` prints instead one JSON object: run information, ``rows`` (a list
+with one dict per configuration, as above), ``full_over_incremental`` (searchsvc
+procs=1 / incremental) and ``full_over_incremental_by_system``, and
+``problems``; progress goes to stderr.
+
 ``--docs PATH`` reads another JSON Lines file (default:
 ``../shared/data/orangesum_news/docs.jsonl`` next to the repo root).
 Temporary indexes go under a fresh folder in the system temp dir
 (``--tmp DIR`` to choose where) and are deleted at the end unless ``--keep``.
 
-Stdlib only (plus searchsvc and Whoosh, from the venv).
+Stdlib only (plus searchsvc, Whoosh and tantivy, from the venv).
 """
 
 from __future__ import annotations
@@ -60,10 +100,12 @@ import os
 import platform
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +114,12 @@ LIMITMB = 256
 UPDATE_EVERY = 100
 UPDATE_SUFFIX = " (mis à jour)"
 MIB = 1024 * 1024
+#: bench_relevance.build_fts5's tokenizer.
+FTS5_TOKENIZE = "unicode61 remove_diacritics 2"
+FTS5_FILE = "fts5.db"
+TANTIVY_TOKENIZER = "fr_stem_fold"
+#: A changed document's line number in the documents file (the FTS5 rowid).
+LINE_KEY = "_line"
 
 
 # --------------------------------------------------------------------------
@@ -81,6 +129,14 @@ MIB = 1024 * 1024
 def dir_size(path: Path) -> int:
     """Apparent size of the regular files directly in ``path``."""
     return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+
+
+def iter_docs(path: Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, document)`` for each non-blank line of ``path``, streamed."""
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                yield number, json.loads(line)
 
 
 def run_stock(docs: Path, index_dir: Path) -> dict:
@@ -112,6 +168,166 @@ def run_stock(docs: Path, index_dir: Path) -> dict:
     return {"docs": count, "wall_s": wall, "index_bytes": dir_size(index_dir), "indexed": indexed}
 
 
+def run_stock_incremental(changes: Path, index_dir: Path) -> dict:
+    from whoosh import index as whoosh_index
+
+    started = time.perf_counter()
+    ix = whoosh_index.open_dir(str(index_dir))
+    writer = ix.writer(limitmb=LIMITMB)
+    ids = []
+    for _, d in iter_docs(changes):
+        writer.update_document(id=str(d["id"]), title=d["title"], body=d.get("body") or "")
+        ids.append(str(d["id"]))
+    writer.commit()
+    wall = time.perf_counter() - started
+    with whoosh_index.open_dir(str(index_dir)).searcher() as s:
+        indexed = s.doc_count()
+        verified = sum(
+            1
+            for i in ids
+            if (stored := s.document(id=i)) and stored["title"].endswith(UPDATE_SUFFIX)
+        )
+    return {
+        "docs": indexed, "wall_s": wall, "index_bytes": dir_size(index_dir),
+        "indexed": indexed, "updated": len(ids), "verified": verified,
+    }  # fmt: skip
+
+
+def run_fts5(docs: Path, index_dir: Path) -> dict:
+    index_dir.mkdir(parents=True)
+    path = index_dir / FTS5_FILE
+    count = 0
+
+    def rows() -> Iterator[tuple[int, str, str, str]]:
+        nonlocal count
+        for number, d in iter_docs(docs):
+            count += 1
+            yield number, str(d["id"]), d["title"], d.get("body") or ""
+
+    started = time.perf_counter()
+    db = sqlite3.connect(path)
+    db.execute(
+        f"CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, tokenize = '{FTS5_TOKENIZE}')"
+    )
+    with db:
+        db.executemany("INSERT INTO docs (rowid, id, title, body) VALUES (?, ?, ?, ?)", rows())
+    db.close()
+    wall = time.perf_counter() - started
+    db = sqlite3.connect(path)
+    (indexed,) = db.execute("SELECT count(*) FROM docs").fetchone()
+    db.close()
+    return {"docs": count, "wall_s": wall, "index_bytes": dir_size(index_dir), "indexed": indexed}
+
+
+def run_fts5_incremental(changes: Path, index_dir: Path) -> dict:
+    path = index_dir / FTS5_FILE
+    count = 0
+    started = time.perf_counter()
+    db = sqlite3.connect(path)
+    with db:
+        for _, d in iter_docs(changes):
+            db.execute("DELETE FROM docs WHERE rowid = ?", (d[LINE_KEY],))
+            db.execute(
+                "INSERT INTO docs (rowid, id, title, body) VALUES (?, ?, ?, ?)",
+                (d[LINE_KEY], str(d["id"]), d["title"], d.get("body") or ""),
+            )
+            count += 1
+    db.close()
+    wall = time.perf_counter() - started
+    db = sqlite3.connect(path)
+    (indexed,) = db.execute("SELECT count(*) FROM docs").fetchone()
+    (verified,) = db.execute(
+        "SELECT count(*) FROM docs WHERE substr(title, -?) = ?",
+        (len(UPDATE_SUFFIX), UPDATE_SUFFIX),
+    ).fetchone()
+    db.close()
+    return {
+        "docs": indexed, "wall_s": wall, "index_bytes": dir_size(index_dir),
+        "indexed": indexed, "updated": count, "verified": verified,
+    }  # fmt: skip
+
+
+def tantivy_analyzer():
+    """lowercase, ASCII folding, Snowball French, on tantivy's simple tokenizer.
+
+    The chain of ``bench_relevance.tantivy_analyzer`` (checked by the parent,
+    see :func:`check_tantivy_chain`), repeated so that this child does not
+    import ir-measures."""
+    import tantivy
+
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("french"))
+        .build()
+    )
+
+
+def tantivy_schema():
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", stored=True, tokenizer_name=TANTIVY_TOKENIZER)
+    builder.add_text_field("body", stored=True, tokenizer_name=TANTIVY_TOKENIZER)
+    return builder.build()
+
+
+def tantivy_document(d: dict):
+    import tantivy
+
+    return tantivy.Document(id=str(d["id"]), title=d["title"], body=d.get("body") or "")
+
+
+def run_tantivy(docs: Path, index_dir: Path) -> dict:
+    import tantivy
+
+    index_dir.mkdir(parents=True)
+    count = 0
+    started = time.perf_counter()
+    index = tantivy.Index(tantivy_schema(), path=str(index_dir))
+    index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
+    writer = index.writer()
+    for _, d in iter_docs(docs):
+        writer.add_document(tantivy_document(d))
+        count += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    wall = time.perf_counter() - started
+    index.reload()
+    indexed = index.searcher().num_docs
+    return {"docs": count, "wall_s": wall, "index_bytes": dir_size(index_dir), "indexed": indexed}
+
+
+def run_tantivy_incremental(changes: Path, index_dir: Path) -> dict:
+    import tantivy
+
+    ids = []
+    started = time.perf_counter()
+    index = tantivy.Index.open(str(index_dir))
+    index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
+    writer = index.writer()
+    for _, d in iter_docs(changes):
+        writer.delete_documents_by_term("id", str(d["id"]))
+        writer.add_document(tantivy_document(d))
+        ids.append(str(d["id"]))
+    writer.commit()
+    writer.wait_merging_threads()
+    wall = time.perf_counter() - started
+    index.reload()
+    searcher = index.searcher()
+    verified = 0
+    for i in ids:
+        hits = searcher.search(tantivy.Query.term_query(index.schema, "id", i), 2).hits
+        titles = [searcher.doc(address)["title"][0] for _, address in hits]
+        verified += len(titles) == 1 and titles[0].endswith(UPDATE_SUFFIX)
+    return {
+        "docs": searcher.num_docs, "wall_s": wall, "index_bytes": dir_size(index_dir),
+        "indexed": searcher.num_docs, "updated": len(ids), "verified": verified,
+    }  # fmt: skip
+
+
 def run_searchsvc(docs: Path, index_dir: Path, procs: int, incremental: bool) -> dict:
     from whoosh import index as whoosh_index
 
@@ -141,14 +357,24 @@ def run_searchsvc(docs: Path, index_dir: Path, procs: int, incremental: bool) ->
     }
 
 
+RUNNERS = {
+    "stock": run_stock,
+    "stock-incremental": run_stock_incremental,
+    "fts5": run_fts5,
+    "fts5-incremental": run_fts5_incremental,
+    "tantivy": run_tantivy,
+    "tantivy-incremental": run_tantivy_incremental,
+}
+
+
 def run_one(args: argparse.Namespace) -> None:
     docs, index_dir = Path(args.docs), Path(args.index_dir)
-    if args.run_one == "stock":
-        out = run_stock(docs, index_dir)
-    elif args.run_one == "searchsvc":
+    if args.run_one == "searchsvc":
         out = run_searchsvc(docs, index_dir, args.procs, incremental=False)
     elif args.run_one == "incremental":
         out = run_searchsvc(docs, index_dir, 1, incremental=True)
+    elif args.run_one in RUNNERS:
+        out = RUNNERS[args.run_one](docs, index_dir)
     else:
         raise SystemExit(f"unknown configuration {args.run_one!r}")
     # ru_maxrss is in KiB on Linux (bytes on macOS).
@@ -162,17 +388,21 @@ def run_one(args: argparse.Namespace) -> None:
 # Parent side: prepare inputs, run each configuration, print the table
 
 
-def prepare_inputs(source: Path, limit: int | None, workdir: Path) -> tuple[Path, Path, int]:
-    """Write ``docs.jsonl`` (the first ``limit`` lines of ``source``) and
-    ``docs-updated.jsonl`` (the same, every 100th line's title changed)."""
+def prepare_inputs(source: Path, limit: int | None, workdir: Path) -> tuple[Path, Path, Path, int]:
+    """Write ``docs.jsonl`` (the first ``limit`` lines of ``source``),
+    ``docs-updated.jsonl`` (the same, every 100th line's title changed) and
+    ``docs-changed.jsonl`` (only the changed documents, each with its line
+    number under ``_line``, for the peers' incremental runs)."""
     docs = workdir / "docs.jsonl"
     updated = workdir / "docs-updated.jsonl"
+    only_changed = workdir / "docs-changed.jsonl"
     lines = 0
     changed = 0
     with (
         open(source, encoding="utf-8") as src,
         open(docs, "w", encoding="utf-8") as a,
         open(updated, "w", encoding="utf-8") as b,
+        open(only_changed, "w", encoding="utf-8") as c,
     ):
         for line in src:
             if limit is not None and lines >= limit:
@@ -183,10 +413,11 @@ def prepare_inputs(source: Path, limit: int | None, workdir: Path) -> tuple[Path
                 d = json.loads(line)
                 d["title"] = d["title"] + UPDATE_SUFFIX
                 b.write(json.dumps(d, ensure_ascii=False) + "\n")
+                c.write(json.dumps({LINE_KEY: lines, **d}, ensure_ascii=False) + "\n")
                 changed += 1
             else:
                 b.write(line)
-    return docs, updated, changed
+    return docs, updated, only_changed, changed
 
 
 def child(name: str, docs: Path, index_dir: Path, procs: int = 1) -> dict:
@@ -199,6 +430,36 @@ def child(name: str, docs: Path, index_dir: Path, procs: int = 1) -> dict:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"configuration {name!r} failed (exit {proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fts5_available() -> bool:
+    try:
+        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        return True
+    except sqlite3.OperationalError:
+        return False
+
+
+def tantivy_available() -> bool:
+    try:
+        import tantivy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_tantivy_chain() -> str | None:
+    """A problem if this file's tantivy chain and bench_relevance's differ on a sample."""
+    sample = "L’État a décidé : les Élections présidentielles d'été, 12 hôpitaux, cœur, naïveté."
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        from bench_relevance import tantivy_analyzer as relevance_analyzer
+    except Exception as exc:  # a check only: say why it could not run
+        return f"could not compare the tantivy chain with bench_relevance's: {exc!r}"
+    ours, theirs = tantivy_analyzer().analyze(sample), relevance_analyzer().analyze(sample)
+    if ours != theirs:
+        return f"tantivy chain differs from bench_relevance's: {ours} != {theirs}"
+    return None
 
 
 def fmt_table(rows: list[dict]) -> str:
@@ -264,22 +525,48 @@ def main(argv: list[str] | None = None) -> int:
         if args.json
         else (lambda *a: print(*a, flush=True))
     )
+    problems: list[str] = []
+    notes: list[str] = []
     try:
-        docs, updated, changed = prepare_inputs(source, args.limit, workdir)
+        docs, updated, only_changed, changed = prepare_inputs(source, args.limit, workdir)
         log(f"documents: {source}" + (f" (first {args.limit} lines)" if args.limit else ""))
         log(f"temporary folder: {workdir}")
+        # (label, child name, system, input, index folder, procs)
         plan = [
-            ("stock", "stock", workdir / "stock", 1),
-            ("searchsvc procs=1", "searchsvc", workdir / "searchsvc-procs1", 1),
-            ("incremental (1% changed)", "incremental", workdir / "searchsvc-procs1", 1),
-            ("searchsvc procs=2", "searchsvc", workdir / "searchsvc-procs2", 2),
-        ]
+            ("stock", "stock", "stock", docs, workdir / "stock", 1),
+            ("searchsvc procs=1", "searchsvc", "searchsvc", docs, workdir / "searchsvc-procs1", 1),
+            ("incremental (1% changed)", "incremental", "searchsvc", updated, workdir / "searchsvc-procs1", 1),
+            ("searchsvc procs=2", "searchsvc", "searchsvc", docs, workdir / "searchsvc-procs2", 2),
+        ]  # fmt: skip
+        peers = ["stock"]
+        if fts5_available():
+            peers.append("fts5")
+            plan.append(("fts5", "fts5", "fts5", docs, workdir / "fts5", 1))
+        else:
+            notes.append(f"sqlite {sqlite3.sqlite_version} has no FTS5: fts5 rows skipped")
+        if tantivy_available():
+            peers.append("tantivy")
+            plan.append(("tantivy", "tantivy", "tantivy", docs, workdir / "tantivy", 1))
+            if problem := check_tantivy_chain():
+                problems.append(problem)
+        else:
+            notes.append("tantivy not installed (pip install -e '.[bench]'): its rows skipped")
+        for peer in peers:
+            plan.append((
+                f"{peer} incremental (1% changed)", f"{peer}-incremental", peer,
+                only_changed, workdir / peer, 1,
+            ))  # fmt: skip
+        for note in notes:
+            log(f"note: {note}")
+
         rows = []
-        for label, name, index_dir, procs in plan:
+        for label, name, system, inputs, index_dir, procs in plan:
             log(f"running {label}…")
-            r = child(name, updated if name == "incremental" else docs, index_dir, procs)
+            r = child(name, inputs, index_dir, procs)
             r["config"] = label
             r["kind"] = name
+            r["system"] = system
+            r["incremental"] = name == "incremental" or name.endswith("-incremental")
             r["procs"] = procs
             r["docs_per_s"] = r["docs"] / r["wall_s"] if r["wall_s"] else float("nan")
             r["peak_rss_mib"] = max(r["rss_self_mib"], r["rss_children_mib"])
@@ -289,10 +576,28 @@ def main(argv: list[str] | None = None) -> int:
         full = next(r for r in rows if r["config"] == "searchsvc procs=1")
         incr = next(r for r in rows if r["kind"] == "incremental")
         ratio = full["wall_s"] / incr["wall_s"] if incr["wall_s"] else float("nan")
-        problems = [
+        by_system = {"searchsvc": ratio}
+        for peer in peers:
+            peer_full = next(r for r in rows if r["kind"] == peer)
+            peer_incr = next(r for r in rows if r["kind"] == f"{peer}-incremental")
+            by_system[peer] = (
+                peer_full["wall_s"] / peer_incr["wall_s"] if peer_incr["wall_s"] else float("nan")
+            )
+        fed = full["docs"]
+        problems += [
             f"{r['config']}: {r['indexed']} documents in the index, {r['docs']} fed in"
             for r in rows
             if r["indexed"] != r["docs"]
+        ]
+        problems += [
+            f"{r['config']}: {r['indexed']} documents in the index after the update, {fed} before"
+            for r in rows
+            if r["incremental"] and r["kind"] != "incremental" and r["indexed"] != fed
+        ]
+        problems += [
+            f"{r['config']}: {r['verified']} of the {changed} changed titles found in the index"
+            for r in rows
+            if r["kind"].endswith("-incremental") and not r["verified"] == r["updated"] == changed
         ]
         if incr.get("mode") != "incremental":
             problems.append(
@@ -307,11 +612,14 @@ def main(argv: list[str] | None = None) -> int:
             "documents_file": str(source),
             "limit": args.limit,
             "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
             "cpus": os.cpu_count(),
             "limitmb": LIMITMB,
             "changed_for_incremental": changed,
             "full_over_incremental": ratio,
+            "full_over_incremental_by_system": by_system,
             "rows": rows,
+            "notes": notes,
             "problems": problems,
             "workdir": str(workdir) if args.keep else None,
         }
@@ -327,6 +635,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"full (procs=1) / incremental = {full['wall_s']:.1f} s / {incr['wall_s']:.1f} s "
                 f"= {ratio:.2f}×"
             )
+            for peer in peers:
+                peer_full = next(r for r in rows if r["kind"] == peer)
+                peer_incr = next(r for r in rows if r["kind"] == f"{peer}-incremental")
+                print(
+                    f"{peer} incremental: {peer_incr['updated']} documents replaced; full / incremental "
+                    f"= {peer_full['wall_s']:.2f} s / {peer_incr['wall_s']:.2f} s = {by_system[peer]:.2f}×"
+                )
             for r in rows:
                 if r["rss_children_mib"] > 0:
                     print(
@@ -337,8 +652,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
             print(
                 f"peak RSS: max resident set of the process doing the work or of its workers; "
-                f"limitmb={LIMITMB}; Python {platform.python_version()}, {os.cpu_count()} CPUs"
+                f"limitmb={LIMITMB}; Python {platform.python_version()}, "
+                f"sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs"
             )
+            for note in notes:
+                print(f"note: {note}")
             for p in problems:
                 print(f"WARNING: {p}")
             if args.keep:
