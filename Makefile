@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench lint
+.PHONY: serve test bench bench-growth lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,16 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
-## Run the benchmarks (they read ../shared/data; about 35 minutes on 2 cores).
+## Run the speed benchmark (one table beside stock Whoosh, SQLite FTS5 and tantivy)
+## and the relevance benchmark; they read ../shared/data (about 1.5 hours on 2 cores).
 bench: $(VENV)/.installed-bench
-	$(BIN)/python bench/bench_index.py
-	$(BIN)/python bench/bench_query.py
+	$(BIN)/python bench/bench_speed.py
 	$(BIN)/python bench/bench_relevance.py
+
+## Build time, memory, index size and latency at 20k, 100k, 300k and 1M documents, plotted
+## to bench/results/growth.png (about 2 hours on 2 cores, ~10 GB of disk).
+bench-growth: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_growth.py
 
 ## Lint.
 lint: $(VENV)/.installed-test
