@@ -398,6 +398,11 @@ def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[in
         return q if words[0] <= MAX_WORDS else wq.NullQuery
     if isinstance(q, wq.Phrase):
         words[0] += len(q.words)
+        field = reader.schema[q.fieldname] if q.fieldname in reader.schema else None
+        if field is None or not field.format or not field.format.supports("positions"):
+            # `title:"premier ministre"`: the title field keeps no positions,
+            # so the words are required there, in any order.
+            return wq.And([wq.Term(q.fieldname, w, boost=q.boost) for w in q.words[:MAX_WORDS]])
         if len(q.words) > MAX_WORDS:
             return wq.Phrase(q.fieldname, q.words[:MAX_WORDS], slop=q.slop, boost=q.boost)
         return q

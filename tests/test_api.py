@@ -100,6 +100,7 @@ def test_no_index_is_503_in_the_documented_shape(tmp_path, openapi):
         "[a TO b]", "{a TO}", "x^", "x^abc", "%00", "\u202e\u200f", "😀😀", "<script>alert(1)</script>",
         "' OR 1=1 --", "\x00", "é" * 999, "mot " * 249, "%", "%%", "title:*", "exact:(", "date:[2020 TO]",
         "id:orangesum/1.txt", "source:AFP", "url:x", "-", "+", "- - -", "+-+", "NOT NOT", "~2", "a~9",
+        'title:"premier ministre"', '"la nuit"~3', 'title:"x"',
     ],  # fmt: skip
 )
 def test_no_query_string_gives_a_server_error(client, openapi, q):

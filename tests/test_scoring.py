@@ -29,6 +29,7 @@ QUERIES = [
     "police NOT manifestation", "président OR ministre", "santé hôpital soignants", "l'otan",
     "football ligue", "marseille", "aujourd'hui", "mort", "covid-19", "élection présidentielle 2022",
     "les", "cette fois", "zzzz", "paris~", "vaccin*", "(police OR gendarmerie) manifestation",
+    "\"réforme retraites\"~3", "\"macron\" \"premier ministre\"", "title:\"premier ministre\"",
 ]  # fmt: skip
 
 
