@@ -36,6 +36,7 @@ from whoosh.reading import IndexReader
 
 from .analysis import STOP_WORDS, fold, stem
 from .errors import QueryError
+from .schema import has_positions
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 32
@@ -398,8 +399,7 @@ def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[in
         return q if words[0] <= MAX_WORDS else wq.NullQuery
     if isinstance(q, wq.Phrase):
         words[0] += len(q.words)
-        field = reader.schema[q.fieldname] if q.fieldname in reader.schema else None
-        if field is None or not field.format or not field.format.supports("positions"):
+        if not has_positions(reader.schema, q.fieldname):
             # `title:"premier ministre"`: the title field keeps no positions,
             # so the words are required there, in any order.
             return wq.And([wq.Term(q.fieldname, w, boost=q.boost) for w in q.words[:MAX_WORDS]])

@@ -82,17 +82,6 @@ def _words_of(q: wq.Or) -> list[wq.Query]:
     return [subs[0] if len(subs) == 1 else wq.Or(subs) for subs in groups.values()]
 
 
-def all_words_query(q: wq.Query) -> wq.Query | None:
-    """The same query with every clause required, or ``None`` when that is ``q``."""
-    required, optional, excluded = clauses(q)
-    if len(optional) + len(required) < 2 or not optional:
-        return None
-    strict: wq.Query = wq.And(required + optional)
-    if excluded is not None:
-        strict = wq.AndNot(strict, excluded)
-    return strict
-
-
 @dataclass(frozen=True)
 class DocFilter:
     """What a reader narrowed the search to: a source, a range of days (YYYYMMDD)."""

@@ -88,6 +88,12 @@ def combined_text(title: str, body: str) -> str:
     return f"{title}{LEAD_SEPARATOR}{body}"
 
 
+def has_positions(schema: Schema, fieldname: str) -> bool:
+    """Whether ``fieldname`` keeps word positions (so phrases can be searched in it)."""
+    field = schema[fieldname] if fieldname in schema else None  # noqa: SIM401 - Schema has no get()
+    return bool(field is not None and field.format and field.format.supports("positions"))
+
+
 def same_schema(a: Schema, b: Schema) -> bool:
     """Whether two schemas index documents the same way: the same fields, of
     the same types, options and analysers. (Whoosh's own ``==`` also compares

@@ -30,6 +30,8 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from .schema import has_positions
+
 #: Postings (documents × terms) kept in memory per generation and process; a
 #: common word of a 20,000-article index holds ~20,000. 8 bytes each (a 32-bit
 #: docnum and Whoosh's own 32-bit weight): 32 MB at most.
@@ -231,7 +233,7 @@ class VectorScorer:
             a, b = self.evaluate(q.a), self.evaluate(q.b)
             a.scores += np.where(b.matched, b.scores, 0.0)
             return a
-        if type(q) is wq.Phrase and q.slop == 1 and self._has_positions(q.fieldname):
+        if type(q) is wq.Phrase and q.slop == 1 and has_positions(self.reader.schema, q.fieldname):
             return self.phrase(q.fieldname, [_text(w) for w in q.words], q.boost)
         return self._whoosh(q)
 
@@ -241,7 +243,7 @@ class VectorScorer:
         out = np.zeros(self.n)
         subqueries = q.subqueries if type(q) is wq.Or else [q]
         for sub in subqueries:
-            if type(sub) is wq.Phrase and sub.slop == 1 and self._has_positions(sub.fieldname):
+            if type(sub) is wq.Phrase and sub.slop == 1 and has_positions(self.reader.schema, sub.fieldname):
                 part = self.phrase(sub.fieldname, [_text(w) for w in sub.words], sub.boost, within=within)
             else:
                 part = self.evaluate(sub)
@@ -249,11 +251,6 @@ class VectorScorer:
             mask[within] = True
             out += np.where(part.matched & mask, part.scores, 0.0)
         return out
-
-    def _has_positions(self, fieldname: str) -> bool:
-        schema = self.reader.schema
-        field = schema[fieldname] if fieldname in schema else None  # noqa: SIM401 - no Schema.get
-        return bool(field and field.format and field.format.supports("positions"))
 
     def _or(self, subqueries: Iterable[wq.Query]) -> Matches:
         out = Matches.empty(self.n)

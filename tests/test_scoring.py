@@ -16,7 +16,7 @@ from whoosh import query as wq
 from searchsvc import query as querying
 from searchsvc.generations import LiveIndex
 from searchsvc.indexer import reindex
-from searchsvc.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, WEIGHTING, all_words_query, rank
+from searchsvc.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, WEIGHTING, clauses, rank
 from searchsvc.scoring import VectorScorer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +76,18 @@ def test_scores_are_whooshs(searcher, text):
         assert actual.keys() == expected.keys(), q
         for docnum, score in expected.items():
             assert actual[docnum] == pytest.approx(score, rel=1e-9, abs=1e-12), (q, docnum)
+
+
+def all_words_query(q: wq.Query) -> wq.Query | None:
+    """The same query with every clause required (how Whoosh searched for
+    the documents holding all the words), or ``None`` when that is ``q``."""
+    required, optional, excluded = clauses(q)
+    if len(optional) + len(required) < 2 or not optional:
+        return None
+    strict: wq.Query = wq.And(required + optional)
+    if excluded is not None:
+        strict = wq.AndNot(strict, excluded)
+    return strict
 
 
 def whoosh_rank(searcher, parsed, depth):
