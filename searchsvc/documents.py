@@ -197,8 +197,12 @@ def load_documents(
     A document id seen twice keeps its first occurrence; the second is
     reported and skipped.
     """
-    seen: dict[str, str] = {}
+    # id → (file number << 32) + line: one small int per document, not a
+    # "file:line" string (a million documents: ~70 MB less).
+    seen: dict[str, int] = {}
+    names: list[str] = []
     for path, name in find_files(sources, report):
+        names.append(name)
         report.files_read += 1
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
@@ -211,9 +215,10 @@ def load_documents(
         for line, doc in loaded:
             first = seen.get(doc.id)
             if first is not None:
-                report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {first}); skipped")
+                where = names[first >> 32] + (f":{first & 0xFFFFFFFF}" if first & 0xFFFFFFFF else "")
+                report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {where}); skipped")
                 continue
-            seen[doc.id] = f"{name}:{line}" if line else name
+            seen[doc.id] = ((len(names) - 1) << 32) + (line or 0)
             yield Loaded(doc, name)
 
 
