@@ -69,6 +69,9 @@ def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeyp
     assert response.status_code == 503
     assert "another schema" in response.get_json()["error"]["message"]
     assert client.get("/?q=coeur").status_code == 503
+    health = client.get("/api/health")  # a load balancer must stop sending searches here
+    assert health.status_code == 503
+    assert health.get_json()["status"] == "unavailable" and "another schema" in health.get_json()["problem"]
 
 
 def test_repeated_searches_come_from_the_cache_until_the_next_generation(app, client, corpus, index_dir):

@@ -58,7 +58,7 @@ HEALTH = {
     "type": "object",
     "required": ["status", "documents", "generation"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
         "documents": {"type": "integer", "minimum": 0},
         "generation": {"type": "integer", "minimum": 1},
         "analysis": {"type": ["string", "null"]},
@@ -116,7 +116,10 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The index in use", "content": {"application/json": {
                             "schema": {"$ref": "#/components/schemas/Health"}}}},
-                        "503": _error("No usable index."),
+                        "503": {"description": "No index, or one no search can use (status unavailable)",
+                                "content": {"application/json": {"schema": {"oneOf": [
+                                    {"$ref": "#/components/schemas/Error"},
+                                    {"$ref": "#/components/schemas/Health"}]}}}},
                     },  # fmt: skip
                 }
             },

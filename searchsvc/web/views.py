@@ -69,7 +69,9 @@ def _sources() -> list[str]:
 
 @bp.get("/api/health")
 def health():
-    """Liveness and what is being served: 200 with the generation, or 503."""
+    """Liveness and what is being served: 200 with the generation ("degraded"
+    with the problem when it can be searched but wants a reindex), 503 when
+    no search can be answered."""
     live = live_index()
     generation, ix = live.current()
     body = {
@@ -83,6 +85,9 @@ def health():
     if live.stale:
         body["status"] = "degraded"
         body["problem"] = live.stale
+    if not live.searchable:  # every search would fail: tell the load balancer
+        body["status"] = "unavailable"
+        return jsonify(body), 503
     return jsonify(body)
 
 
