@@ -32,6 +32,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
+from . import whoosh_patches
 from .analysis import ANALYSIS_VERSION
 from .errors import IndexNotReady, ReindexInProgress
 from .schema import build_schema, same_schema
@@ -285,6 +286,7 @@ class LiveIndex:
     RETRY_AFTER = 5.0
 
     def __init__(self, index_dir: str | os.PathLike[str], weighting=None) -> None:
+        whoosh_patches.install_reader()  # segment files shared through the page cache, not copied
         self.index_dir = Path(index_dir)
         self.weighting = weighting
         self._lock = threading.Lock()

@@ -70,3 +70,21 @@ def test_field_lengths_from_memory_are_whooshs(index_dir):
                 ]
                 (expected if install is whoosh_patches.uninstall else actual).append(values)
     assert actual == expected and any(v not in (None, 0, 7) for v in expected[0])
+
+
+def test_view_reader_reads_like_a_file():
+    import io
+    import pickle
+
+    from searchsvc.whoosh_patches import ViewReader
+
+    data = pickle.dumps({"a": [1, 2, 3]}, 2) + b"line one\nline two\n"
+    for reader in (ViewReader(data), io.BytesIO(data)):  # the same answers as BytesIO
+        assert pickle.load(reader) == {"a": [1, 2, 3]}
+        at = reader.tell()
+        assert reader.readline() == b"line one\n" and reader.read(4) == b"line"
+        assert reader.seek(at) == at and reader.read() == b"line one\nline two\n" and reader.read(3) == b""
+        assert reader.seek(-4, 2) == len(data) - 4 and reader.read(10) == b"two\n"
+        buf = bytearray(3)
+        reader.seek(0)
+        assert reader.readinto(buf) == 3 and bytes(buf) == data[:3]

@@ -130,3 +130,34 @@ def test_ranking_is_the_one_whoosh_searches_gave(searcher, text):
         by_score.setdefault(round(s, 6), set()).add(d)
     for d, s in actual:
         assert d in by_score[round(s, 6)]
+
+
+def test_opening_an_index_does_not_copy_its_files_into_memory(searcher):
+    """whoosh-reloaded copied every segment file it opened (BytesIO); read in
+    place, the pages are the OS file cache, shared by the service's workers."""
+    import tracemalloc
+
+    from whoosh import index as whoosh_index
+
+    from searchsvc import whoosh_patches
+
+    path = searcher._ix.storage.folder
+    on_disk = sum(p.stat().st_size for p in Path(path).glob("*.seg"))
+
+    def allocated_by_opening() -> int:
+        tracemalloc.start()
+        opened = whoosh_index.open_dir(path).searcher()
+        allocated = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        opened.close()
+        return allocated
+
+    whoosh_patches.uninstall_reader()
+    try:
+        copied = allocated_by_opening()
+    finally:
+        whoosh_patches.install_reader()
+    in_place = allocated_by_opening()
+    assert copied > on_disk / 3  # the postings and term files, copied
+    assert in_place < on_disk / 20
+    assert [h.docnum for h in searcher.search(wq.Term("text", "macron"), limit=5)]  # still reads
