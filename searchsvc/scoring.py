@@ -37,6 +37,10 @@ from .schema import has_positions
 #: docnum and Whoosh's own 32-bit weight): 32 MB at most.
 POSTINGS_CACHE = 4_000_000
 
+#: Posting blocks (128 postings with their positions, ~6 KB decoded) kept per
+#: generation and process for the phrase and pair-bonus checks: 30 MB at most.
+BLOCK_CACHE = 5_000
+
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
@@ -69,6 +73,27 @@ class IndexArrays:
             live[np.asarray(deleted, dtype=np.int64) + offset] = False
         self.live = live
         self._day: np.ndarray | None = None
+        self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
+
+    def block(self, segment: str, m: W3LeafMatcher) -> tuple[np.ndarray, tuple]:
+        """The docnums and encoded values (positions) of the posting block ``m``
+        stands on, decoded once and remembered: the pair bonus reads the
+        same blocks of the same common words query after query."""
+        key = (segment, m._dataoffset)
+        hit = self._blocks.get(key)
+        if hit is not None:
+            return hit
+        m._read_data()
+        ids = np.asarray(m._data[0], dtype=np.int64)
+        if not m._byteids:
+            ids = np.cumsum(ids)
+        m._read_values()
+        block = (ids, m._values)
+        with self._lock:
+            self._blocks[key] = block
+            while len(self._blocks) > BLOCK_CACHE:
+                self._blocks.popitem(last=False)
+        return block
 
     def lengths(self, reader: IndexReader, fieldname: str) -> np.ndarray:
         """Every document's length in ``fieldname`` as Whoosh scores it (one byte, decoded)."""
@@ -330,6 +355,7 @@ class VectorScorer:
             if isinstance(m, FilterMatcher):
                 m = m.child
             ordered = local.tolist()
+            segment = r._segment.segment_id()
             want = set(ordered)
             if isinstance(m, W3LeafMatcher):
                 previous_max = -1
@@ -337,14 +363,10 @@ class VectorScorer:
                     block_max = m.block_max_id()  # from the block header: no unpickling
                     first = bisect_right(ordered, previous_max)
                     if first < len(ordered) and ordered[first] <= block_max:
-                        m._read_data()
-                        ids = np.asarray(m._data[0], dtype=np.int64)
-                        if not m._byteids:
-                            ids = np.cumsum(ids)
-                        m._read_values()
+                        ids, values = self.arrays.block(segment, m)
                         at = np.minimum(np.searchsorted(local, ids), len(local) - 1)
                         for i in np.flatnonzero(local[at] == ids).tolist():
-                            out[int(ids[i]) + offset] = fmt.decode_positions(m._values[i])
+                            out[int(ids[i]) + offset] = fmt.decode_positions(values[i])
                     elif first >= len(ordered):
                         break
                     previous_max = block_max
