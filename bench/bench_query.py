@@ -85,6 +85,7 @@ PIAF = DATA / "piaf_retrieval"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_index import TANTIVY_TOKENIZER, tantivy_schema  # noqa: E402
 from whoosh import index as whoosh_index  # noqa: E402
 from whoosh.analysis import LanguageAnalyzer  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
@@ -104,7 +105,6 @@ SYSTEMS = ("stock", "searchsvc", "fts5-no-snippets", "fts5", "tantivy")
 TOP = 10
 SNIPPET_TOKENS = 32
 SNIPPET_CHARS = 240
-TANTIVY_TOKENIZER = "fr_stem_fold"
 
 Runner = Callable[[str], object]
 
@@ -143,16 +143,6 @@ def build_fts5_db(docs_path: Path, target: Path) -> None:
     target.mkdir(parents=True)
     _, close = build_fts5(docs_path, read_docs(docs_path), target)
     close()
-
-
-def tantivy_schema():
-    import tantivy
-
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("title", stored=True, tokenizer_name=TANTIVY_TOKENIZER)
-    builder.add_text_field("body", stored=True, tokenizer_name=TANTIVY_TOKENIZER)
-    return builder.build()
 
 
 def build_tantivy(docs_path: Path, target: Path) -> None:
