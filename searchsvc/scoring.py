@@ -238,7 +238,7 @@ class VectorScorer:
 
     def evaluate(self, q: wq.Query) -> Matches:
         """Every document ``q`` matches and its score (deleted documents included)."""
-        if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+        if isinstance(q, wq.NullQuery.__class__):
             return Matches.empty(self.n)
         if type(q) is wq.Term:
             ids, scores = self.term_scores(q.fieldname, _text(q.text))

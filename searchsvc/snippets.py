@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import NamedTuple
 
-from .analysis import _APOSTROPHES, _HYPHENS, TOKEN_PATTERN, split_word
+from .analysis import _APOSTROPHES, _HYPHENS, TOKEN_PATTERN, analyze_word
 
 SNIPPET_CHARS = 240
 #: Context kept before a fragment's first match and after its last.
@@ -56,17 +56,15 @@ class _WordTerms:
                 self.words_of.clear()
                 unknown = words
             for word in unknown:
-                spans = tuple(Span(s, e, self._term(part)) for part, s, e in split_word(word))
+                spans = tuple(
+                    Span(p.start, p.end, None if p.stopped else p.term) for p in analyze_word(self.analyzer, word)
+                )
                 self.terms[word] = spans
                 for span in spans:
                     if span.term is not None:
                         self.words_of.setdefault(span.term, set()).add(word)
             found = set().union(*(self.words_of.get(m, ()) for m in marks)) & words
             return {word: self.terms[word] for word in found}
-
-    def _term(self, part: str) -> str | None:
-        tokens = [t for t in self.analyzer(part, mode="index") if not t.stopped]
-        return tokens[0].text if len(tokens) == 1 else None
 
 
 _CACHES: OrderedDict[int, _WordTerms] = OrderedDict()
