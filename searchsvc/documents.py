@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from .analysis import fold
 
@@ -186,23 +187,49 @@ def find_files(
                 yield path, unicodedata.normalize("NFC", path.relative_to(root).as_posix())
 
 
+class SeenIds(Protocol):
+    """Where each document id was first loaded: the duplicate check."""
+
+    def claim(self, doc: Document, origin: str, line: int | None) -> str | None:
+        """Record ``doc``'s id and return None, or return where (``file:line``)
+        a document with that id was loaded before and record nothing."""
+
+
+class SeenInMemory:
+    """:class:`SeenIds` in a dict: one small int a document, not a ``file:line``
+    string. The reindex uses its on-disk catalog instead."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, int] = {}  # id → (file number << 32) + line
+        self._files: dict[str, int] = {}
+        self._names: list[str] = []
+
+    def claim(self, doc: Document, origin: str, line: int | None) -> str | None:
+        first = self._first.get(doc.id)
+        if first is not None:
+            name = self._names[first >> 32]
+            return name + (f":{first & 0xFFFFFFFF}" if first & 0xFFFFFFFF else "")
+        number = self._files.setdefault(origin, len(self._names))
+        if number == len(self._names):
+            self._names.append(origin)
+        self._first[doc.id] = (number << 32) + (line or 0)
+        return None
+
+
 def load_documents(
     sources: Iterable[str | os.PathLike[str]],
     report: LoadReport,
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    seen: SeenIds | None = None,
 ) -> Iterator[Loaded]:
     """Yield every valid document under ``sources``, recording problems in ``report``.
 
     A document id seen twice keeps its first occurrence; the second is
-    reported and skipped.
+    reported and skipped. ``seen`` keeps the ids (in memory by default).
     """
-    # id → (file number << 32) + line: one small int per document, not a
-    # "file:line" string (a million documents: ~70 MB less).
-    seen: dict[str, int] = {}
-    names: list[str] = []
+    seen = SeenInMemory() if seen is None else seen
     for path, name in find_files(sources, report):
-        names.append(name)
         report.files_read += 1
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
@@ -213,12 +240,10 @@ def load_documents(
             report.skip(name, None, f"unsupported file type {path.suffix!r} (use .txt or .jsonl)")
             continue
         for line, doc in loaded:
-            first = seen.get(doc.id)
-            if first is not None:
-                where = names[first >> 32] + (f":{first & 0xFFFFFFFF}" if first & 0xFFFFFFFF else "")
+            where = seen.claim(doc, name, line)
+            if where is not None:
                 report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {where}); skipped")
                 continue
-            seen[doc.id] = ((len(names) - 1) << 32) + (line or 0)
             yield Loaded(doc, name)
 
 

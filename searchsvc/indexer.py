@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import os
 import shutil
 import signal
@@ -30,6 +29,8 @@ from whoosh import index as whoosh_index
 
 from . import __version__, generations
 from .analysis import ANALYSIS_VERSION
+from .catalog import FILENAME as CATALOG_FILE
+from .catalog import Catalog, CatalogError
 from .documents import (
     DEFAULT_MAX_FILE_BYTES,
     Document,
@@ -145,6 +146,8 @@ def reindex(
                 note = "no usable current generation: full rebuild"
             elif previous.manifest.get("analysis") != ANALYSIS_VERSION or not _same_schema(previous):
                 note = "the current generation used another analysis chain or schema: full rebuild"
+            elif not _has_catalog(previous):
+                note = "the current generation has no readable catalog (an older version made it): full rebuild"
             else:
                 mode = "incremental"
         result = ReindexResult(generation=number, mode=mode, note=note)
@@ -193,6 +196,14 @@ def _same_schema(generation: generations.Generation) -> bool:
         return False
 
 
+def _has_catalog(generation: generations.Generation) -> bool:
+    catalog = _open_catalog(generation)
+    if catalog is None:
+        return False
+    catalog.close()
+    return True
+
+
 def _write_error(e: OSError, path: Path) -> IndexWriteError:
     if e.errno == errno.ENOSPC:
         reason = "the disk is full"
@@ -216,41 +227,35 @@ def _build(
     max_file_bytes: int,
     progress: Progress | None,
 ) -> None:
-    old_catalog = _read_catalog(previous)
-    # id → (fingerprint, origin): tuples, 16 B a document less than lists
-    catalog: dict[str, tuple[str, str] | list[str]] = {}
+    old = _open_catalog(previous)
     report = LoadReport()
     total = sum(p.stat().st_size for p, _ in find_files(sources))
-    documents = load_documents(sources, report, max_file_bytes=max_file_bytes)
 
     if result.mode == "incremental":
-        assert previous is not None
+        assert previous is not None and old is not None
         _link_files(previous.path, path)
         ix = whoosh_index.open_dir(str(path))
-        writer = ix.writer(limitmb=limitmb)
     else:
         path.mkdir()
         ix = whoosh_index.create_in(str(path), build_schema())
         if procs > 1:
             _workers_die_with_parent()
-        writer = (
-            ix.writer(procs=procs, limitmb=limitmb, multisegment=True)
-            if procs > 1
-            else ix.writer(limitmb=limitmb)
-        )
+    full = result.mode == "full"
+    writers = _Writers(ix, procs if full else 1, limitmb, SEGMENT_DOCS if full else None)
+    catalog = Catalog.create(path)
     try:
+        documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog)
         for done, loaded in enumerate(documents, start=1):
             doc, fingerprint = loaded.document, loaded.document.fingerprint
-            catalog[doc.id] = (fingerprint, loaded.origin)
-            before = old_catalog.get(doc.id)
+            before = old.get(doc.id) if old is not None else None
             if result.mode == "incremental" and before is not None:
                 if before[0] == fingerprint:
                     result.unchanged += 1
                 else:
-                    writer.update_document(**document_fields(doc))
+                    writers.next().update_document(**document_fields(doc))
                     result.updated += 1
             else:
-                writer.add_document(**document_fields(doc))
+                writers.next().add_document(**document_fields(doc))
                 if before is None:
                     result.added += 1
                 else:
@@ -261,49 +266,104 @@ def _build(
 
         # Documents that are gone from the sources: deleted, unless the file
         # that held them could not be read this time (then they are kept).
-        vanished = [i for i in old_catalog if i not in catalog]
-        keep = [i for i in vanished if old_catalog[i][1] in report.damaged_files]
-        for doc_id in vanished:
-            if doc_id in keep:
-                catalog[doc_id] = old_catalog[doc_id]
-            elif result.mode == "incremental":
-                writer.delete_by_term("id", doc_id)
-        result.deleted = len(vanished) - len(keep)
+        keep: list[tuple[str, str]] = []  # (id, origin)
+        if old is not None:
+            for doc_id in old.ids_missing_from(catalog):
+                fingerprint, origin = old.get(doc_id)  # type: ignore[misc]
+                if origin in report.damaged_files:
+                    catalog.put(doc_id, fingerprint, origin)
+                    keep.append((doc_id, origin))
+                else:
+                    result.deleted += 1
+                    if result.mode == "incremental":
+                        writers.next().delete_by_term("id", doc_id)
         result.kept = len(keep)
         if keep and result.mode == "full":
             assert previous is not None
-            with whoosh_index.open_dir(str(previous.path)).searcher() as old:
-                for doc_id in keep:
-                    stored = old.document(id=doc_id)
+            with whoosh_index.open_dir(str(previous.path)).searcher() as searcher:
+                for doc_id, _ in keep:
+                    stored = searcher.document(id=doc_id)
                     if stored is not None:
-                        writer.add_document(**document_fields(stored_document(stored)))
+                        writers.next().add_document(**document_fields(stored_document(stored)))
+        result.documents = len(catalog)
         if progress:
-            progress(len(catalog), report.bytes_read, total)
-        writer.commit(optimize=False)
+            progress(result.documents, report.bytes_read, total)
+        writers.commit()
+        catalog.close()
     except BaseException:
-        writer.cancel()
+        writers.cancel()
+        catalog.discard()
         raise
+    finally:
+        if old is not None:
+            old.close()
 
     result.problems = report.problems
-    result.documents = len(catalog)
-    for doc_id in keep:
+    for doc_id, origin in keep:
         result.problems.append(
-            Problem(old_catalog[doc_id][1], None, f"kept the previously indexed {doc_id!r}", skipped=False)
+            Problem(origin, None, f"kept the previously indexed {doc_id!r}", skipped=False)
         )
-    with open(path / generations.CATALOG, "w", encoding="utf-8") as f:
-        json.dump(catalog, f, ensure_ascii=False, separators=(",", ":"))
     generations.seal(
         path,
         {
             "generation": result.generation,
             "created": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "documents": len(catalog),
+            "documents": result.documents,
             "analysis": ANALYSIS_VERSION,
             "searchsvc": __version__,
             "mode": result.mode,
             "sources": [str(s) for s in sources],
         },
     )
+
+
+#: Documents written per set of writers in a full rebuild. Each set commits
+#: its own segments (one per writer process) and the next set starts empty.
+#: Whoosh sorts a segment's postings in runs of ``limitmb`` and merges at
+#: most 128 runs at once; a worker of a 500,000-document segment spilled
+#: ~280 runs, merged them in extra passes and 47 GB of temporary files
+#: (bench_growth.py at 1M). A 100,000-document segment per worker stays in
+#: one pass. Corpora under this size are written exactly as before.
+SEGMENT_DOCS = 200_000
+
+
+class _Writers:
+    """The Whoosh writer to add the next document with.
+
+    ``procs`` writer processes (Whoosh's ``MpWriter``, one segment each) or
+    one writer. With ``batch``, it commits every ``batch`` documents without
+    merging and starts a fresh set (full rebuilds); without, one commit at
+    the end that lets Whoosh fold small segments together (incremental).
+    """
+
+    def __init__(self, ix: whoosh_index.Index, procs: int, limitmb: int, batch: int | None) -> None:
+        self._ix, self._procs, self._limitmb, self._batch = ix, procs, limitmb, batch
+        self._writer = None
+        self._count = 0
+
+    def next(self):  # -> whoosh.writing.IndexWriter
+        if self._writer is not None and self._batch and self._count >= self._batch:
+            self._writer.commit(merge=False, optimize=False)
+            self._writer = None
+        if self._writer is None:
+            self._writer = (
+                self._ix.writer(procs=self._procs, limitmb=self._limitmb, multisegment=True)
+                if self._procs > 1
+                else self._ix.writer(limitmb=self._limitmb)
+            )
+            self._count = 0
+        self._count += 1
+        return self._writer
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit(optimize=False, merge=self._batch is None)
+            self._writer = None
+
+    def cancel(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
 
 
 _DEATH_SIGNAL_SET = False
@@ -326,14 +386,13 @@ def _workers_die_with_parent() -> None:
     _DEATH_SIGNAL_SET = True
 
 
-def _read_catalog(generation: generations.Generation | None) -> dict[str, list[str]]:
+def _open_catalog(generation: generations.Generation | None) -> Catalog | None:
     if generation is None:
-        return {}
+        return None
     try:
-        with open(generation.path / generations.CATALOG, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
+        return Catalog.open(generation.path)
+    except CatalogError:
+        return None
 
 
 def _link_files(source: Path, target: Path) -> None:
@@ -341,7 +400,7 @@ def _link_files(source: Path, target: Path) -> None:
     across file systems). Safe because Whoosh never rewrites a file."""
     target.mkdir()
     for entry in source.iterdir():
-        if not entry.is_file() or entry.name in (generations.MANIFEST, generations.CATALOG):
+        if not entry.is_file() or entry.name in (generations.MANIFEST, CATALOG_FILE, "catalog.json"):
             continue
         if entry.name.endswith("LOCK"):
             continue

@@ -134,6 +134,39 @@ def test_incremental_after_a_schema_change_is_a_full_rebuild(index_dir, corpus, 
     assert result.documents == 7
 
 
+def test_incremental_without_a_catalog_is_a_full_rebuild(index_dir, corpus):
+    """A generation made before the catalog moved to SQLite has none: every
+    document would otherwise be added a second time."""
+    gen = current_generation(index_dir)
+    (gen.path / "catalog.sqlite").rename(gen.path / "catalog.json")
+    manifest = json.loads((gen.path / "manifest.json").read_text())
+    manifest["files"]["catalog.json"] = manifest["files"].pop("catalog.sqlite")
+    (gen.path / "manifest.json").write_text(json.dumps(manifest))
+    result = reindex([corpus], index_dir, incremental=True)
+    assert result.mode == "full" and "catalog" in result.note
+    assert result.documents == 7
+    assert search_ids(index_dir, "greffe") == {"coeur.txt"}
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_large_full_rebuild_commits_segments_in_batches(tmp_path, corpus, monkeypatch, procs):
+    """Every SEGMENT_DOCS documents the writers commit and start afresh, so
+    no writer's pool grows with the corpus; the index holds the same."""
+    from searchsvc import indexer
+
+    whole = tmp_path / "whole"
+    reindex([corpus], whole, procs=procs)
+    monkeypatch.setattr(indexer, "SEGMENT_DOCS", 3)
+    batched = tmp_path / "batched"
+    result = reindex([corpus], batched, procs=procs)
+    assert result.documents == 7
+    segments = whoosh_index.open_dir(str(current_generation(batched).path)).reader()
+    assert segments.doc_count() == 7
+    assert len(list(segments.leaf_readers())) >= 3  # 7 documents, 3 a batch
+    for words in ("greffe", "jeudi", "otan", "coeur", "baguette OR nuit"):
+        assert search_ids(batched, words) == search_ids(whole, words), words
+
+
 @pytest.mark.parametrize("incremental", [False, True])
 def test_a_file_that_became_unreadable_keeps_its_indexed_document(index_dir, corpus, incremental):
     (corpus / "coeur.txt").write_bytes(b"\x00\x01binary junk")

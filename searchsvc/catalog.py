@@ -1,0 +1,183 @@
+"""A generation's catalog: each document's id, content fingerprint and origin.
+
+Why on disk: an incremental reindex compares every document's fingerprint
+with the previous generation's, and a full one must refuse a duplicate id.
+Held in Python dicts, that bookkeeping took about 300 bytes a document in the
+reindex process (≈ 300 MiB at a million documents, more than one writer's
+posting pool). In SQLite it takes a bounded page cache, whatever the corpus.
+
+The catalog is built beside the Whoosh files of a new generation and sealed
+with them; a published catalog is only ever opened read-only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from .documents import Document
+
+FILENAME = "catalog.sqlite"
+#: Rows buffered before one ``executemany``; the buffer also answers lookups.
+_BATCH = 5_000
+_CACHE_KIB = 16 * 1024
+
+_SCHEMA = """
+CREATE TABLE origins (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    origin INTEGER REFERENCES origins(number),  -- NULL: the file named by the id
+    line INTEGER
+) WITHOUT ROWID;
+"""
+
+
+class CatalogError(Exception):
+    """A catalog that cannot be read: missing, damaged or of another format."""
+
+
+class Catalog:
+    """The documents of one generation, keyed by id.
+
+    A new catalog (:meth:`create`) records documents as they are loaded and
+    doubles as the loader's duplicate check (:meth:`claim`); a published one
+    (:meth:`open`) answers :meth:`get` and lists ids.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, writable: bool) -> None:
+        self._db = connection
+        self.path = path
+        self._writable = writable
+        self._pending: dict[str, tuple[str, int | None, int | None]] = {}
+        # Only files holding several documents (JSON Lines) get a number:
+        # a folder of articles would otherwise put every path in memory.
+        self._origins: dict[str, int] = {}
+
+    @classmethod
+    def create(cls, folder: Path) -> Catalog:
+        path = Path(folder) / FILENAME
+        db = sqlite3.connect(path, isolation_level=None)
+        # The generation is thrown away whole if the reindex fails and
+        # fsynced whole when sealed: no journal needed.
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+        db.executescript(_SCHEMA)
+        db.execute("BEGIN")
+        return cls(db, path, writable=True)
+
+    @classmethod
+    def open(cls, folder: Path) -> Catalog:
+        """Open a sealed generation's catalog read-only.
+
+        :raises CatalogError: there is none (a generation from an older
+            version) or it cannot be read.
+        """
+        path = Path(folder) / FILENAME
+        if not path.is_file():
+            raise CatalogError(f"{path} is missing")
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            db.execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.Error as e:
+            raise CatalogError(f"{path} cannot be read: {e}") from e
+        return cls(db, path, writable=False)
+
+    # -- building ---------------------------------------------------------
+
+    def claim(self, doc: Document, origin: str, line: int | None) -> str | None:
+        """Record ``doc`` unless its id is already here; then return where the
+        first one came from (``file:line``) and record nothing."""
+        first = self._where(doc.id)
+        if first is not None:
+            return first
+        self._pending[doc.id] = (doc.fingerprint, self._origin_number(doc.id, origin), line)
+        if len(self._pending) >= _BATCH:
+            self._flush()
+        return None
+
+    def put(self, doc_id: str, fingerprint: str, origin: str) -> None:
+        """Record a document carried over from another catalog."""
+        self._pending[doc_id] = (fingerprint, self._origin_number(doc_id, origin), None)
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def close(self) -> None:
+        """Write what is buffered and close; a new catalog is then complete."""
+        if self._writable:
+            self._flush()
+            self._db.execute("COMMIT")
+            self._writable = False
+        self._db.close()
+
+    def discard(self) -> None:
+        """Close without writing what is buffered (the generation is thrown away)."""
+        self._writable = False
+        self._db.close()
+
+    # -- reading ----------------------------------------------------------
+
+    def get(self, doc_id: str) -> tuple[str, str] | None:
+        """``(fingerprint, origin)`` of ``doc_id``, or None."""
+        pending = self._pending.get(doc_id)
+        if pending is not None:
+            return pending[0], self._origin_name(doc_id, pending[1])
+        row = self._db.execute(
+            "SELECT fingerprint, origin FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return (row[0], self._origin_name(doc_id, row[1])) if row else None
+
+    def __len__(self) -> int:
+        self._flush()
+        return self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+    def ids_missing_from(self, other: Catalog) -> Iterator[str]:
+        """Ids here that ``other`` does not hold, in id order: the documents
+        gone since this catalog's generation."""
+        other._flush()
+        for (doc_id,) in self._db.execute("SELECT id FROM documents ORDER BY id"):
+            if other._where(doc_id) is None:
+                yield doc_id
+
+    # -- internals --------------------------------------------------------
+
+    def _where(self, doc_id: str) -> str | None:
+        pending = self._pending.get(doc_id)
+        if pending is not None:
+            origin, line = pending[1], pending[2]
+        else:
+            row = self._db.execute(
+                "SELECT origin, line FROM documents WHERE id = ?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            origin, line = row
+        name = self._origin_name(doc_id, origin)
+        return f"{name}:{line}" if line else name
+
+    def _origin_number(self, doc_id: str, name: str) -> int | None:
+        if name == doc_id:
+            return None
+        number = self._origins.get(name)
+        if number is None:
+            number = len(self._origins) + 1
+            self._db.execute("INSERT INTO origins VALUES (?, ?)", (number, name))
+            self._origins[name] = number
+        return number
+
+    def _origin_name(self, doc_id: str, number: int | None) -> str:
+        if number is None:
+            return doc_id
+        return self._db.execute("SELECT name FROM origins WHERE number = ?", (number,)).fetchone()[0]
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        self._db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?)",
+            ((i, fp, origin, line) for i, (fp, origin, line) in self._pending.items()),
+        )
+        self._pending.clear()

@@ -1,0 +1,63 @@
+"""The on-disk catalog: duplicate check while loading, fingerprints for incremental runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchsvc import catalog as catalog_module
+from searchsvc.catalog import Catalog, CatalogError
+from searchsvc.documents import Document
+
+
+def doc(doc_id: str, body: str = "corps") -> Document:
+    return Document(id=doc_id, title="Titre", body=body)
+
+
+@pytest.fixture(params=[1, 5_000], ids=["flushed", "buffered"])
+def batch(request, monkeypatch):
+    """Every row written at once (1) or still in the buffer (5,000)."""
+    monkeypatch.setattr(catalog_module, "_BATCH", request.param)
+    return request.param
+
+
+def test_claim_records_once_and_names_the_first_place(tmp_path, batch):
+    with_line = Catalog.create(tmp_path)
+    assert with_line.claim(doc("a"), "feed.jsonl", 3) is None
+    assert with_line.claim(doc("b.txt"), "b.txt", None) is None
+    assert with_line.claim(doc("a", "autre"), "other.jsonl", 9) == "feed.jsonl:3"
+    assert with_line.claim(doc("b.txt"), "b.txt", None) == "b.txt"
+    assert len(with_line) == 2
+    assert with_line.get("a") == (doc("a").fingerprint, "feed.jsonl")
+    with_line.close()
+
+
+def test_a_sealed_catalog_reads_back_and_lists_what_vanished(tmp_path, batch):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old = Catalog.create(tmp_path / "old")
+    for i in range(7):
+        old.claim(doc(f"d{i}.txt", f"texte {i}"), f"d{i}.txt", None)
+    old.claim(doc("j1", "json"), "feed.jsonl", 1)
+    old.close()
+
+    old = Catalog.open(tmp_path / "old")
+    assert len(old) == 8
+    assert old.get("d3.txt") == (doc("d3.txt", "texte 3").fingerprint, "d3.txt")
+    assert old.get("j1") == (doc("j1", "json").fingerprint, "feed.jsonl")
+    assert old.get("missing") is None
+    new = Catalog.create(tmp_path / "new")
+    for i in (0, 2, 4):
+        new.claim(doc(f"d{i}.txt"), f"d{i}.txt", None)
+    assert list(old.ids_missing_from(new)) == ["d1.txt", "d3.txt", "d5.txt", "d6.txt", "j1"]
+    new.put("d1.txt", *old.get("d1.txt"))
+    assert list(old.ids_missing_from(new)) == ["d3.txt", "d5.txt", "d6.txt", "j1"]
+    new.close()
+    old.close()
+
+
+def test_a_missing_or_damaged_catalog_is_an_error_not_an_empty_one(tmp_path):
+    with pytest.raises(CatalogError, match="missing"):
+        Catalog.open(tmp_path)
+    (tmp_path / catalog_module.FILENAME).write_bytes(b"not a database at all" * 100)
+    with pytest.raises(CatalogError, match="cannot be read"):
+        Catalog.open(tmp_path)
