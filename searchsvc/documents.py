@@ -526,5 +526,18 @@ def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> 
         body=body,
         date=when,
         source=text_field("source"),
-        url=text_field("url"),
+        url=_web_url(text_field("url"), notes),
     )
+
+
+def _web_url(url: str | None, notes: list[str]) -> str | None:
+    """``url`` if it is an http(s) address (or a path on the site), else None
+    with a note: a ``javascript:`` or ``data:`` link in a result would run
+    in the reader's page."""
+    if url is None:
+        return None
+    scheme = url.split(":", 1)[0].lower() if ":" in url.split("/", 1)[0] else ""
+    if scheme in ("http", "https") or (not scheme and url.startswith("/") and not url.startswith("//")):
+        return url
+    notes.append(f"'url' must be an http(s) address or a path, got {url[:80]!r}; loaded without it")
+    return None

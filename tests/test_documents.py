@@ -986,3 +986,25 @@ def test_an_unreadable_folder_is_reported(tmp_path, monkeypatch):
     report = LoadReport()
     assert [d.document.id for d in load_documents([tmp_path], report)] == ["ok.txt"]
     assert [str(p) for p in report.skipped] == ["locked: folder cannot be read: Permission denied"]
+
+
+@pytest.mark.parametrize(
+    "url, kept",
+    [
+        ("https://www.example.fr/a?b=1", True),
+        ("HTTP://example.fr", True),
+        ("/archives/2019/article.html", True),
+        ("javascript:alert(1)", False),
+        (" JavaScript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("//evil.example/x", False),
+        ("vbscript:msgbox", False),
+        ("article.html", False),
+    ],
+)
+def test_only_web_addresses_become_links(url, kept):
+    notes: list[str] = []
+    doc = parse_json_document(json.dumps({"id": "a", "title": "T", "url": url}).encode(), notes=notes)
+    assert doc.url == (url.strip() if kept else None)
+    assert bool(notes) is not kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -76,6 +77,47 @@ def test_everything_echoed_is_escaped(client, q):
     html = text(client.get("/", query_string={"q": q}))
     assert "<script>alert" not in html and "<img src=x" not in html and "</title><script>" not in html
     assert "&lt;" in html
+
+
+HOSTILE_DOCUMENT = {
+    "id": "piege",
+    "title": "Piège <script>alert('titre')</script> fromage",
+    "body": (
+        "Un fromage <img src=x onerror=alert('corps')> affiné, "
+        "</p><script>alert('corps')</script> et <b onmouseover=alert(1)>comté</b>."
+    ),
+    "source": "<script>alert('source')</script>",
+    "url": "javascript:alert('lien')",
+}
+
+
+@pytest.fixture
+def hostile_client(tmp_path):
+    from searchsvc.indexer import reindex
+
+    corpus = tmp_path / "hostile"
+    corpus.mkdir()
+    (corpus / "docs.jsonl").write_text(json.dumps(HOSTILE_DOCUMENT) + "\n", "utf-8")
+    result = reindex([corpus], tmp_path / "index")
+    assert [str(p) for p in result.problems] == [
+        "docs.jsonl:1: 'url' must be an http(s) address or a path, got \"javascript:alert('lien')\"; loaded without it"
+    ]
+    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "index")})
+    return app.test_client()
+
+
+@pytest.mark.parametrize("q", ["fromage", "fromag", "script alert", "img onerror", "comte", "fromaje"])
+def test_documents_holding_html_never_reach_the_page_unescaped(hostile_client, q):
+    """Titles, snippets, the source filter and the suggestion all come from
+    the index: what a document holds is text, whatever it looks like."""
+    html = text(hostile_client.get("/", query_string={"q": q}))
+    assert "<script" not in html.replace('<script src="/static/', "")
+    assert "<img" not in html and "<b " not in html and "javascript:" not in html
+    api = hostile_client.get("/api/search", query_string={"q": q}).get_json()
+    assert api["total"] == 1  # the hostile document is on the page
+    for hit in api["hits"]:
+        assert "<script" not in hit["title_html"] + hit["snippet"]
+        assert hit["url"] is None
 
 
 def test_security_headers(client):
