@@ -34,7 +34,7 @@ from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
 
 #: Bump when the chain's output changes: an index built with another version
 #: is reported as stale until it is rebuilt.
-ANALYSIS_VERSION = "fr-3"
+ANALYSIS_VERSION = "fr-4"
 
 #: Elided articles and pronouns, as in Lucene's FrenchAnalyzer plus ``presqu``.
 ELISIONS = frozenset(
@@ -109,8 +109,9 @@ def split_word(raw: str, keep_elided: bool = False) -> tuple[tuple[str, int, int
     """Cut one matched word into its searchable parts, with their offsets.
 
     Hyphenated compounds give their parts (``états-unis`` → ``états``,
-    ``unis``); an elided article or pronoun is dropped (``l'otan`` → ``otan``,
-    ``jusqu'à`` → ``à``), or kept as a word of its own with ``keep_elided``
+    ``unis``); an elided article or pronoun, recognised by its folded form
+    (``ç'`` is ``c'``), is dropped (``l'otan`` → ``otan``, ``jusqu'à`` →
+    ``à``, ``ç'aurait`` → ``aurait``), or kept as a word of its own with ``keep_elided``
     (the exact field, where ``"jusqu'à"`` must stay a phrase); any other
     apostrophe joins (``aujourd'hui`` → ``aujourdhui``, so it is also found
     when typed without one).
@@ -123,7 +124,7 @@ def split_word(raw: str, keep_elided: bool = False) -> tuple[tuple[str, int, int
         offset = start
         while "'" in text:
             head, rest = text.split("'", 1)
-            if head.lower() in ELISIONS and rest:
+            if fold(head) in ELISIONS and rest:  # folded: ç'a is c'a (ça a)
                 if keep_elided:
                     parts.append((head, offset, offset + len(head)))
                 offset += len(head) + 1

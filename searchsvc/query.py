@@ -70,7 +70,8 @@ class ParsedQuery:
     text: str
     query: wq.Query
     #: Words that matched nothing as typed and were searched as the nearest
-    #: words of the index instead: {typed word: [folded index words]}.
+    #: words of the index instead: {typed word: [folded index words]}; an
+    #: empty list when none was near (the look-up need not be done again).
     corrections: dict[str, list[str]] = field(default_factory=dict)
     #: Words typed with ``-``: a query of nothing else finds nothing (rather
     #: than falling back to an exact-field search of those very words).
@@ -142,6 +143,9 @@ class TypoPlugin(Plugin):
     def __init__(self, reader: IndexReader, corrections: dict[str, list[str]]) -> None:
         self.reader = reader
         self.corrections = corrections
+        #: Plain words seen: only the first MAX_WORDS are searched (see
+        #: ``_bound``), so only they are worth an index scan for their typos.
+        self.seen = 0
 
     def filters(self, parser):
         return [(self.correct, 104)]
@@ -151,6 +155,9 @@ class TypoPlugin(Plugin):
             if isinstance(node, syntax.GroupNode):
                 group[i] = self.correct(parser, node)
             elif type(node) is syntax.WordNode and node.fieldname is None:
+                self.seen += 1
+                if self.seen > MAX_WORDS:
+                    continue
                 near = self.nearest(parser.schema, node.text)
                 if near:
                     group[i] = syntax.OrGroup([self.word(w, node) for w in near])
@@ -170,8 +177,7 @@ class TypoPlugin(Plugin):
         if len(words) != 1:
             return []
         near = nearest_words(self.reader, words[0])
-        if near:
-            self.corrections[text] = near
+        self.corrections[text] = near
         return near[:1]  # search the likeliest word; the others would only add noise
 
 
@@ -215,8 +221,11 @@ class RequireExcludePlugin(PlusMinusPlugin):
     that "États-Unis" stays one word). Whoosh's own version always regroups
     the query into a plain OR, which would merge the words' own ORs."""
 
-    def __init__(self) -> None:
+    def __init__(self, excluded: set[str] | None = None) -> None:
         super().__init__(plusexpr=r"(?:^|(?<=\s))\+(?=\S)", minusexpr=r"(?:^|(?<=\s))-(?=\S)")
+        #: The words typed with ``-``, recorded here: Whoosh turns a query of
+        #: excluded words alone (``-macron``) into an empty query.
+        self.excluded = set() if excluded is None else excluded
 
     def do_plusminus(self, parser, group):
         if not any(isinstance(node, (self.Plus, self.Minus)) for node in group):
@@ -229,6 +238,8 @@ class RequireExcludePlugin(PlusMinusPlugin):
             elif isinstance(node, self.Minus):
                 target = banned
             else:
+                if target is banned:
+                    self.excluded.update(_node_texts(node))
                 target.append(node)
                 target = optional
         result = optional
@@ -239,7 +250,17 @@ class RequireExcludePlugin(PlusMinusPlugin):
         return result
 
 
-def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) -> MultifieldParser:
+def _node_texts(node) -> list[str]:
+    """The words of a syntax node (a word, or a group of them)."""
+    if isinstance(node, syntax.GroupNode):
+        return [text for child in node for text in _node_texts(child)]
+    text = getattr(node, "text", None)
+    return [text] if isinstance(text, str) and text else []
+
+
+def make_parser(
+    schema, reader: IndexReader, corrections: dict[str, list[str]], excluded: set[str] | None = None
+) -> MultifieldParser:
     """The query parser for one index's schema (and so its analysers)."""
     parser = MultifieldParser(list(FIELD_BOOSTS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
     # "NOT" means "ANDNOT", never "OR NOT" (which would match almost everything).
@@ -249,7 +270,7 @@ def make_parser(schema, reader: IndexReader, corrections: dict[str, list[str]]) 
     parser.add_plugins(
         [
             FuzzyTermPlugin(),
-            RequireExcludePlugin(),
+            RequireExcludePlugin(excluded),
             ExactFieldPlugin(),
             TypoPlugin(reader, corrections),
         ]
@@ -265,15 +286,20 @@ def parse(q: str, schema, reader: IndexReader) -> ParsedQuery:
         raise QueryError("q is empty: type one or more words")
     result = ParsedQuery(text=text, query=wq.NullQuery)
     try:
-        parsed = make_parser(schema, reader, result.corrections).parse(text)
+        parsed = make_parser(schema, reader, result.corrections, result.excluded).parse(text)
     except Exception:  # Whoosh's parser can raise on odd nestings: read it as words
         parsed = None
     if parsed is None or _has_unusable_nodes(parsed):
         result.corrections.clear()
-        parsed = make_parser(schema, reader, result.corrections).parse(_SYNTAX.sub(" ", text))
+        result.excluded.clear()
+        parsed = make_parser(schema, reader, result.corrections, result.excluded).parse(_SYNTAX.sub(" ", text))
     result.query = _bound(parsed, reader, result)
-    if not list(schema["text"].analyzer(text, mode="query")) or (
-        result.query is wq.NullQuery and not result.excluded
+    # Only stop words (`les`, `jusqu'à`): their exact forms. Not `mon*` (a
+    # prefix, though `mon` is a stop word), and never with excluded words:
+    # `-macron` or `les -macron` must not turn into a search for `macron`.
+    if not result.excluded and (
+        result.query is wq.NullQuery
+        or (not _expands(parsed) and not list(schema["text"].analyzer(text, mode="query")))
     ):
         result.query = _stop_words_only(text, schema, result.query)
     result.bonus = pair_bonus(result.query)
@@ -307,6 +333,12 @@ def pair_bonus(q: wq.Query) -> wq.Query | None:
 _QUESTION_TERMS = QUESTION_WORDS | frozenset(stem(w) for w in QUESTION_WORDS)
 
 SEARCHABLE_FIELDS = frozenset({*FIELD_BOOSTS, "title"})
+
+
+def _expands(q: wq.Query) -> bool:
+    """Whether ``q`` holds a prefix, wildcard or fuzzy word."""
+    leaves = [q] if q.is_leaf() else q.leaves()
+    return any(isinstance(leaf, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) for leaf in leaves)
 
 
 def _has_unusable_nodes(q: wq.Query) -> bool:
@@ -362,8 +394,8 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
         if not prefix:
             return wq.NullQuery  # a leading wildcard would scan the whole vocabulary
         pattern = re.compile(q._get_pattern())
-        candidates = (
-            t for t in reader.expand_prefix(fieldname, prefix)
+        candidates = (  # at most MAX_SCANNED terms read, however few match
+            t for t in islice(reader.expand_prefix(fieldname, prefix), MAX_SCANNED)
             if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t)
         )  # fmt: skip
     terms = _top_terms(reader, fieldname, candidates)
@@ -389,6 +421,8 @@ def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[in
     if isinstance(q, wq.Not):
         result.excluded.update(t for _, t in q.query.iter_all_terms())
         return q
+    if isinstance(q, wq.AndNot):  # `a NOT b`, `a -b`
+        result.excluded.update(t for _, t in q.b.iter_all_terms())
     if isinstance(q, wq.Term):
         if q.fieldname == "exact" and q.text in STOP_WORDS:
             return wq.NullQuery  # matches nearly every article: no signal, much work

@@ -9,11 +9,12 @@ the chosen word, so the suggestion is spelt as the articles spell it.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import islice
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .query import ParsedQuery, nearest_words
+from .query import MAX_WORDS, ParsedQuery, nearest_words
 
 #: Articles read to find how a suggested word is written.
 SURFACE_SAMPLES = 3
@@ -24,9 +25,12 @@ def written_form(searcher: Searcher, folded: str) -> str:
     is always capitalised (a name)."""
     analyzer = searcher.schema["exact"].analyzer
     forms: Counter[str] = Counter()
-    for hit in searcher.search(wq.Term("exact", folded), limit=SURFACE_SAMPLES):
+    # The first articles holding the word, read without ranking: a few postings,
+    # however common the word (a ranked search would score all of them).
+    for docnum in islice(searcher.docs_for_query(wq.Term("exact", folded)), SURFACE_SAMPLES):
+        stored = searcher.stored_fields(docnum)
         for fieldname in ("title", "body"):
-            text = hit.get(fieldname) or ""
+            text = stored.get(fieldname) or ""
             for token in analyzer(text, chars=True):
                 if token.text == folded:
                     forms[text[token.startchar : token.endchar]] += 1
@@ -46,11 +50,12 @@ def suggestion_for(parsed: ParsedQuery, searcher: Searcher) -> str | None:
     analyzer = searcher.schema["exact"].analyzer
     text = parsed.text
     replaced: list[tuple[int, int, str]] = []
-    for token in analyzer(text, chars=True, mode="query"):
-        word = token.text
-        near = parsed.corrections.get(text[token.startchar : token.endchar]) or nearest_words(
-            searcher.reader(), word
-        )
+    # Only the words a query searches (the first MAX_WORDS) are worth a scan
+    # of the index for their nearest words; most were scanned while parsing.
+    for i, token in enumerate(analyzer(text, chars=True, mode="query")):
+        near = parsed.corrections.get(text[token.startchar : token.endchar])  # [] looked up, none near
+        if near is None and i < MAX_WORDS:
+            near = nearest_words(searcher.reader(), token.text)
         if near:
             replaced.append((token.startchar, token.endchar, written_form(searcher, near[0])))
     if not replaced:

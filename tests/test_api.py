@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import jsonschema
 import pytest
 from referencing import Registry, Resource
@@ -9,6 +11,8 @@ from referencing.jsonschema import DRAFT202012
 
 from searchsvc import create_app
 from searchsvc.indexer import reindex
+from searchsvc.query import MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+from searchsvc.search import MAX_DEPTH
 
 HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "title_html"}
 
@@ -149,3 +153,186 @@ def test_new_generation_is_served_without_restart(client, corpus, index_dir):
     body = client.get("/api/search?q=baguette").get_json()
     assert [h["id"] for h in body["hits"]] == ["pain.txt"]
     assert client.get("/api/health").get_json()["generation"] == 2
+
+
+# --------------------------------------------------------------------------
+# Hostile queries: results or a 400, and every query's work bounded. The
+# bounds are checked as work (terms read, expansions, look-ups, ranking
+# depth), never as time.
+
+HUNDRED_THOUSAND_CHARS = "mot " * 25_000
+FIVE_THOUSAND_TERMS = " ".join(f"mot{i}" for i in range(5000))
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/"])
+@pytest.mark.parametrize("q", [HUNDRED_THOUSAND_CHARS, FIVE_THOUSAND_TERMS], ids=["100,000 chars", "5,000 terms"])
+def test_huge_queries_are_400_naming_q(client, path, q):
+    response = client.get(path, query_string={"q": q})
+    assert response.status_code == 400
+    if path == "/":
+        assert response.mimetype == "text/html" and "q is too long" in response.get_data(as_text=True)
+    else:
+        assert response.get_json()["error"]["message"].startswith("q is too long")
+
+
+def test_the_length_limit_is_on_q_as_sent(client):
+    # 1,000 characters pass; 1,001 do not, even when they are mostly spaces.
+    assert client.get("/api/search", query_string={"q": "coeur" + " " * 995}).status_code == 200
+    response = client.get("/api/search", query_string={"q": "coeur" + " " * 995 + "x"})
+    assert response.status_code == 400 and "1001 characters" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "(" * 497 + "cœur" + ")" * 497,  # 497 levels, 998 characters
+        "(" * 995 + "coeur",  # never closed
+        "coeur" + ")" * 995,  # never opened
+        "(greffe OR " * 80 + "coeur" + ")" * 80,
+        '"(' * 330 + "coeur",
+    ],
+    ids=["balanced", "unclosed", "unopened", "nested ORs", "quotes and parentheses"],
+)
+def test_deeply_nested_parentheses_are_searched(client, openapi, q):
+    assert len(q) <= 1000
+    response = client.get("/api/search", query_string={"q": q})
+    assert response.status_code == 200
+    validate(openapi, "/api/search", 200, response.get_json())
+    assert "coeur.txt" in {hit["id"] for hit in response.get_json()["hits"]}
+    assert client.get("/", query_string={"q": q}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?q=%00", "/?q=%00coeur%00", "/?q=%E9t%C3%A9%ZZ%", "/?q=%", "/?q=%%%%", "/?q=%C3", "/?q=%ff%fe%fd",
+        "/?q=%F0%9F%98%80", "/?q=%E2%80%AE%E2%80%8Fcoeur", "/?q=*", "/?q=a*", "/?q=%3Cscript%3E",
+        "/api/search?q=%ff%fe%fd", "/api/search?q=%", "/api/search?q=%C3", "/api/search?q=coeur&page=%ZZ",
+    ],
+)  # fmt: skip
+def test_hostile_bytes_on_the_page_and_the_api_are_not_server_errors(client, path):
+    response = client.get(path)
+    assert response.status_code in (200, 400)
+    assert response.mimetype == ("text/html" if path.startswith("/?") else "application/json")
+
+
+@pytest.mark.parametrize("q", ["-coeur", "les -coeur", "la NOT coeur", "-coeur -greffe", "-les", "le -cœur*"])
+def test_excluded_words_never_bring_their_articles(client, q):
+    # These once fell back to a search for the excluded words themselves.
+    hits = {hit["id"] for hit in client.get("/api/search", query_string={"q": q}).get_json()["hits"]}
+    assert not hits & {"coeur.txt", "porte"}
+
+
+@pytest.mark.parametrize("q, found", [("mon*", {"coeur.txt", "porte"}), ("par*", {"election.txt"})])
+def test_a_prefix_that_is_a_stop_word_still_expands(client, q, found):
+    # "mon" and "par" are stop words, "mondiale", "monnaie" and "partis" are not.
+    hits = {hit["id"] for hit in client.get("/api/search", query_string={"q": q}).get_json()["hits"]}
+    assert found <= hits
+
+
+def test_page_depth_bounds_the_ranking(client, monkeypatch):
+    from searchsvc import search as search_module
+
+    depths = []
+    real_rank = search_module.rank
+
+    def rank(searcher, parsed, depth, *args, **kwargs):
+        depths.append(depth)
+        return real_rank(searcher, parsed, depth, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "rank", rank)
+    for page, per_page in [(100, 10), (10, 100), (1000, 1)]:
+        response = client.get("/api/search", query_string={"q": "les", "page": page, "per_page": per_page})
+        assert response.status_code == 200
+    assert depths == [MAX_DEPTH] * 3
+    for page, per_page in [(101, 10), (11, 100), (1001, 1)]:
+        response = client.get("/api/search", query_string={"q": "les", "page": page, "per_page": per_page})
+        assert response.status_code == 400 and "page is too deep" in response.get_json()["error"]["message"]
+    assert len(depths) == 3  # refused before any ranking
+
+
+#: Words starting with "a": more than a fuzzy word may read (MAX_SCANNED × 10).
+LARGE_VOCABULARY = ["a" + "".join(letters) for letters in itertools.product("bcdfghjklmnp", repeat=4)]
+
+
+@pytest.fixture(scope="module")
+def large_vocabulary(tmp_path_factory):
+    assert len(LARGE_VOCABULARY) > 10 * MAX_SCANNED
+    root = tmp_path_factory.mktemp("vocabulary")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for i in range(0, len(LARGE_VOCABULARY), 2000):
+        words = " ".join(LARGE_VOCABULARY[i : i + 2000])
+        (corpus / f"v{i:05d}.txt").write_text(f"Vocabulaire {i}\n{words}\n", "utf-8")
+    reindex([corpus], root / "index")
+    return create_app({"TESTING": True, "INDEX_DIR": str(root / "index"), "QUERY_CACHE": 0})
+
+
+class CountingReader:
+    """An index reader that counts the terms read from its vocabulary."""
+
+    def __init__(self, reader) -> None:
+        self.reader, self.scans, self.scanned = reader, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.reader, name)
+
+    def expand_prefix(self, fieldname, prefix):
+        self.scans += 1
+        for term in self.reader.expand_prefix(fieldname, prefix):
+            self.scanned += 1
+            yield term
+
+
+def parse_counting(app, q):
+    from searchsvc.query import parse
+
+    with app.app_context():
+        searcher = app.extensions["searchsvc.index"].searcher()
+    reader = CountingReader(searcher.reader())
+    return parse(q, searcher.schema, reader), reader
+
+
+@pytest.mark.parametrize(
+    "q, most_read",
+    [
+        ("a*", MAX_SCANNED),
+        ("a*p", MAX_SCANNED),  # a pattern that few words match: still no more read
+        ("ab*c*", MAX_SCANNED),
+        ("abcd~2", 10 * MAX_SCANNED),
+        ("abcdq~", 10 * MAX_SCANNED),
+    ],
+)
+def test_wildcard_and_fuzzy_words_read_a_bounded_part_of_a_large_vocabulary(large_vocabulary, q, most_read):
+    parsed, reader = parse_counting(large_vocabulary, q)
+    assert reader.scans == 1 and 0 < reader.scanned <= most_read
+    terms = list(parsed.query.leaves())
+    if "~" in q:  # a fuzzy word keeps itself beside its expansions
+        assert 0 < len(terms) <= MAX_EXPANSIONS + 1
+    else:  # the most frequent expansions, as many as allowed ("a" being a stop word changes nothing)
+        assert len(terms) == MAX_EXPANSIONS and all(t.text.startswith("a") for t in terms)
+    assert large_vocabulary.test_client().get("/api/search", query_string={"q": q}).status_code == 200
+
+
+def test_a_query_of_many_wildcards_expands_a_bounded_number_of_them(large_vocabulary):
+    q = " ".join(f"a{x}{y}*" for x, y in itertools.product("bcdfghjklmnp", repeat=2))  # 144 prefixes
+    assert len(q) <= 1000
+    parsed, reader = parse_counting(large_vocabulary, q)
+    assert reader.scans <= MAX_WORDS and reader.scanned <= MAX_WORDS * MAX_SCANNED
+    assert len(list(parsed.query.leaves())) <= MAX_WORDS * MAX_EXPANSIONS
+
+
+def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
+    """Every unknown word costs a scan of the vocabulary for its nearest
+    words (when searching, and again for the suggestion): only as many as the
+    words a query searches, not one per word typed."""
+    from searchsvc import query
+
+    calls = []
+    real = query.within_distance
+    monkeypatch.setattr(query, "within_distance", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    unknown = [w[:-1] + "q" for w in LARGE_VOCABULARY[::100]]  # 208 words the index lacks
+    q = " ".join(unknown)[:1000]
+    response = large_vocabulary.test_client().get("/api/search", query_string={"q": q})
+    assert response.status_code == 200
+    assert 0 < len(calls) <= 2 * MAX_WORDS

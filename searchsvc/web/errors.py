@@ -33,7 +33,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         code = (e.name or "error").lower().replace(" ", "_")
-        return error_response(e.code or 500, code, e.description or e.name)
+        body, status = error_response(e.code or 500, code, e.description or e.name)
+        # The exception's own headers (a 405's Allow, required by RFC 9110), not its content type.
+        headers = [(k, v) for k, v in e.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

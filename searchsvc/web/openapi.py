@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..query import MAX_QUERY_CHARS
 from ..search import MAX_DEPTH, MAX_PER_PAGE, SORTS
+from .params import MAX_PARAM_CHARS
 
 ERROR = {
     "type": "object",
@@ -68,7 +70,11 @@ HEALTH = {
 
 
 def _param(name: str, schema: dict, description: str, required: bool = False) -> dict:
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+    param = {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+    if not required:
+        # `page=&source=` (a form's blank fields) is the same as leaving them out.
+        param["allowEmptyValue"] = True
+    return param
 
 
 def _error(description: str) -> dict:
@@ -89,15 +95,15 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Search the articles",
                     "operationId": "search",
                     "parameters": [
-                        _param("q", {"type": "string", "minLength": 1, "maxLength": 1000},
+                        _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
                                "Words, \"phrases\", -excluded, OR, prefix*, title:word, word~.", True),
-                        _param("page", {"type": "integer", "minimum": 1, "default": 1},
+                        _param("page", {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH, "default": 1},
                                f"Page number; at most {MAX_DEPTH} results can be paged through."),
                         _param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
                                             "default": 10}, "Hits per page."),
                         _param("sort", {"type": "string", "enum": list(SORTS), "default": "relevance"},
                                "Order: relevance, or date (newest first)."),
-                        _param("source", {"type": "string"}, "Only articles from this source."),
+                        _param("source", {"type": "string", "maxLength": MAX_PARAM_CHARS}, "Only articles from this source."),
                         _param("from", {"type": "string", "format": "date"}, "Only articles on or after (ISO)."),
                         _param("to", {"type": "string", "format": "date"}, "Only articles on or before (ISO)."),
                     ],  # fmt: skip

@@ -7,17 +7,18 @@ from collections.abc import Mapping
 from datetime import date
 
 from ..errors import QueryError
+from ..query import MAX_QUERY_CHARS
 from ..search import MAX_PER_PAGE, SearchRequest
 
 MAX_PARAM_CHARS = 2000
 
 
-def _text(args: Mapping[str, str], name: str) -> str | None:
+def _text(args: Mapping[str, str], name: str, max_chars: int = MAX_PARAM_CHARS) -> str | None:
     value = args.get(name)
     if value is None:
         return None
-    if len(value) > MAX_PARAM_CHARS:
-        raise QueryError(f"{name} is too long: at most {MAX_PARAM_CHARS} characters")
+    if len(value) > max_chars:  # as sent: the limit the OpenAPI description states
+        raise QueryError(f"{name} is too long: {len(value)} characters, at most {max_chars}")
     value = value.strip()
     return value or None
 
@@ -43,7 +44,7 @@ def _iso_date(args: Mapping[str, str], name: str) -> date | None:
 
 def parse_search_args(args: Mapping[str, str], *, default_per_page: int = 10) -> SearchRequest:
     """Read ``q``, ``page``, ``per_page``, ``sort``, ``source``, ``from`` and ``to``."""
-    q = _text(args, "q")
+    q = _text(args, "q", MAX_QUERY_CHARS)
     if q is None:
         raise QueryError("q is required: the words to search for")
     return SearchRequest(
