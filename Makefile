@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench bench-growth lint
+.PHONY: serve test bench bench-growth fault-runs lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ bench: $(VENV)/.installed-bench
 ## to bench/results/growth.png (about 2 hours on 2 cores, ~10 GB of disk).
 bench-growth: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_growth.py
+
+## Fault and load runs (issue 6): kill -9 of the reindex at 20 random moments, a full disk
+## (a tmpfs: needs root, else skipped and said so), damaged generations, two reindexes at
+## once, queries under load during three reindexes. Reads ../shared/data (else the bundled
+## corpus); about 5 minutes on 2 cores. Exits non-zero if any run fails its criterion.
+fault-runs: $(VENV)/.installed
+	$(BIN)/python bench/fault_runs.py
 
 ## Lint.
 lint: $(VENV)/.installed-test

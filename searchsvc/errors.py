@@ -45,7 +45,7 @@ class NothingToIndex(SearchServiceError):
 
 
 class IndexWriteError(SearchServiceError):
-    """Writing the new generation failed (disk full, permissions); the
-    previous generation is untouched."""
+    """Writing the new generation failed (disk full, permissions, a writer
+    process killed); the previous generation is untouched."""
 
     status, code, exit_code = 500, "index_write_failed", 5

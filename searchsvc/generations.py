@@ -21,6 +21,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -95,16 +96,25 @@ def read_generation(index_dir: Path, number: int) -> Generation:
         raise IndexNotReady(f"generation {number} has no {MANIFEST}: {path} is incomplete") from None
     except ValueError as e:
         raise IndexNotReady(f"generation {number}: {MANIFEST} is damaged ({e})") from None
-    for name, size in manifest.get("files", {}).items():
+    generation = Generation(number, path, manifest)
+    check_files(generation)
+    return generation
+
+
+def check_files(generation: Generation) -> None:
+    """Check that every file of the manifest is there with its size (a ``stat`` each).
+
+    Raises :class:`IndexNotReady` naming the first file missing or truncated.
+    """
+    for name, size in generation.manifest.get("files", {}).items():
         try:
-            actual = (path / name).stat().st_size
+            actual = (generation.path / name).stat().st_size
         except FileNotFoundError:
-            raise IndexNotReady(f"generation {number} is damaged: {name} is missing") from None
+            raise IndexNotReady(f"generation {generation.number} is damaged: {name} is missing") from None
         if actual != size:
             raise IndexNotReady(
-                f"generation {number} is damaged: {name} has {actual} bytes, expected {size}"
+                f"generation {generation.number} is damaged: {name} has {actual} bytes, expected {size}"
             )
-    return Generation(number, path, manifest)
 
 
 def current_generation(index_dir: Path) -> Generation | None:
@@ -237,7 +247,7 @@ def reindex_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            holder = _lock_holder(fd)
             raise ReindexInProgress(
                 f"a reindex is already under way in {index_dir}"
                 + (f" ({holder})" if holder else "")
@@ -252,8 +262,38 @@ def reindex_lock(index_dir: Path) -> Iterator[None]:
         thread_lock.release()
 
 
+def _lock_holder(fd: int) -> str:
+    """``pid N, started …`` as the lock's holder wrote it, or "" if unknown.
+
+    The holder writes it just after taking the lock: until then the file is
+    empty or still names the previous holder, so wait a moment for a line
+    naming a live process rather than report nothing, or a dead one.
+    """
+    for _ in range(20):
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+        found = re.match(r"pid (\d+),", text)
+        if found and _alive(int(found.group(1))):
+            return text
+        time.sleep(0.025)
+    return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # --------------------------------------------------------------------------
 # The reader side
+
+_NEVER = object()
+#: What opening a generation raises when it cannot be served.
+_OPEN_ERRORS = (IndexNotReady, OSError, whoosh_index.IndexError, ValueError, EOFError)
 
 
 def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | None, bool]:
@@ -274,12 +314,17 @@ def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | No
 class LiveIndex:
     """The generation in use by a service, and a searcher per thread.
 
-    Each call to :meth:`searcher` costs one ``stat`` of the pointer; when the
-    pointer moved, the new generation is opened and checked, and used from
-    then on. A new generation that is damaged is refused: the service keeps
-    answering from the one it had and reports the problem in :attr:`problem`.
-    Whoosh searchers are not thread-safe, so each thread keeps its own and
-    reuses it across requests.
+    Each call to :meth:`searcher` costs a ``stat`` of the pointer and one of
+    each file of the generation in use. When the pointer moved, the new
+    generation is opened and checked, and used from then on. A generation that
+    is damaged (files missing or truncated, behind the service's back or
+    before the pointer moved to it) is not served: the service answers from
+    the last good one (the one in use, else the newest older generation that
+    is whole) and reports the problem in :attr:`problem`; with none left, it
+    has no index (503 with the reason). A segment file truncated while mapped
+    would kill the process (``SIGBUS``) at the next read of a lost page: the
+    per-request check finds it first. Whoosh searchers are not thread-safe, so
+    each thread keeps its own and reuses it across requests.
     """
 
     #: Seconds between two attempts to open a generation that failed.
@@ -291,10 +336,11 @@ class LiveIndex:
         self.weighting = weighting
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: tuple[int, int, int] | None | object = _NEVER  # the pointer last acted on
         self._retry_at = 0.0
         self.generation: Generation | None = None
         self.index: whoosh_index.Index | None = None
+        #: Why the generation the pointer names is not the one served, if it is not.
         self.problem: str | None = None
         #: Why the generation in use does not match this code (a reindex is needed), if it does not.
         self.stale: str | None = None
@@ -308,41 +354,101 @@ class LiveIndex:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
+    def _damage(self) -> str | None:
+        """What is wrong with the files of the generation in use, if anything."""
+        generation = self.generation
+        if generation is None:
+            return None
+        try:
+            check_files(generation)
+        except IndexNotReady as e:
+            return str(e)
+        return None
+
+    def _settled(self, stamp: tuple[int, int, int] | None) -> bool:
+        """Nothing to do: same pointer, what is in use is whole, no retry due."""
+        return (
+            stamp == self._stamp
+            and (self.problem is None or time.monotonic() < self._retry_at)
+            and self._damage() is None
+        )
+
     def refresh(self) -> None:
-        """Open the generation the pointer names, if it is not the one in use."""
+        """Open the generation the pointer names, if it is not the one in use;
+        leave the one in use if it was damaged."""
         stamp = self._pointer_stamp()
-        if stamp == self._stamp and (self.index is not None or time.monotonic() < self._retry_at):
+        if self._settled(stamp):
             return
         with self._lock:
-            if stamp == self._stamp and self.index is not None:
+            if self._settled(stamp):
                 return
+            self._stamp = stamp
             try:
-                generation = current_generation(self.index_dir)
-                if generation is None:
-                    raise IndexNotReady(
-                        f"no index in {self.index_dir} yet; run `searchsvc reindex`"
-                    )
-                ix = whoosh_index.open_dir(str(generation.path))
-                if ix.doc_count() != generation.documents:
-                    raise IndexNotReady(
-                        f"generation {generation.number} holds {ix.doc_count()} documents, "
-                        f"its manifest says {generation.documents}"
-                    )
-            except (IndexNotReady, OSError, whoosh_index.IndexError, ValueError, EOFError) as e:
-                self.problem = str(e)
+                generation, ix = self._open(None)
+            except _OPEN_ERRORS as e:
                 self._retry_at = time.monotonic() + self.RETRY_AFTER
-                self._stamp = None
-                if self.index is not None:
-                    log.error("keeping generation %s: %s", self.generation.number, e)
-                else:
-                    log.error("no usable index: %s", e)
+                self._fall_back(str(e))
                 return
-            if self.generation is not None:
-                log.info("switched from generation %s to %s", self.generation.number, generation.number)
-            self.generation, self.index, self._stamp, self.problem = generation, ix, stamp, None
+            self._use(generation, ix, None)
+
+    def _open(self, number: int | None) -> tuple[Generation, whoosh_index.Index]:
+        """Open generation ``number`` (default: the pointer's), checked whole."""
+        if number is None:
+            generation = current_generation(self.index_dir)
+            if generation is None:
+                raise IndexNotReady(f"no index in {self.index_dir} yet; run `searchsvc reindex`")
+        else:
+            generation = read_generation(self.index_dir, number)
+        ix = whoosh_index.open_dir(str(generation.path))
+        if ix.doc_count() != generation.documents:
+            raise IndexNotReady(
+                f"generation {generation.number} holds {ix.doc_count()} documents, "
+                f"its manifest says {generation.documents}"
+            )
+        return generation, ix
+
+    def _fall_back(self, reason: str) -> None:
+        """The pointer's generation cannot be served (``reason``): keep the one
+        in use if it is whole, else the newest whole generation older than the
+        pointer's, else none."""
+        if self.index is not None and self._damage() is None:
+            self._use(self.generation, self.index, reason)
+            return
+        with contextlib.suppress(IndexNotReady):
+            pointer = pointer_number(self.index_dir)
+            for number in sorted(_numbers(self.index_dir), reverse=True):
+                if pointer is None or number >= pointer:
+                    continue  # never a generation that was not published
+                try:
+                    generation, ix = self._open(number)
+                except _OPEN_ERRORS:
+                    continue
+                if _staleness(generation, ix)[0] is None:
+                    self._use(generation, ix, reason)
+                    return
+        if self.index is not None:
+            log.error("generation %s can no longer be served: %s", self.generation.number, self._damage())
+        self.generation = self.index = None
+        if reason != self.problem:
+            log.error("no usable index: %s", reason)
+        self.problem = reason
+
+    def _use(self, generation: Generation, ix: whoosh_index.Index, reason: str | None) -> None:
+        """Serve ``generation``; ``reason`` says why it is not the pointer's."""
+        problem = None if reason is None else f"{reason}; serving generation {generation.number}, the last good one"
+        previous = self.generation
+        if previous is not None and previous.number != generation.number:
+            if reason is None:
+                log.info("switched from generation %s to %s", previous.number, generation.number)
+            else:
+                log.error("falling back from generation %s to %s: %s", previous.number, generation.number, reason)
+        elif reason is not None and problem != self.problem:
+            log.error("%s generation %s: %s", "keeping" if previous else "serving", generation.number, reason)
+        if ix is not self.index:
             self.stale, self.searchable = _staleness(generation, ix)
             if self.stale:
                 log.warning("generation %s: %s", generation.number, self.stale)
+        self.generation, self.index, self.problem = generation, ix, problem
 
     def current(self) -> tuple[Generation, whoosh_index.Index]:
         """The generation in use and its index; raises :class:`IndexNotReady` if none."""

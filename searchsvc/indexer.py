@@ -18,6 +18,7 @@ import errno
 import os
 import shutil
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -163,7 +164,7 @@ def reindex(
             generations.publish(index_dir, number)
         except BaseException as e:
             shutil.rmtree(path, ignore_errors=True)
-            if isinstance(e, OSError):
+            if isinstance(e, OSError | sqlite3.OperationalError):
                 raise _write_error(e, path) from e
             raise
         generations.cleanup(index_dir, keep)
@@ -204,16 +205,25 @@ def _has_catalog(generation: generations.Generation) -> bool:
     return True
 
 
-def _write_error(e: OSError, path: Path) -> IndexWriteError:
-    if e.errno == errno.ENOSPC:
-        reason = "the disk is full"
-    elif e.errno in (errno.EACCES, errno.EPERM):
-        reason = "permission denied"
+def _write_error(e: OSError | sqlite3.OperationalError, path: Path) -> IndexWriteError:
+    """The error to report for ``e``, raised while writing the generation at ``path``.
+
+    SQLite (the catalog) reports a full disk as ``SQLITE_FULL``, not ``ENOSPC``."""
+    if isinstance(e, sqlite3.OperationalError):
+        code = (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF
+        reason = "the disk is full" if code == sqlite3.SQLITE_FULL else f"{e} (the catalog)"
+        filename = None
     else:
-        reason = e.strerror or str(e)
+        if e.errno == errno.ENOSPC:
+            reason = "the disk is full"
+        elif e.errno in (errno.EACCES, errno.EPERM):
+            reason = "permission denied"
+        else:
+            reason = e.strerror or str(e)
+        filename = e.filename
     return IndexWriteError(
         f"could not write the new generation in {path.parent}: {reason}"
-        f"{f' ({e.filename})' if e.filename else ''}; the previous generation is untouched"
+        f"{f' ({filename})' if filename else ''}; the previous generation is untouched"
     )
 
 
@@ -289,6 +299,7 @@ def _build(
         if progress:
             progress(result.documents, report.bytes_read, total)
         writers.commit()
+        _check_written(path, result.documents, writers.died)
         catalog.close()
     except BaseException:
         writers.cancel()
@@ -340,11 +351,12 @@ class _Writers:
         self._ix, self._procs, self._limitmb, self._batch = ix, procs, limitmb, batch
         self._writer = None
         self._count = 0
+        #: Exit codes of writer processes that did not end well (killed: negative).
+        self.died: list[int] = []
 
     def next(self):  # -> whoosh.writing.IndexWriter
         if self._writer is not None and self._batch and self._count >= self._batch:
-            self._writer.commit(merge=False, optimize=False)
-            self._writer = None
+            self._commit(merge=False, optimize=False)
         if self._writer is None:
             self._writer = (
                 self._ix.writer(procs=self._procs, limitmb=self._limitmb, multisegment=True)
@@ -357,13 +369,37 @@ class _Writers:
 
     def commit(self) -> None:
         if self._writer is not None:
-            self._writer.commit(optimize=False, merge=self._batch is None)
-            self._writer = None
+            self._commit(optimize=False, merge=self._batch is None)
+
+    def _commit(self, **kwargs) -> None:
+        self._writer.commit(**kwargs)
+        # Whoosh's MpWriter commits without the segment of a writer process
+        # that died (killed, out of memory): it waits one second for each
+        # result, then goes on. _check_written refuses such a generation;
+        # the exit codes say why.
+        self.died += [task.exitcode for task in getattr(self._writer, "tasks", ()) if task.exitcode]
+        self._writer = None
 
     def cancel(self) -> None:
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
+
+
+def _check_written(path: Path, expected: int, died: list[int]) -> None:
+    """Refuse a generation whose index does not hold every document of its
+    catalog (a writer process died and its segment is missing)."""
+    written = whoosh_index.open_dir(str(path)).doc_count()
+    if written == expected:
+        return
+    why = ", ".join(
+        f"killed by signal {-code}" if code < 0 else f"exited with status {code}" for code in died
+    )
+    raise IndexWriteError(
+        f"the new generation in {path.parent} holds {written} documents instead of {expected}: "
+        + (f"a writer process died ({why})" if died else "documents were lost while writing")
+        + "; nothing was switched, the previous generation is untouched"
+    )
 
 
 _DEATH_SIGNAL_SET = False

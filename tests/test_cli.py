@@ -51,6 +51,16 @@ def test_reindex_refused_while_another_runs(runner, corpus, index_dir):
     assert "a reindex is already under way" in result.output
 
 
+def test_reindex_exits_5_when_a_writer_process_is_killed(runner, corpus, index_dir, monkeypatch, tmp_path):
+    from .test_indexer import _kill_the_first_writer_process
+
+    _kill_the_first_writer_process(monkeypatch, tmp_path)
+    result = runner.invoke(args=["reindex", str(corpus), "--index", str(index_dir), "--procs", "2"])
+    assert result.exit_code == 5, result.output
+    assert "a writer process died (killed by signal 9); nothing was switched" in result.output
+    assert current_generation(index_dir).number == 1
+
+
 def test_reindex_with_nothing_valid_exits_4(runner, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "vide.txt").write_text("")
@@ -134,6 +144,32 @@ def test_reindex_refused_while_another_process_holds_the_lock(corpus, tmp_path):
         assert proc.returncode == 3
         assert f"a reindex is already under way in {index_dir} (pid {holder.pid}" in err
         assert sorted(p.name for p in index_dir.iterdir()) == ["reindex.lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
+def test_the_refusal_names_the_holder_not_a_previous_one(tmp_path):
+    """Between taking the lock and writing its line, the holder's lock file is
+    empty or names the previous holder (here a dead process)."""
+    lock = tmp_path / generations.LOCK
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, time\n"
+         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+         "os.pwrite(fd, b'pid 999999999, started 2020-01-01 00:00:00', 0)\n"
+         "fcntl.lockf(fd, fcntl.LOCK_EX)\n"
+         "print('held', flush=True); time.sleep(0.2)\n"
+         "os.ftruncate(fd, 0); os.pwrite(fd, f'pid {os.getpid()}, started now'.encode(), 0)\n"
+         "time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = rf"\(pid {holder.pid}, started now\)"
+        with pytest.raises(generations.ReindexInProgress, match=refused), generations.reindex_lock(tmp_path):
+            pass
     finally:
         holder.kill()
         holder.wait()

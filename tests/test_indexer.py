@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 from whoosh import index as whoosh_index
@@ -11,7 +17,7 @@ from whoosh.qparser import AndGroup
 
 from searchsvc import generations
 from searchsvc.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
-from searchsvc.errors import IndexNotReady, NothingToIndex, ReindexInProgress
+from searchsvc.errors import IndexNotReady, IndexWriteError, NothingToIndex, ReindexInProgress
 from searchsvc.generations import LiveIndex, current_generation
 from searchsvc.indexer import reindex
 
@@ -256,3 +262,110 @@ def test_missing_generation_files_are_reported(index_dir):
     shutil.rmtree(gen.path)
     with pytest.raises(IndexNotReady, match="incomplete"):
         LiveIndex(index_dir).searcher()
+
+
+def _kill_the_first_writer_process(monkeypatch, tmp_path):
+    """Whoosh's writer processes are forked: a patch made here is in them too.
+    The first one to take a job kills itself, as the OOM killer would."""
+    from whoosh import multiproc
+
+    flag = tmp_path / "killed-one"
+    original = multiproc.SubWriterTask._process_file
+
+    def process_file(self, filename, doc_count):
+        try:
+            os.close(os.open(flag, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return original(self, filename, doc_count)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(multiproc.SubWriterTask, "_process_file", process_file)
+
+
+def test_a_writer_process_killed_fails_the_reindex_and_switches_nothing(index_dir, corpus, monkeypatch, tmp_path):
+    # Whoosh committed without the dead process's segment, and the reindex
+    # published a generation missing its documents, with exit code 0.
+    before = current_generation(index_dir)
+    _kill_the_first_writer_process(monkeypatch, tmp_path)
+    with pytest.raises(IndexWriteError, match=r"holds 0 documents instead of 7: a writer process died \(killed by signal 9\)"):
+        reindex([corpus], index_dir, procs=2)
+    assert current_generation(index_dir).number == before.number
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == [before.path.name]
+    assert reindex([corpus], index_dir, procs=2).documents == 7  # the lock was released
+
+
+def test_a_full_disk_while_writing_the_catalog_is_a_write_error(index_dir, corpus, monkeypatch):
+    # It was sqlite3.OperationalError: exit code 1 and a traceback.
+    from searchsvc.catalog import Catalog
+
+    original = Catalog.close
+
+    def close(self):
+        if not self._writable:
+            return original(self)
+        db = sqlite3.connect(":memory:")
+        db.execute("PRAGMA max_page_count = 1")
+        db.execute("CREATE TABLE t (x)")  # a real SQLITE_FULL: "database or disk is full"
+
+    before = current_generation(index_dir)
+    monkeypatch.setattr(Catalog, "close", close)
+    with pytest.raises(IndexWriteError, match="the disk is full; the previous generation is untouched"):
+        reindex([corpus], index_dir, incremental=True)
+    assert current_generation(index_dir).number == before.number
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == [before.path.name]
+
+
+def _two_generations(index_dir, corpus):
+    live = LiveIndex(index_dir)
+    assert live.searcher().doc_count() == 7
+    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
+    newer = reindex([corpus], index_dir)  # full: no file shared with the one before
+    assert live.searcher().doc_count() == 8
+    return live, newer.generation
+
+
+def test_live_index_falls_back_when_a_file_of_the_generation_in_use_goes(index_dir, corpus, caplog):
+    live, newer = _two_generations(index_dir, corpus)
+    segment = next(generations.generation_path(index_dir, newer).glob("*.seg"))
+    segment.unlink()
+    with caplog.at_level(logging.ERROR, logger="searchsvc.generations"):
+        for _ in range(5):
+            assert live.searcher().doc_count() == 7  # the last good generation
+    assert live.generation.number == newer - 1
+    assert live.problem == (
+        f"generation {newer} is damaged: {segment.name} is missing; serving generation {newer - 1}, the last good one"
+    )
+    assert len(caplog.records) == 1 and "falling back" in caplog.records[0].getMessage()  # once, not per request
+    fresh = LiveIndex(index_dir)  # a worker started afterwards does the same
+    assert fresh.searcher().doc_count() == 7 and fresh.problem == live.problem
+    reindex([corpus], index_dir)
+    assert live.searcher().doc_count() == 8 and live.problem is None
+
+
+def test_live_index_without_a_whole_generation_answers_503_with_the_reason(index_dir, corpus):
+    live, newer = _two_generations(index_dir, corpus)
+    for number in (newer - 1, newer):
+        next(generations.generation_path(index_dir, number).glob("*.seg")).unlink()
+    with pytest.raises(IndexNotReady, match=f"generation {newer} is damaged: .* is missing"):
+        live.searcher()
+    assert live.index is None
+
+
+def test_a_segment_truncated_under_the_service_is_not_read(index_dir, corpus):
+    """Truncating a mapped file and reading a lost page is SIGBUS: the process
+    dies. In a subprocess, so that a regression does not take pytest with it."""
+    _, newer = _two_generations(index_dir, corpus)
+    script = f"""
+import os
+from searchsvc.generations import LiveIndex, generation_path
+live = LiveIndex({str(index_dir)!r})
+searcher = live.searcher()
+assert searcher.doc_count() == 8
+for segment in generation_path(live.index_dir, {newer}).glob("*.seg"):
+    os.truncate(segment, 100)
+searcher = live.searcher()
+print(searcher.doc_count(), len(list(searcher.documents())), live.problem)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"7 7 generation {newer} is damaged: ")
