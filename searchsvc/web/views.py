@@ -73,10 +73,12 @@ def health():
     with the problem when it can be searched but wants a reindex), 503 when
     no search can be answered."""
     live = live_index()
-    generation, ix = live.current()
+    generation, _ = live.current()
     body = {
         "status": "ok" if live.problem is None else "degraded",
-        "documents": ix.doc_count(),
+        # The manifest's count, checked against the index when it was opened:
+        # ix.doc_count() would open a reader from disk on every check.
+        "documents": generation.documents,
         "generation": generation.number,
         "analysis": generation.manifest.get("analysis"),
     }
