@@ -13,8 +13,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import replace
+from typing import Generic, TypeVar
 
 from .search import SearchPage
+
+T = TypeVar("T")
 
 
 class QueryCache:
@@ -49,3 +52,28 @@ class QueryCache:
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
         return page
+
+
+class BoundedCache(Generic[T]):
+    """A thread-safe LRU of values by hashable key, at most ``size`` of them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The value cached for ``key``, or ``compute()``'s (then cached)."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                self.hits += 1
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value

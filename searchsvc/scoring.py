@@ -73,6 +73,8 @@ class IndexArrays:
             live[np.asarray(deleted, dtype=np.int64) + offset] = False
         self.live = live
         self._day: np.ndarray | None = None
+        self._year: np.ndarray | None = None
+        self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
 
     def block(self, segment: str, m: W3LeafMatcher) -> tuple[np.ndarray, tuple]:
@@ -120,6 +122,30 @@ class IndexArrays:
                     )
             self._day = days
         return self._day
+
+    def year(self, reader: IndexReader) -> np.ndarray:
+        """Every document's year (0 when undated), from the ``day`` column."""
+        if self._year is None:
+            self._year = (self.day(reader) // 10000).astype(np.int32)
+        return self._year
+
+    def sources(self, reader: IndexReader) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Every document's source as a code (-1 when it has none) and the
+        sources' names, sorted (code ``i`` is ``names[i]``): a column for
+        filtering and counting by source with array operations. Built once
+        per generation from the ``source`` postings, a block at a time."""
+        if self._sources is None:
+            names: tuple[str, ...] = ()
+            codes = np.full(self.doc_count, -1, dtype=np.int32)
+            if "source" in reader.schema:
+                names = tuple(_text(t) for t in reader.lexicon("source"))
+                code_of = {name: code for code, name in enumerate(names)}
+                for r, offset in _leaves(reader):
+                    for t in r.lexicon("source"):
+                        for ids, _ in _read_postings(r, "source", t):
+                            codes[ids + offset] = code_of[_text(t)]
+            self._sources = (codes, names)
+        return self._sources
 
     def postings(self, reader: IndexReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, weights) of a term over the whole index, deleted documents included."""
@@ -192,11 +218,17 @@ _TABLES: OrderedDict[tuple, IndexArrays] = OrderedDict()
 _TABLES_LOCK = threading.Lock()
 
 
-def arrays_for(reader: IndexReader) -> IndexArrays:
-    """The shared :class:`IndexArrays` of the generation ``reader`` reads."""
-    key = tuple(
+def reader_key(reader: IndexReader) -> tuple:
+    """What identifies the generation ``reader`` reads: its segments (their
+    ids are random, so two indexes never share one) and their deletions."""
+    return tuple(
         (r._segment.segment_id(), r._segment.deleted_count(), offset) for r, offset in _leaves(reader)
     )
+
+
+def arrays_for(reader: IndexReader) -> IndexArrays:
+    """The shared :class:`IndexArrays` of the generation ``reader`` reads."""
+    key = reader_key(reader)
     with _TABLES_LOCK:
         table = _TABLES.get(key)
         if table is None:

@@ -14,7 +14,7 @@ from whoosh.searching import Searcher
 
 from . import query as querying
 from .errors import QueryError
-from .ranking import DocFilter, rank
+from .ranking import DocFilter, rank_and_count
 from .snippets import highlight_title, make_snippet, stems_to_mark
 from .suggest import suggestion_for
 
@@ -22,6 +22,10 @@ MAX_PER_PAGE = 100
 #: How deep a reader may page: past this many hits, pages are refused.
 MAX_DEPTH = 1000
 SORTS = ("relevance", "date")
+#: Values one filter (``source``, ``year``) may be given.
+MAX_FILTER_VALUES = 50
+#: Sources listed in the facets (the most frequent; those filtered on always).
+MAX_FACET_SOURCES = 20
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,24 @@ class SearchRequest:
     page: int = 1
     per_page: int = 10
     sort: str = "relevance"
-    source: str | None = None
+    #: Articles from any of these sources (none: every source).
+    sources: tuple[str, ...] = ()
+    #: Articles from any of these years (none: every year).
+    years: tuple[int, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
 
     def __post_init__(self) -> None:
+        # Sorted and without repeats, so that the same filters in another
+        # order are the same request (and the same cache entry).
+        sources = (self.sources,) if isinstance(self.sources, str) else self.sources
+        object.__setattr__(self, "sources", tuple(sorted({s for s in sources if s})))
+        object.__setattr__(self, "years", tuple(sorted(set(self.years))))
+        for name, values in (("source", self.sources), ("year", self.years)):
+            if len(values) > MAX_FILTER_VALUES:
+                raise QueryError(f"{name} may be given at most {MAX_FILTER_VALUES} times")
+        if any(not 1 <= y <= 9999 for y in self.years):
+            raise QueryError("year must be between 1 and 9999")
         if self.page < 1:
             raise QueryError("page must be 1 or more")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
@@ -73,6 +90,10 @@ class SearchPage:
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     suggestion: str | None = None
+    #: {"source": [{"value", "count", "selected"}…] (most frequent first, at
+    #: most MAX_FACET_SOURCES plus those filtered on), "year": […] (newest
+    #: first)}, counted over every match, each facet ignoring its own filter.
+    facets: dict[str, list[dict]] = field(default_factory=lambda: {"source": [], "year": []})
 
     @property
     def pages(self) -> int:
@@ -88,6 +109,7 @@ class SearchPage:
             "took_ms": self.took_ms,
             "hits": [asdict(h) for h in self.hits],
             "suggestion": self.suggestion,
+            "facets": self.facets,
         }
 
 
@@ -95,22 +117,35 @@ def _filter(request: SearchRequest) -> DocFilter | None:
     def day(d: date | None) -> int | None:
         return d.year * 10000 + d.month * 100 + d.day if d else None
 
-    doc_filter = DocFilter(request.source or None, day(request.date_from), day(request.date_to))
+    doc_filter = DocFilter(request.sources, request.years, day(request.date_from), day(request.date_to))
     return doc_filter or None
+
+
+def _facet_values(request: SearchRequest, counts: dict[str, list[tuple[str, int]]]) -> dict[str, list[dict]]:
+    selected = {"source": set(request.sources), "year": {str(y) for y in request.years}}
+    sources = counts["source"]
+    if len(sources) > MAX_FACET_SOURCES:
+        sources = sources[:MAX_FACET_SOURCES] + [
+            (v, n) for v, n in sources[MAX_FACET_SOURCES:] if v in selected["source"]
+        ]
+    return {
+        name: [{"value": v, "count": n, "selected": v in selected[name]} for v, n in values]
+        for name, values in (("source", sources), ("year", counts["year"]))
+    }
 
 
 def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -> SearchPage:
     """Run ``request`` on ``searcher`` (the index's own schema and analysers).
 
-    :param render: build snippets, highlighted titles and the suggestion; off
-        for evaluation, which needs the ranking only.
+    :param render: build snippets, highlighted titles, the suggestion and the
+        facet counts; off for evaluation, which needs the ranking only.
     """
     started = time.perf_counter()
     parsed = querying.parse(request.q, searcher.schema, searcher.reader())
     depth = min(request.page * request.per_page, MAX_DEPTH)
-    ranked, total = rank(searcher, parsed, depth, _filter(request), request.sort)
+    ranking = rank_and_count(searcher, parsed, depth, _filter(request), request.sort, facets=render)
     start = (request.page - 1) * request.per_page
-    page_docs = ranked[start : start + request.per_page]
+    page_docs = ranking.hits[start : start + request.per_page]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
     analyzer = searcher.schema["text"].analyzer
     hits = []
@@ -132,10 +167,11 @@ def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -
     suggestion = suggestion_for(parsed, searcher) if render else None
     return SearchPage(
         query=parsed.text,
-        total=total,
+        total=ranking.total,
         page=request.page,
         per_page=request.per_page,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         hits=hits,
         suggestion=suggestion,
+        facets=_facet_values(request, ranking.facets),
     )

@@ -8,12 +8,16 @@ the chosen word, so the suggestion is spelt as the articles spell it.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
 from itertools import islice
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .analysis import _APOSTROPHES, TOKEN_PATTERN, analyze_word, fold
 from .query import MAX_WORDS, ParsedQuery, nearest_words
 
 #: Articles read to find how a suggested word is written.
@@ -30,10 +34,7 @@ def written_form(searcher: Searcher, folded: str) -> str:
     for docnum in islice(searcher.docs_for_query(wq.Term("exact", folded)), SURFACE_SAMPLES):
         stored = searcher.stored_fields(docnum)
         for fieldname in ("title", "body"):
-            text = stored.get(fieldname) or ""
-            for token in analyzer(text, chars=True):
-                if token.text == folded:
-                    forms[text[token.startchar : token.endchar]] += 1
+            forms.update(_written_as(analyzer, stored.get(fieldname) or "", folded))
     if not forms:
         return folded
     lowered = Counter()
@@ -43,6 +44,29 @@ def written_form(searcher: Searcher, folded: str) -> str:
     if all(form[:1].isupper() for form in forms):
         return max((f for f in forms if f.lower() == best), key=forms.__getitem__)
     return best
+
+
+_NO_APOSTROPHES = str.maketrans("", "", _APOSTROPHES)
+
+
+@lru_cache(maxsize=100_000)
+def _plain(word: str) -> str:
+    """``word`` folded, apostrophes left out: every term the word gives is part of it."""
+    return fold(word).translate(_NO_APOSTROPHES)
+
+
+def _written_as(analyzer, text: str, folded: str) -> Iterator[str]:
+    """How ``text`` writes the term ``folded``, each time it holds it: the
+    exact chain's own cut (word by word, as :func:`analyze_word` says the
+    chain allows), run only on the words that could hold the term."""
+    if not unicodedata.is_normalized("NFC", text):  # as the tokenizer does
+        text = unicodedata.normalize("NFC", text)
+    for match in TOKEN_PATTERN.finditer(text):
+        word = match.group()
+        if folded in _plain(word):
+            for part in analyze_word(analyzer, word):
+                if part.term == folded:
+                    yield word[part.start : part.end]
 
 
 def suggestion_for(parsed: ParsedQuery, searcher: Searcher) -> str | None:

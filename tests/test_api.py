@@ -32,7 +32,7 @@ def validate(openapi: dict, path: str, status: int, body: dict) -> None:
 
 def test_search_returns_the_documented_keys(client):
     body = client.get("/api/search?q=coeur").get_json()
-    assert set(body) == {"query", "total", "page", "per_page", "took_ms", "hits", "suggestion"}
+    assert set(body) == {"query", "total", "page", "per_page", "took_ms", "hits", "suggestion", "facets"}
     assert body["query"] == "coeur" and body["total"] == 2 and body["page"] == 1 and body["per_page"] == 10
     assert body["took_ms"] >= 0 and body["suggestion"] is None
     assert {hit["id"] for hit in body["hits"]} == {"coeur.txt", "porte"}
@@ -141,9 +141,12 @@ def test_unavailable_health_matches_the_openapi_description(client, openapi, mon
 
 def test_openapi_document_is_a_valid_openapi_3_1_shape(openapi):
     assert openapi["openapi"].startswith("3.1")
-    assert set(openapi["paths"]) == {"/api/search", "/api/health", "/api/openapi.json"}
-    params = {p["name"] for p in openapi["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == {"q", "page", "per_page", "sort", "source", "from", "to"}
+    assert set(openapi["paths"]) == {"/api/search", "/api/suggest", "/api/health", "/api/openapi.json"}
+    params = {p["name"]: p for p in openapi["paths"]["/api/search"]["get"]["parameters"]}
+    assert set(params) == {"q", "page", "per_page", "sort", "source", "year", "from", "to"}
+    for name in ("source", "year"):  # repeatable: source=A&source=B
+        assert (params[name]["style"], params[name]["explode"], params[name]["schema"]["type"]) == ("form", True, "array")
+    assert {p["name"] for p in openapi["paths"]["/api/suggest"]["get"]["parameters"]} == {"q", "limit"}
 
 
 def test_new_generation_is_served_without_restart(client, corpus, index_dir):
@@ -234,13 +237,13 @@ def test_page_depth_bounds_the_ranking(client, monkeypatch):
     from searchsvc import search as search_module
 
     depths = []
-    real_rank = search_module.rank
+    real_rank = search_module.rank_and_count
 
-    def rank(searcher, parsed, depth, *args, **kwargs):
+    def rank_and_count(searcher, parsed, depth, *args, **kwargs):
         depths.append(depth)
         return real_rank(searcher, parsed, depth, *args, **kwargs)
 
-    monkeypatch.setattr(search_module, "rank", rank)
+    monkeypatch.setattr(search_module, "rank_and_count", rank_and_count)
     for page, per_page in [(100, 10), (10, 100), (1000, 1)]:
         response = client.get("/api/search", query_string={"q": "les", "page": page, "per_page": per_page})
         assert response.status_code == 200

@@ -100,8 +100,8 @@ def test_no_suggestion_when_every_word_is_known(searcher):
 
 
 def test_filters_by_source_and_date(searcher):
-    assert sorted(ids(searcher, "coeur", source="AFP")) == ["coeur.txt", "porte"]
-    assert ids(searcher, "coeur", source="AA") == []
+    assert sorted(ids(searcher, "coeur", sources=("AFP",))) == ["coeur.txt", "porte"]
+    assert ids(searcher, "coeur", sources=("AA",)) == []
     assert ids(searcher, "coeur", date_from=date(2021, 3, 3), date_to=date(2021, 3, 3)) == ["coeur.txt"]
     assert ids(searcher, "coeur", date_from=date(2021, 3, 4)) == []
 

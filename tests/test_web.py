@@ -44,7 +44,10 @@ def test_index_built_with_another_chain_is_reported(client, index_dir):
     assert "fr-0" in body["problem"] and "reindex" in body["problem"]
 
 
-@pytest.mark.parametrize("path, status", [("/api/nope", 404), ("/api/health?x", 200)])
+@pytest.mark.parametrize(
+    "path, status",
+    [("/api/nope", 404), ("/api/health?x", 200), ("/api/suggest?limit=0", 400), ("/api/search?q=x&year=x", 400)],
+)
 def test_api_errors_share_one_shape(client, path, status):
     response = client.get(path)
     assert response.status_code == status

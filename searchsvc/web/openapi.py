@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS, MAX_TITLES
 from ..query import MAX_QUERY_CHARS
-from ..search import MAX_DEPTH, MAX_PER_PAGE, SORTS
+from ..search import MAX_DEPTH, MAX_FACET_SOURCES, MAX_FILTER_VALUES, MAX_PER_PAGE, SORTS
 from .params import MAX_PARAM_CHARS
 
 ERROR = {
@@ -42,9 +43,37 @@ HIT = {
     },
 }
 
+FACET_VALUE = {
+    "type": "object",
+    "required": ["value", "count", "selected"],
+    "properties": {
+        "value": {"type": "string", "description": "A source, or a year (YYYY)."},
+        "count": {"type": "integer", "minimum": 0,
+                  "description": "Matches with this value, under every filter but this facet's own."},
+        "selected": {"type": "boolean", "description": "Whether the request filters on this value."},
+    },
+}  # fmt: skip
+
+FACETS = {
+    "type": "object",
+    "required": ["source", "year"],
+    "description": (
+        "Counts over every match, not only this page. Each facet applies every filter but its own "
+        "(the source counts ignore `source`, the year counts ignore `year`), so they show what "
+        "adding a value would bring. Articles without a source or a date are in no bucket."
+    ),
+    "properties": {
+        "source": {"type": "array", "items": FACET_VALUE, "maxItems": MAX_FACET_SOURCES + MAX_FILTER_VALUES,
+                   "description": f"The {MAX_FACET_SOURCES} most frequent sources (then by name), "
+                                  "and any filtered on."},
+        "year": {"type": "array", "items": FACET_VALUE,
+                 "description": "Every year holding a match, and any filtered on; newest first."},
+    },
+}  # fmt: skip
+
 SEARCH_RESULT = {
     "type": "object",
-    "required": ["query", "total", "page", "per_page", "took_ms", "hits", "suggestion"],
+    "required": ["query", "total", "page", "per_page", "took_ms", "hits", "suggestion", "facets"],
     "properties": {
         "query": {"type": "string", "description": "The query as searched (normalised)."},
         "total": {"type": "integer", "minimum": 0},
@@ -53,8 +82,35 @@ SEARCH_RESULT = {
         "took_ms": {"type": "number", "minimum": 0},
         "hits": {"type": "array", "items": HIT, "maxItems": MAX_PER_PAGE},
         "suggestion": {"type": ["string", "null"], "description": "Did you mean…"},
+        "facets": FACETS,
     },
 }
+
+SUGGESTION = {
+    "type": "object",
+    "required": ["text", "kind"],
+    "properties": {
+        "text": {"type": "string", "description": (
+            "word: what was typed with its last word completed, spelt as the articles spell it; "
+            "title: an article's title (plain text, not escaped).")},
+        "kind": {"type": "string", "enum": ["word", "title"]},
+        "id": {"type": "string", "description": "The article's id (titles only)."},
+    },
+    "if": {"properties": {"kind": {"const": "title"}}},
+    "then": {"required": ["id"]},
+    "else": {"not": {"required": ["id"]}},
+}  # fmt: skip
+
+SUGGESTIONS = {
+    "type": "object",
+    "required": ["query", "suggestions"],
+    "properties": {
+        "query": {"type": "string", "description": "q as sent."},
+        "suggestions": {"type": "array", "items": SUGGESTION, "maxItems": MAX_SUGGESTIONS,
+                        "description": "Words (most frequent first), then a few titles; empty when "
+                                       "nothing is typed."},
+    },
+}  # fmt: skip
 
 HEALTH = {
     "type": "object",
@@ -75,6 +131,12 @@ def _param(name: str, schema: dict, description: str, required: bool = False) ->
         # `page=&source=` (a form's blank fields) is the same as leaving them out.
         param["allowEmptyValue"] = True
     return param
+
+
+def _repeatable(name: str, items: dict, description: str) -> dict:
+    """A parameter that may be given several times (``source=A&source=B``)."""
+    schema = {"type": "array", "items": items, "maxItems": MAX_FILTER_VALUES}
+    return {**_param(name, schema, description), "style": "form", "explode": True}
 
 
 def _error(description: str) -> dict:
@@ -103,7 +165,10 @@ def openapi_document() -> dict[str, Any]:
                                             "default": 10}, "Hits per page."),
                         _param("sort", {"type": "string", "enum": list(SORTS), "default": "relevance"},
                                "Order: relevance, or date (newest first)."),
-                        _param("source", {"type": "string", "maxLength": MAX_PARAM_CHARS}, "Only articles from this source."),
+                        _repeatable("source", {"type": "string", "maxLength": MAX_PARAM_CHARS},
+                                    "Only articles from these sources (any of them); repeatable."),
+                        _repeatable("year", {"type": "integer", "minimum": 1, "maximum": 9999},
+                                    "Only articles from these years (any of them); repeatable."),
                         _param("from", {"type": "string", "format": "date"}, "Only articles on or after (ISO)."),
                         _param("to", {"type": "string", "format": "date"}, "Only articles on or before (ISO)."),
                     ],  # fmt: skip
@@ -115,6 +180,28 @@ def openapi_document() -> dict[str, Any]:
                     },  # fmt: skip
                 }
             },
+            "/api/suggest": {
+                "get": {
+                    "summary": "Complete what is being typed",
+                    "operationId": "suggest",
+                    "description": (
+                        "The last word, unless a space follows it, completed from the articles' own "
+                        "words (most frequent first, accents as the articles write them), the words "
+                        f"before it kept as typed; then up to {MAX_TITLES} titles holding every word "
+                        "typed, the last as a prefix. No q, or only spaces: no suggestions."),
+                    "parameters": [
+                        _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "What has been typed so far."),
+                        _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
+                                         "default": DEFAULT_SUGGESTIONS}, "Suggestions at most."),
+                    ],
+                    "responses": {
+                        "200": {"description": "Suggestions", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Suggestions"}}}},
+                        "400": _error("A bad parameter; the message names it."),
+                        "503": _error("No usable index."),
+                    },
+                }
+            },  # fmt: skip
             "/api/health": {
                 "get": {
                     "summary": "What is being served",
@@ -139,6 +226,7 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"SearchResult": SEARCH_RESULT, "Hit": HIT, "Health": HEALTH, "Error": ERROR}
+            "schemas": {"SearchResult": SEARCH_RESULT, "Hit": HIT, "Facets": FACETS, "Suggestions": SUGGESTIONS,
+                        "Health": HEALTH, "Error": ERROR}
         },
     }

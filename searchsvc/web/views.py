@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from ..cache import QueryCache
+from ..completion import complete
 from ..errors import QueryError
 from ..generations import LiveIndex
 from ..search import SearchPage, SearchRequest, search
 from .openapi import openapi_document
-from .params import parse_search_args
+from .params import parse_search_args, parse_suggest_args
 
 bp = Blueprint("search", __name__)
 
@@ -42,6 +43,13 @@ def security_headers(response: Response) -> Response:
 def api_search():
     search_request = parse_search_args(request.args)
     return jsonify(run_search(search_request).to_dict())
+
+
+@bp.get("/api/suggest")
+def api_suggest():
+    """Completions of what is being typed: words, then titles."""
+    q, limit = parse_suggest_args(request.args)
+    return jsonify(complete(live_index().searcher(), q, limit).to_dict())
 
 
 @bp.get("/")

@@ -1,0 +1,154 @@
+"""Completions of what a reader is typing (``GET /api/suggest``).
+
+The last word, while it is being typed, is completed from the index's own
+words: the ``exact`` field (folded, unstemmed, as the articles hold them),
+the most frequent first, spelt back as the articles spell them
+(``pre`` → « présidentielle »); the words before it are kept as typed
+(``election pre`` → « election présidentielle »). A few titles holding
+every word typed (the last one as a prefix) follow.
+
+The work is bounded: a prefix reads at most :data:`SCANNED` index words,
+however many start with it (one letter would otherwise read a good part of
+the vocabulary), and the titles are ranked with the vectorised ranking.
+Results and written forms are cached per generation, since each keystroke
+asks again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from .analysis import STOP_WORDS
+from .cache import BoundedCache
+from .query import MAX_SCANNED, MAX_WORDS, ParsedQuery, clean_text
+from .ranking import rank
+from .scoring import reader_key
+from .suggest import written_form
+
+DEFAULT_SUGGESTIONS = 8
+MAX_SUGGESTIONS = 20
+#: Titles among the suggestions (fewer when ``limit`` is small).
+MAX_TITLES = 3
+#: Index words read to complete a prefix; the most frequent of them win.
+SCANNED = MAX_SCANNED
+#: Completions of the last word that titles may hold (a bounded prefix).
+TITLE_EXPANSIONS = 20
+
+#: Per process, keyed by generation: results of recent requests, and how
+#: articles write the words offered.
+_RESULTS: BoundedCache[Completions] = BoundedCache(5000)
+_WRITTEN: BoundedCache[str] = BoundedCache(20_000)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    kind: str  # "word": the query with its last word completed; "title": an article's title
+    id: str | None = None  # the article's, for a title
+
+    def to_dict(self) -> dict:
+        out = {"text": self.text, "kind": self.kind}
+        if self.id is not None:
+            out["id"] = self.id
+        return out
+
+
+@dataclass(frozen=True)
+class Completions:
+    query: str
+    suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """The suggestion endpoint's contract."""
+        return {"query": self.query, "suggestions": [s.to_dict() for s in self.suggestions]}
+
+
+def complete(searcher: Searcher, q: str, limit: int = DEFAULT_SUGGESTIONS) -> Completions:
+    """At most ``limit`` completions of ``q`` (as sent): words, then titles.
+
+    Nothing typed gives no suggestion; ``q`` too long raises
+    :class:`~searchsvc.errors.QueryError`.
+    """
+    limit = max(1, min(limit, MAX_SUGGESTIONS))
+    key = (reader_key(searcher.reader()), q, limit)
+    return _RESULTS.get(key, lambda: Completions(q, tuple(_complete(searcher, q, limit))))
+
+
+def _complete(searcher: Searcher, q: str, limit: int) -> list[Suggestion]:
+    text = clean_text(q)
+    if not text:
+        return []
+    # The last word is being typed unless a space (or any character that is
+    # not part of a word, such as "*" or "'") follows it.
+    tokens = list(searcher.schema["exact"].analyzer(text, chars=True, mode="query"))
+    typing = bool(tokens) and tokens[-1].endchar == len(text) and q[-1].isprintable() and not q[-1].isspace()
+    last = tokens[-1] if typing else None
+    folded = _most_frequent(searcher, last.text) if last is not None else []
+    titles = _titles(searcher, text, last, folded, min(MAX_TITLES, limit // 2))
+    words: list[Suggestion] = []
+    if last is not None:
+        before = text[: last.startchar]
+        capital = text[last.startchar].isupper()
+        for word, _ in folded:
+            if len(words) >= limit - len(titles):
+                break
+            form = _written(searcher, word)
+            if capital:
+                form = form[:1].upper() + form[1:]
+            completed = before + form
+            if completed != text and all(s.text != completed for s in words):
+                words.append(Suggestion(completed, "word"))
+    return words + titles
+
+
+def _most_frequent(searcher: Searcher, prefix: str) -> list[tuple[str, int]]:
+    """The words of the ``exact`` field starting with ``prefix`` and the
+    number of articles holding each, most frequent first, among the first
+    :data:`SCANNED` of them; stop words and single letters left out."""
+    candidates = []
+    for term, info in islice(searcher.reader().iter_prefix("exact", prefix), SCANNED):
+        word = term.decode("utf-8") if isinstance(term, bytes) else term
+        if len(word) > 1 and word not in STOP_WORDS:
+            candidates.append((-info.doc_frequency(), word))
+    candidates.sort()
+    return [(word, -n) for n, word in candidates[: MAX_SUGGESTIONS + TITLE_EXPANSIONS]]
+
+
+def _written(searcher: Searcher, folded: str) -> str:
+    return _WRITTEN.get((reader_key(searcher.reader()), folded), lambda: written_form(searcher, folded))
+
+
+def _titles(searcher: Searcher, text: str, last, completions: list[tuple[str, int]], n: int) -> list[Suggestion]:
+    """Up to ``n`` titles holding every word of ``text``, the last one being
+    typed (``last``) as any of its ``completions``: ranked by
+    relevance, each completion weighted by its frequency (as a ``prefix*``
+    query's expansions are), so that the likeliest word counts most."""
+    if n <= 0 or "title" not in searcher.schema:
+        return []
+    analyzer = searcher.schema["title"].analyzer
+    whole = text if last is None else text[: last.startchar]
+    stems = list(dict.fromkeys(t.text for t in analyzer(whole, mode="query")))[:MAX_WORDS]
+    required: list[wq.Query] = [wq.Term("title", s) for s in stems]
+    if last is not None:
+        top = max((f for _, f in completions), default=1) or 1
+        endings: dict[str, float] = {}
+        for word, frequency in completions[:TITLE_EXPANSIONS]:
+            for t in analyzer(word, mode="query"):
+                endings[t.text] = max(endings.get(t.text, 0.0), (frequency / top) ** 0.5)
+        if not endings:
+            return []  # nothing the last word could be
+        required.append(wq.Or([wq.Term("title", s, boost=b) for s, b in sorted(endings.items())]))
+    if not required:
+        return []
+    query = required[0] if len(required) == 1 else wq.And(required)
+    hits, _ = rank(searcher, ParsedQuery(text, query), n * 2)
+    out: list[Suggestion] = []
+    for docnum, _ in hits:
+        stored = searcher.stored_fields(docnum)
+        if all(s.text != stored["title"] for s in out):
+            out.append(Suggestion(stored["title"], "title", stored["id"]))
+    return out[:n]

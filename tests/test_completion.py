@@ -1,0 +1,228 @@
+"""Suggestions as you type (``GET /api/suggest``): words completed from the
+index, spelt as the articles spell them, most frequent first; then titles."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from searchsvc import completion, create_app
+from searchsvc.completion import SCANNED, complete
+from searchsvc.errors import QueryError
+from searchsvc.generations import LiveIndex
+from searchsvc.indexer import reindex
+from searchsvc.ranking import WEIGHTING
+
+from .test_api import validate
+
+#: président in 4 articles, présidentielle in 3, présidence in 2, prévu in 1.
+ARTICLES = [
+    {"id": "a1", "title": "Présidentielle 2022 : les candidats", "body": "Le président sortant et la présidentielle."},
+    {"id": "a2", "title": "L'élection présidentielle approche", "body": "Le président parle de l'élection présidentielle."},
+    {"id": "a3", "title": "Le président en visite", "body": "Le président a visité l'usine. Une présidentielle anticipée ?"},
+    {"id": "a4", "title": "Un président discret", "body": "Le président se tait. Le budget est prévu."},
+    {"id": "a5", "title": "Cœur de ville", "body": "La présidence du cœur de ville et l'OTAN."},
+    {"id": "a6", "title": "Au conseil", "body": "La présidence tournante de l'OTAN. Le conseil a voté."},
+]  # fmt: skip
+
+
+def write_articles(root: Path, articles: list[dict]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "articles.jsonl", "w", encoding="utf-8") as f:
+        for article in articles:
+            f.write(json.dumps(article, ensure_ascii=False) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def suggest_index(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("suggest")
+    reindex([write_articles(root / "corpus", ARTICLES)], root / "index")
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def searcher(suggest_index):
+    return LiveIndex(suggest_index, WEIGHTING).searcher()
+
+
+@pytest.fixture(scope="module")
+def client(suggest_index):
+    return create_app({"TESTING": True, "INDEX_DIR": str(suggest_index)}).test_client()
+
+
+def words(searcher, q, limit=8):
+    return [s.text for s in complete(searcher, q, limit).suggestions if s.kind == "word"]
+
+
+def titles(searcher, q, limit=8):
+    return [(s.id, s.text) for s in complete(searcher, q, limit).suggestions if s.kind == "title"]
+
+
+def test_the_json_contract(client):
+    body = client.get("/api/suggest?q=pre").get_json()
+    assert body == {
+        "query": "pre",
+        "suggestions": [
+            {"text": "président", "kind": "word"},
+            {"text": "présidentielle", "kind": "word"},
+            {"text": "présidence", "kind": "word"},
+            {"text": "prévu", "kind": "word"},
+            {"text": "Le président en visite", "kind": "title", "id": "a3"},  # ranked by relevance (BM25)
+            {"text": "Un président discret", "kind": "title", "id": "a4"},
+            {"text": "Présidentielle 2022 : les candidats", "kind": "title", "id": "a1"},
+        ],
+    }
+    validate(client.get("/api/openapi.json").get_json(), "/api/suggest", 200, body)
+
+
+def test_words_come_most_frequent_first_with_their_accents(searcher):
+    assert words(searcher, "pre") == ["président", "présidentielle", "présidence", "prévu"]
+    assert words(searcher, "presidenti") == ["présidentielle"]
+    assert words(searcher, "coe") == ["cœur"]  # œ restored from the folded "coeur"
+    assert words(searcher, "ot") == ["OTAN"]  # always written in capitals: kept so
+
+
+def test_the_words_before_the_last_are_kept_as_typed(searcher):
+    assert words(searcher, "election pre")[0] == "election président"
+    assert words(searcher, "Élection  pré")[0] == "Élection président"  # spaces normalised
+    assert words(searcher, "de l'ot") == ["de l'OTAN"]  # the elided article stays
+    assert words(searcher, "Pre")[:2] == ["Président", "Présidentielle"]  # a capital typed is kept
+
+
+@pytest.mark.parametrize("q", ["president ", "pre*", "l'", "pre-", "pre\t"])
+def test_no_word_is_completed_once_it_is_finished(searcher, q):
+    assert words(searcher, q) == []
+
+
+def test_stop_words_and_single_letters_are_not_offered(searcher):
+    assert words(searcher, "l") == []  # le, la, les, l: stop words
+    assert "de" not in words(searcher, "d")
+
+
+def test_titles_hold_every_word_typed_the_last_as_a_prefix(searcher):
+    assert titles(searcher, "election pre") == [("a2", "L'élection présidentielle approche")]
+    assert titles(searcher, "election presidentielle ") == [("a2", "L'élection présidentielle approche")]
+    assert titles(searcher, "coe") == [("a5", "Cœur de ville")]
+    assert len(titles(searcher, "pre")) == completion.MAX_TITLES
+    assert titles(searcher, "zzz") == [] and titles(searcher, "les ") == []
+    assert titles(searcher, "election zzz") == []  # the word being typed is part of "every word"
+
+
+def test_limit(searcher, client):
+    assert [s.kind for s in complete(searcher, "pre", 1).suggestions] == ["word"]
+    assert [s.kind for s in complete(searcher, "pre", 3).suggestions] == ["word", "word", "title"]
+    assert len(complete(searcher, "pre", 20).suggestions) == 7
+    for limit in ("0", "21", "abc", "-1", "1.5"):
+        response = client.get("/api/suggest", query_string={"q": "pre", "limit": limit})
+        assert response.status_code == 400 and "limit" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/suggest", "/api/suggest?q=", "/api/suggest?q=%20%20", "/api/suggest?limit=3"])
+def test_nothing_typed_is_no_suggestion(client, path):
+    response = client.get(path)
+    assert response.status_code == 200 and response.get_json()["suggestions"] == []
+
+
+HOSTILE = [
+    "*", "a*", "?", "~", "((((((((((", ")))", '"', "\\", "title:", ":", "OR", "AND NOT", "[a TO b]", "x^",
+    "%00", "\u202e\u200f", "\u200b", "😀😀", "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "pre\x00",
+    "é" * 999, "mot " * 249, "a" * 1000, "-", "+", "~2", "a~9", "l'", "jusqu'", "qu'", "14,", "3.5", "pre\u0301",
+    "\u0301", "क़" * 100, "日本語", "٣٤٥", "ß", "ǅ", "Ⅻ", "pre" + " " * 990,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_hostile_input_is_answered_never_a_server_error(client, q):
+    response = client.get("/api/suggest", query_string={"q": q})
+    assert response.status_code == 200
+    body = response.get_json()
+    validate(client.get("/api/openapi.json").get_json(), "/api/suggest", 200, body)
+    assert body["query"] == q and len(body["suggestions"]) <= 8
+
+
+@pytest.mark.parametrize(
+    "q, message",
+    [
+        ("a" * 1001, "q is too long: 1001 characters"),
+        ("mot " * 25_000, "q is too long"),
+        ("क़" * 1000, "q is too long"),  # 1,000 as sent, 2,000 once NFC decomposes it
+    ],
+)
+def test_too_long_is_400_in_the_error_shape(client, q, message):
+    response = client.get("/api/suggest", query_string={"q": q})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"]["code"] == "bad_request" and body["error"]["message"].startswith(message)
+    validate(client.get("/api/openapi.json").get_json(), "/api/suggest", 400, body)
+
+
+def test_no_index_is_503_in_the_error_shape(tmp_path):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    response = client.get("/api/suggest?q=pre")
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "index_not_ready"
+
+
+def test_complete_raises_query_error_for_too_long_text(searcher):
+    with pytest.raises(QueryError):
+        complete(searcher, "a" * 1001)
+
+
+def test_results_are_cached_per_generation(tmp_path):
+    index_dir = tmp_path / "index"
+    corpus = write_articles(tmp_path / "corpus", ARTICLES[:2])
+    reindex([corpus], index_dir)
+    live = LiveIndex(index_dir, WEIGHTING)
+    hits = completion._RESULTS.hits
+    first = complete(live.searcher(), "pre")
+    assert complete(live.searcher(), "pre") == first and completion._RESULTS.hits == hits + 1
+    assert complete(live.searcher(), "pre", 3) != first  # the limit is part of the key
+    write_articles(corpus, ARTICLES[:2] + [{"id": "n", "title": "Prévisions", "body": "Des prévisions."}])
+    reindex([corpus], index_dir)
+    assert "prévisions" in words(live.searcher(), "pre")  # a new generation is never answered from the old
+
+
+# -- Bounded work ---------------------------------------------------------------
+
+#: More words starting with "a" than a prefix may read.
+VOCABULARY = ["a" + "".join(letters) for letters in itertools.product("bcdfghjklmnpr", repeat=3)]
+
+
+@pytest.fixture(scope="module")
+def large_vocabulary(tmp_path_factory):
+    assert len(VOCABULARY) > SCANNED
+    root = tmp_path_factory.mktemp("vocabulary")
+    articles = [
+        {"id": f"v{i}", "title": f"Vocabulaire {i}", "body": " ".join(VOCABULARY[i : i + 300])}
+        for i in range(0, len(VOCABULARY), 300)
+    ]
+    articles.append({"id": "often", "title": "Souvent", "body": "azur " * 3})
+    articles.append({"id": "often2", "title": "Souvent encore", "body": "azur"})
+    reindex([write_articles(root / "corpus", articles)], root / "index")
+    return LiveIndex(root / "index", WEIGHTING).searcher()
+
+
+@pytest.mark.parametrize("q", ["a", "ab", "x a", "a b c d e f g h i j k l m n o p q r s t u v w x y z a"])
+def test_a_short_prefix_reads_a_bounded_part_of_the_vocabulary(large_vocabulary, monkeypatch, q):
+    reader = large_vocabulary.reader()
+    read, scans = [], []
+    real_iter_prefix = reader.iter_prefix
+
+    def iter_prefix(fieldname, prefix):
+        scans.append(prefix)
+        for item in real_iter_prefix(fieldname, prefix):
+            read.append(item)
+            yield item
+
+    monkeypatch.setattr(reader, "iter_prefix", iter_prefix)
+    monkeypatch.setattr(reader, "expand_prefix", lambda *a: pytest.fail("another scan of the vocabulary"))
+    suggestions = complete(large_vocabulary, q, 20).suggestions
+    assert len(scans) == 1 and 0 < len(read) <= SCANNED
+    assert len(suggestions) >= 1 and all(s.text for s in suggestions)
+
+
+def test_a_frequent_word_within_the_scan_comes_first(large_vocabulary):
+    assert words(large_vocabulary, "az")[0] == "azur"
