@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench bench-growth fault-runs lint
+.PHONY: serve test bench bench-growth fault-runs lint screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench-growth: $(VENV)/.installed-bench
 ## corpus); about 5 minutes on 2 cores. Exits non-zero if any run fails its criterion.
 fault-runs: $(VENV)/.installed
 	$(BIN)/python bench/fault_runs.py
+
+## Screenshots of the search page (desktop and phone widths) into docs/screenshots/, in
+## headless Chromium (needs Debian's chromium and chromium-driver); builds the bundled
+## corpus's index first if there is none, as `make serve` does.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python docs/make_screenshots.py
 
 ## Lint.
 lint: $(VENV)/.installed-test

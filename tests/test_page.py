@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
+from types import SimpleNamespace
 
 import pytest
 
@@ -41,23 +43,76 @@ def test_hit_with_url_is_a_link(client):
 
 def test_filters_are_shown_and_kept(client):
     html = text(client.get("/?q=coeur&source=AFP&sort=date&from=2020-01-01"))
-    assert '<option value="AFP" selected>AFP</option>' in html
-    assert '<option value="date" selected>' in html
+    assert '<input type="hidden" name="source" value="AFP">' in html  # a new query keeps it
+    assert '<input type="hidden" name="sort" value="date">' in html
+    assert '<span aria-current="true">date</span>' in html
     assert 'id="from" name="from" type="date" value="2020-01-01"' in html
     assert "1 résultat" in html  # porte has no date: outside the range
+    assert chips(html) == {
+        "Source : AFP": "/?q=coeur&from=2020-01-01&sort=date",
+        "Depuis le 2020-01-01": "/?q=coeur&source=AFP&sort=date",
+    }
 
 
 def test_pagination_links_keep_the_other_parameters(client):
     html = text(client.get("/?q=les&per_page=2&source="))
     assert "Page 1 sur 2" in html
-    assert 'rel="next" href="/?q=les&amp;per_page=2&amp;source=&amp;page=2"' in html
+    assert 'rel="next" href="/?q=les&amp;per_page=2&amp;page=2"' in html  # blanks left out
     html = text(client.get("/?q=les&per_page=2&page=2"))
-    assert 'rel="prev"' in html and 'rel="next"' not in html
+    assert 'rel="prev" href="/?q=les&amp;per_page=2"' in html and 'rel="next"' not in html
+    assert '<span aria-current="page">2</span>' in html
 
 
-def test_suggestion_is_a_link(client):
-    html = text(client.get("/?q=presidentiele"))
-    assert '<a href="/?q=pr%C3%A9sidentielle&amp;page=1">présidentielle</a>' in html
+def test_links_keep_every_value_of_a_repeated_filter(client):
+    html = text(client.get("/?q=les&per_page=1&source=AFP&source=AA&year=2023&year=2024"))
+    assert 'rel="next" href="/?q=les&amp;source=AFP&amp;source=AA&amp;year=2023&amp;year=2024&amp;per_page=1&amp;page=2"' in html
+    assert 'href="/?q=les&amp;source=AFP&amp;source=AA&amp;year=2023&amp;year=2024&amp;per_page=1&amp;sort=date">date</a>' in html
+    for value in ("AFP", "AA"):
+        assert f'<input type="hidden" name="source" value="{value}">' in html
+    assert chips(html)["Année : 2023"] == "/?q=les&source=AFP&source=AA&year=2024&per_page=1"
+
+
+def test_facets_are_links_with_counts(client):
+    html = text(client.get("/?q=les"))
+    sources = facets(html, "source")
+    assert sources["AFP"] == (2, "/?q=les&source=AFP", False)
+    assert sources["AA"] == (1, "/?q=les&source=AA", False)
+    years = facets(html, "year")
+    assert list(years) == sorted(years, reverse=True)  # newest first
+    assert years["2024"] == (1, "/?q=les&year=2024", False)
+    assert 'name="source"' not in html  # no select: the facets replace it
+
+
+def test_facets_combine_and_remove_themselves(client):
+    html = text(client.get("/?q=les&source=AFP"))
+    sources = facets(html, "source")
+    assert sources["AFP"] == (2, "/?q=les", True)  # selected: the link removes it
+    assert sources["AA"][1:] == ("/?q=les&source=AFP&source=AA", False)  # another: either source
+    assert sources["AA"][0] == 1  # counted as if AFP were not chosen
+    assert facets(html, "year")["2023"][1] == "/?q=les&source=AFP&year=2023"  # and a year
+    assert 'class="facet on" href="/?q=les" aria-current="true"' in html
+
+
+def test_no_results_with_filters_offers_to_remove_them(client):
+    html = text(client.get("/?q=coeur&source=AA&year=2021"))
+    assert "Aucun article ne correspond" in html
+    assert '<a href="/?q=coeur">cherchez sans filtre</a>' in html
+    assert chips(html)["Source : AA"] == "/?q=coeur&year=2021"
+
+
+def test_page_without_facets_keeps_the_source_list(app):
+    """Should the page be given no facets (a search that could not count them),
+    the form's source list is shown instead."""
+    from flask import render_template
+    from werkzeug.datastructures import MultiDict
+
+    page = SimpleNamespace(query="coeur", total=1, page=1, per_page=10, pages=1, took_ms=1.0,
+                           suggestion=None, hits=[])
+    with app.test_request_context("/?q=coeur&source=AFP"):
+        html = render_template("search.html", args=MultiDict({"q": "coeur", "source": "AFP"}),
+                               page=page, sources=["AA", "AFP"])
+    assert '<option value="AFP" selected>AFP</option>' in html
+    assert 'class="facets"' not in html and "Source : AFP" in html
 
 
 def test_no_results_gives_tips(client):
@@ -138,3 +193,39 @@ def test_page_without_index_says_so(tmp_path):
 def test_stylesheet_is_served(client):
     with client.get("/static/style.css") as response:
         assert response.status_code == 200 and "mark" in text(response)
+
+
+def test_script_is_small_served_and_deferred(client):
+    html = text(client.get("/?q=coeur"))
+    assert '<script src="/static/search.js" defer></script>' in html
+    with client.get("/static/search.js") as response:
+        assert response.status_code == 200
+        assert "javascript" in response.headers["Content-Type"]
+        assert len(response.data) < 8 * 1024
+        assert "innerHTML" not in text(response) and "eval(" not in text(response)
+    # The box is a plain search field until the script makes it a combobox.
+    assert 'data-suggest="/api/suggest"' in html and 'role="combobox"' not in html
+
+
+@pytest.mark.parametrize("url", ["/", "/?q=les&source=AFP&year=2024&from=2020-01-01&per_page=1", "/?q=zzzzzz", "/?q=x&page=abc"])
+def test_no_inline_script_style_or_handler(client, url):
+    """What the Content-Security-Policy forbids never appears (it would be blocked)."""
+    html = text(client.get(url))
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert " style=" not in html and "<style" not in html
+    assert re.findall(r"<[^>]+\son[a-z]+=", html) == []
+
+
+def chips(html: str) -> dict[str, str]:
+    """The active filters' remove links: {label: href}."""
+    found = re.findall(r'<a class="chip" href="([^"]*)"><span class="vh">Retirer le filtre </span>(.*?) <span', html)
+    return {label: unescape(href) for href, label in found}
+
+
+def facets(html: str, key: str) -> dict[str, tuple[int, str, bool]]:
+    """One facet group: {value: (count, href, selected)}."""
+    group = html.split(f'aria-labelledby="facette-{key}"', 1)[1].split("</section>", 1)[0]
+    found = re.findall(
+        r'<a class="facet( on)?" href="([^"]*)"[^>]*><span class="label">([^<]*)</span>\s*<span class="n">([\d\u202f ]+)<', group
+    )
+    return {unescape(v): (int(n.replace(" ", "")), unescape(href), bool(on)) for on, href, v, n in found}
