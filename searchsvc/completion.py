@@ -7,9 +7,15 @@ the most frequent first, spelt back as the articles spell them
 (``election pre`` → « election présidentielle »). A few titles holding
 every word typed (the last one as a prefix) follow.
 
-The work is bounded: a prefix reads at most :data:`SCANNED` index words,
-however many start with it (one letter would otherwise read a good part of
-the vocabulary), and the titles are ranked with the vectorised ranking.
+When words were typed before the last one, the completions that occur in
+the articles holding them come first (``coupe du m`` → « monde » before
+« ministre »), counted over posting arrays.
+
+The work is bounded: a request reads at most the index words of one prefix
+(so that ``p`` offers « président », not the first ``p…`` words in
+alphabetical order), and those are read once per generation and process,
+their :data:`KEPT` most frequent kept: only a few short prefixes hold many
+words. Titles are ranked with the vectorised ranking.
 Results and written forms are cached per generation, since each keystroke
 asks again.
 """
@@ -17,31 +23,32 @@ asks again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import islice
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .analysis import STOP_WORDS
 from .cache import BoundedCache
-from .query import MAX_SCANNED, MAX_WORDS, ParsedQuery, clean_text
+from .query import MAX_WORDS, ParsedQuery, clean_text
 from .ranking import rank
-from .scoring import reader_key
+from .scoring import arrays_for, reader_key
 from .suggest import written_form
 
 DEFAULT_SUGGESTIONS = 8
 MAX_SUGGESTIONS = 20
 #: Titles among the suggestions (fewer when ``limit`` is small).
 MAX_TITLES = 3
-#: Index words read to complete a prefix; the most frequent of them win.
-SCANNED = MAX_SCANNED
 #: Completions of the last word that titles may hold (a bounded prefix).
 TITLE_EXPANSIONS = 20
+#: A prefix's most frequent words kept, and ranked by the words typed before.
+KEPT = 60
 
 #: Per process, keyed by generation: results of recent requests, and how
 #: articles write the words offered.
 _RESULTS: BoundedCache[Completions] = BoundedCache(5000)
 _WRITTEN: BoundedCache[str] = BoundedCache(20_000)
+_PREFIXES: BoundedCache[list[tuple[str, int]]] = BoundedCache(2000)
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,13 @@ def _complete(searcher: Searcher, q: str, limit: int) -> list[Suggestion]:
         return []
     # The last word is being typed unless a space (or any character that is
     # not part of a word, such as "*" or "'") follows it.
-    tokens = list(searcher.schema["exact"].analyzer(text, chars=True, mode="query"))
+    # Copies: Whoosh's tokenizers yield one Token object, changed in place.
+    tokens = [t.copy() for t in searcher.schema["exact"].analyzer(text, chars=True, mode="query")]
     typing = bool(tokens) and tokens[-1].endchar == len(text) and q[-1].isprintable() and not q[-1].isspace()
     last = tokens[-1] if typing else None
     folded = _most_frequent(searcher, last.text) if last is not None else []
+    if last is not None and len(tokens) > 1:
+        folded = _in_context(searcher, [t.text for t in tokens[:-1]], folded)
     titles = _titles(searcher, text, last, folded, min(MAX_TITLES, limit // 2))
     words: list[Suggestion] = []
     if last is not None:
@@ -107,15 +117,44 @@ def _complete(searcher: Searcher, q: str, limit: int) -> list[Suggestion]:
 
 def _most_frequent(searcher: Searcher, prefix: str) -> list[tuple[str, int]]:
     """The words of the ``exact`` field starting with ``prefix`` and the
-    number of articles holding each, most frequent first, among the first
-    :data:`SCANNED` of them; stop words and single letters left out."""
+    number of articles holding each, most frequent first (the :data:`KEPT`
+    first); stop words and single letters left out. Read once per generation."""
+    reader = searcher.reader()
+    return _PREFIXES.get((reader_key(reader), prefix), lambda: _read_prefix(reader, prefix))
+
+
+def _read_prefix(reader, prefix: str) -> list[tuple[str, int]]:
     candidates = []
-    for term, info in islice(searcher.reader().iter_prefix("exact", prefix), SCANNED):
+    for term, info in reader.iter_prefix("exact", prefix):
         word = term.decode("utf-8") if isinstance(term, bytes) else term
         if len(word) > 1 and word not in STOP_WORDS:
             candidates.append((-info.doc_frequency(), word))
     candidates.sort()
-    return [(word, -n) for n, word in candidates[: MAX_SUGGESTIONS + TITLE_EXPANSIONS]]
+    return [(word, -n) for n, word in candidates[:KEPT]]
+
+
+def _in_context(searcher: Searcher, before: list[str], completions: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """``completions`` reordered by the articles holding them and every word
+    typed before (stop words aside): ``together × √(together / frequency)``,
+    so that a word found with them, not merely a frequent word (« plus »),
+    comes first; ties by frequency."""
+    reader = searcher.reader()
+    arrays = arrays_for(reader)
+    context: np.ndarray | None = None
+    for word in dict.fromkeys(w for w in before if w not in STOP_WORDS and len(w) > 1):
+        docnums, _ = arrays.postings(reader, "exact", word)
+        holding = np.zeros(arrays.doc_count, dtype=bool)
+        holding[docnums] = True
+        context = holding if context is None else context & holding
+    if context is None or not context.any():
+        return completions
+    context &= arrays.live
+    together = [
+        int(np.count_nonzero(context[arrays.postings(reader, "exact", word)[0]])) for word, _ in completions
+    ]
+    score = [n * (n / max(f, 1)) ** 0.5 for n, (_, f) in zip(together, completions)]
+    order = sorted(range(len(completions)), key=lambda i: (-score[i], -completions[i][1], completions[i][0]))
+    return [completions[i] for i in order]
 
 
 def _written(searcher: Searcher, folded: str) -> str:

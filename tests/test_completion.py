@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc import completion, create_app
-from searchsvc.completion import SCANNED, complete
+from searchsvc.completion import complete
 from searchsvc.errors import QueryError
 from searchsvc.generations import LiveIndex
 from searchsvc.indexer import reindex
@@ -87,8 +87,9 @@ def test_words_come_most_frequent_first_with_their_accents(searcher):
 
 
 def test_the_words_before_the_last_are_kept_as_typed(searcher):
-    assert words(searcher, "election pre")[0] == "election président"
-    assert words(searcher, "Élection  pré")[0] == "Élection président"  # spaces normalised
+    # (« présidentielle » first: found with « élection », see the next test)
+    assert words(searcher, "election pre")[0] == "election présidentielle"
+    assert words(searcher, "Élection  pré")[0] == "Élection présidentielle"  # spaces normalised
     assert words(searcher, "de l'ot") == ["de l'OTAN"]  # the elided article stays
     assert words(searcher, "Pre")[:2] == ["Président", "Présidentielle"]  # a capital typed is kept
 
@@ -193,7 +194,7 @@ VOCABULARY = ["a" + "".join(letters) for letters in itertools.product("bcdfghjkl
 
 @pytest.fixture(scope="module")
 def large_vocabulary(tmp_path_factory):
-    assert len(VOCABULARY) > SCANNED
+    assert len(VOCABULARY) > 2000  # more than a bounded scan would read
     root = tmp_path_factory.mktemp("vocabulary")
     articles = [
         {"id": f"v{i}", "title": f"Vocabulaire {i}", "body": " ".join(VOCABULARY[i : i + 300])}
@@ -206,7 +207,9 @@ def large_vocabulary(tmp_path_factory):
 
 
 @pytest.mark.parametrize("q", ["a", "ab", "x a", "a b c d e f g h i j k l m n o p q r s t u v w x y z a"])
-def test_a_short_prefix_reads_a_bounded_part_of_the_vocabulary(large_vocabulary, monkeypatch, q):
+def test_a_prefix_is_read_once_per_generation(large_vocabulary, monkeypatch, q):
+    """However many words a prefix holds, a request reads at most those of
+    one prefix, and the next keystrokes on it read none."""
     reader = large_vocabulary.reader()
     read, scans = [], []
     real_iter_prefix = reader.iter_prefix
@@ -219,10 +222,30 @@ def test_a_short_prefix_reads_a_bounded_part_of_the_vocabulary(large_vocabulary,
 
     monkeypatch.setattr(reader, "iter_prefix", iter_prefix)
     monkeypatch.setattr(reader, "expand_prefix", lambda *a: pytest.fail("another scan of the vocabulary"))
+    monkeypatch.setattr(completion, "_RESULTS", completion.BoundedCache(10))
+    monkeypatch.setattr(completion, "_PREFIXES", completion.BoundedCache(10))
+    last = q.split()[-1]
     suggestions = complete(large_vocabulary, q, 20).suggestions
-    assert len(scans) == 1 and 0 < len(read) <= SCANNED
+    assert scans == [last] and len(read) == sum(1 for _ in real_iter_prefix("exact", last))
     assert len(suggestions) >= 1 and all(s.text for s in suggestions)
+    complete(large_vocabulary, q + " ", 20)  # another request, the same prefix…
+    complete(large_vocabulary, q, 5)
+    assert scans == [last]  # …read no word again
 
 
-def test_a_frequent_word_within_the_scan_comes_first(large_vocabulary):
+def test_the_most_frequent_word_comes_first_even_far_down_the_alphabet(large_vocabulary):
+    """``a`` holds more words than a bounded scan would read: ``azur``, the
+    most frequent, comes after all of them alphabetically."""
+    assert len(VOCABULARY) > 2000
+    assert words(large_vocabulary, "a")[0] == "azur"
     assert words(large_vocabulary, "az")[0] == "azur"
+
+
+def test_words_typed_before_rank_the_completions(tmp_path):
+    """``coupe du m``: « monde » (with coupe) before « ministre », more frequent overall."""
+    articles = [{"id": f"m{i}", "title": f"Gouvernement {i}", "body": "Le ministre parle."} for i in range(5)]
+    articles += [{"id": f"c{i}", "title": f"Football {i}", "body": "La coupe du monde."} for i in range(2)]
+    reindex([write_articles(tmp_path / "corpus", articles)], tmp_path / "index")
+    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    assert words(searcher, "m")[:2] == ["ministre", "monde"]
+    assert words(searcher, "coupe du m")[:2] == ["coupe du monde", "coupe du ministre"]
