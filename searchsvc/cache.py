@@ -20,40 +20,6 @@ from .search import SearchPage
 T = TypeVar("T")
 
 
-class QueryCache:
-    """A bounded LRU of :class:`SearchPage` by (generation, request); ``size`` 0 disables it."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._pages: OrderedDict[Hashable, SearchPage] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def page(self, key: Hashable, compute: Callable[[], SearchPage]) -> SearchPage:
-        """The cached page for ``key``, or ``compute()``'s (then cached).
-
-        A cached page is returned with ``took_ms`` set to this lookup's time:
-        the figure always says what this request cost.
-        """
-        if self.size <= 0:
-            return compute()
-        started = time.perf_counter()
-        with self._lock:
-            cached = self._pages.get(key)
-            if cached is not None:
-                self._pages.move_to_end(key)
-                self.hits += 1
-        if cached is not None:
-            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
-        page = compute()
-        with self._lock:
-            self.misses += 1
-            self._pages[key] = page
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        return page
-
-
 class BoundedCache(Generic[T]):
     """A thread-safe LRU of values by hashable key, at most ``size`` of them."""
 
@@ -77,3 +43,39 @@ class BoundedCache(Generic[T]):
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
         return value
+
+
+class QueryCache:
+    """A bounded LRU of :class:`SearchPage` by (generation, request); ``size`` 0 disables it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pages: BoundedCache[SearchPage] = BoundedCache(size)
+
+    @property
+    def hits(self) -> int:
+        return self._pages.hits
+
+    @property
+    def misses(self) -> int:
+        return self._pages.misses
+
+    def page(self, key: Hashable, compute: Callable[[], SearchPage]) -> SearchPage:
+        """The cached page for ``key``, or ``compute()``'s (then cached).
+
+        A cached page is returned with ``took_ms`` set to this lookup's time:
+        the figure always says what this request cost.
+        """
+        if self.size <= 0:
+            return compute()
+        started = time.perf_counter()
+        computed: list[SearchPage] = []
+
+        def compute_once() -> SearchPage:
+            computed.append(compute())
+            return computed[0]
+
+        page = self._pages.get(key, compute_once)
+        if computed:
+            return page
+        return replace(page, took_ms=round((time.perf_counter() - started) * 1000, 2))
