@@ -104,13 +104,18 @@ def build_searchsvc(docs_path: Path, docs: list[dict], folder: Path) -> System:
     from searchsvc.generations import LiveIndex
     from searchsvc.indexer import reindex
     from searchsvc.ranking import WEIGHTING
+    from searchsvc.synonyms import load_synonyms
+    from searchsvc.wordfiles import default_path
 
+    # As the service runs by default: the shipped protected words (reindex's
+    # default) and the shipped synonyms.
     result = reindex([docs_path], folder, procs=0)
     if result.documents != len(docs):
         log(f"WARNING: searchsvc indexed {result.documents} documents of {len(docs)}")
     live = LiveIndex(folder, WEIGHTING)
     searcher = live.searcher()
-    return (lambda queries: run_queries(searcher, queries, DEPTH)), searcher.close
+    synonyms = load_synonyms(default_path("synonyms.txt"))
+    return (lambda queries: run_queries(searcher, queries, DEPTH, synonyms=synonyms)), searcher.close
 
 
 def build_whoosh_stock(docs_path: Path, docs: list[dict], folder: Path) -> System:

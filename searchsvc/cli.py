@@ -121,6 +121,7 @@ def reindex_with_config(
     """Run :func:`searchsvc.indexer.reindex` with the app's configuration
     filling in whatever the command line left out."""
     from .indexer import reindex
+    from .protected import load_protected_words
 
     cfg = current_app.config
     progress = ProgressPrinter() if show_progress else None
@@ -135,6 +136,7 @@ def reindex_with_config(
             max_file_bytes=int(float(cfg["MAX_FILE_MB"]) * 1024 * 1024),
             keep=int(cfg["KEEP_GENERATIONS"]),
             progress=progress,
+            protected=load_protected_words(cfg["PROTECTED_WORDS"]).words,  # SEARCHSVC_PROTECTED_WORDS
         )
     finally:
         if progress:
@@ -213,13 +215,15 @@ def eval_command(queries_path, qrels_path, index_dir, as_json, per_query, strip_
     from .evaluation import evaluate, load_qrels, load_queries, strip_accents_from
     from .generations import LiveIndex
     from .ranking import WEIGHTING
+    from .synonyms import load_synonyms
 
     live = LiveIndex(index_dir or Path(str(current_app.config["INDEX_DIR"])), WEIGHTING)
     queries = run_service_call(load_queries, queries_path)
     qrels = run_service_call(load_qrels, qrels_path)
     if strip_accents:
         queries = strip_accents_from(queries)
-    result = run_service_call(evaluate, run_service_call(live.searcher), queries, qrels)
+    synonyms = load_synonyms(current_app.config["SYNONYMS"])  # as the service applies them
+    result = run_service_call(evaluate, run_service_call(live.searcher), queries, qrels, synonyms)
     if as_json:
         click.echo(json.dumps(result.to_dict(per_query=per_query), ensure_ascii=False))
         return
@@ -254,7 +258,65 @@ def switch_command(generation, index_dir, as_json) -> None:
         click.echo(f"Generation {chosen.number} is now in use: {chosen.documents} documents.")
 
 
-COMMANDS = [reindex_command, serve_command, eval_command, switch_command]
+@click.command("stats")
+@click.option("--days", type=click.IntRange(1, 36500), default=30, show_default=True,
+              help="Over the last N days.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True,
+              help="Queries listed in each table.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Query log file (default: SEARCHSVC_QUERY_LOG, else querylog.sqlite in the index folder).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def stats_command(days, limit, log_path, as_json) -> None:
+    """What readers look for: the top queries, the queries with no results and
+    the slowest ones (by their longest time), from the query log.
+
+    Queries are grouped without regard to case, accents and spaces, under their
+    most common written form; moving to page 2 or further is not counted as a
+    new search."""
+    from .querylog import resolve_path, stats
+
+    config = current_app.config
+    path = log_path or resolve_path(config["QUERY_LOG"], config["INDEX_DIR"])
+    result = run_service_call(stats, path, days, limit)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print_stats(result)
+
+
+def print_stats(result) -> None:
+    since = result.since[:16].replace("T", " ")
+    click.echo(
+        f"Last {result.days} days (since {since} UTC): {result.searches:,} searches, "
+        f"{result.distinct_queries:,} distinct queries, {result.zero_result_searches:,} without results."
+    )
+    tables = [
+        ("Top queries", result.top_queries,
+         [("count", "searches"), ("zero_results", "no results"), ("median_ms", "median ms")]),
+        ("Queries with no results", result.zero_result_queries,
+         [("zero_results", "no results"), ("count", "searches")]),
+        ("Slowest queries (by their longest time)", result.slowest_queries,
+         [("max_ms", "max ms"), ("median_ms", "median ms"), ("count", "searches")]),
+    ]  # fmt: skip
+    for title, rows, columns in tables:
+        click.echo(f"\n{title}")
+        if not rows:
+            click.echo("  (none)")
+            continue
+        cells = [
+            [f"{getattr(row, key):,.1f}" if key.endswith("_ms") else f"{getattr(row, key):,}" for key, _ in columns]
+            + [row.last_seen[:16].replace("T", " "), row.query]
+            for row in rows
+        ]
+        header = [label for _, label in columns] + ["last seen (UTC)", "query"]
+        widths = [max(len(header[i]), *(len(c[i]) for c in cells)) for i in range(len(columns) + 1)]
+        click.echo("  " + "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=False)) + "  query")
+        for c in cells:
+            click.echo("  " + "  ".join(v.rjust(w) for v, w in zip(c, widths, strict=False)) + f"  {c[-1]}")
+
+
+COMMANDS = [reindex_command, serve_command, eval_command, switch_command, stats_command]
 
 
 def init_app(app: Flask) -> None:
@@ -277,3 +339,11 @@ def main() -> None:
     from . import create_app
 
     cli.main(prog_name="searchsvc", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))
+
+
+# The word-list commands (synonyms, protected words) live in their own module.
+from .synonyms_cli import WORD_LIST_COMMANDS  # noqa: E402
+
+COMMANDS.extend(WORD_LIST_COMMANDS)
+for _command in WORD_LIST_COMMANDS:
+    cli.add_command(_command)

@@ -152,7 +152,7 @@ def _in_context(searcher: Searcher, before: list[str], completions: list[tuple[s
     together = [
         int(np.count_nonzero(context[arrays.postings(reader, "exact", word)[0]])) for word, _ in completions
     ]
-    score = [n * (n / max(f, 1)) ** 0.5 for n, (_, f) in zip(together, completions)]
+    score = [n * (n / max(f, 1)) ** 0.5 for n, (_, f) in zip(together, completions, strict=True)]
     order = sorted(range(len(completions)), key=lambda i: (-score[i], -completions[i][1], completions[i][0]))
     return [completions[i] for i in order]
 

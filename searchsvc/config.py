@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from flask import Flask
+if TYPE_CHECKING:  # the domain modules read project_dir() without importing Flask
+    from flask import Flask
 
 
 def project_dir() -> Path:
@@ -37,6 +38,15 @@ SETTINGS = [
     Setting("QUERY_CACHE", 1000, "Result pages kept per worker for repeated searches (0 = none); "
             "keyed by generation, so a reindex never serves stale results."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the current one included."),
+    Setting("SYNONYMS", None, "Synonyms file, applied at query time and reloaded when it changes "
+            "(no reindex, no restart); empty = none. Default: index_data/synonyms.txt."),
+    Setting("PROTECTED_WORDS", None, "Words indexed unstemmed, one a line; changing the file asks for a "
+            "reindex (/api/health says so); empty = none. Default: index_data/protected_words.txt."),
+    Setting("QUERY_LOG", None, "The query log (SQLite, shared by all workers); `off` = no log. "
+            "Default: querylog.sqlite in the index folder."),
+    Setting("QUERY_LOG_MAX", 100_000, "Searches the query log keeps; the oldest go first."),
+    Setting("ADMIN_TOKEN", None, "Opens /admin/stats (as the HTTP Basic password, or "
+            "`Authorization: Bearer`); unset = no admin page (404)."),
 ]
 
 
@@ -51,3 +61,6 @@ def load(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
         app.config["INDEX_DIR"] = str(data / "index")
     if not app.config["SOURCE_DIR"]:
         app.config["SOURCE_DIR"] = str(data / "corpus")
+    for name, filename in (("SYNONYMS", "synonyms.txt"), ("PROTECTED_WORDS", "protected_words.txt")):
+        if app.config[name] is None:  # unset: the shipped list; "" (set empty): none
+            app.config[name] = str(data / filename)

@@ -49,3 +49,9 @@ class IndexWriteError(SearchServiceError):
     process killed); the previous generation is untouched."""
 
     status, code, exit_code = 500, "index_write_failed", 5
+
+
+class QueryLogError(SearchServiceError):
+    """The query log is off, or its file cannot be read (``searchsvc stats``, ``/admin/stats``)."""
+
+    status, code, exit_code = 503, "query_log_unavailable", 1

@@ -26,6 +26,7 @@ from whoosh.searching import Searcher
 
 from .errors import QueryError
 from .search import SearchRequest, search
+from .synonyms import Synonyms
 
 MEASURES = {"ndcg@10": nDCG @ 10, "mrr@10": RR @ 10, "recall@100": R @ 100}
 DEPTH = 100
@@ -81,12 +82,15 @@ def load_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def run_queries(searcher: Searcher, queries: dict[str, str], depth: int = DEPTH) -> dict[str, list[tuple[str, float]]]:
-    """The top ``depth`` (doc_id, score) of each query, through the search path."""
+def run_queries(
+    searcher: Searcher, queries: dict[str, str], depth: int = DEPTH, synonyms: Synonyms | None = None
+) -> dict[str, list[tuple[str, float]]]:
+    """The top ``depth`` (doc_id, score) of each query, through the search path
+    (with the site's ``synonyms``, if any, as the service applies them)."""
     run = {}
     for qid, text in queries.items():
         try:
-            page = search(searcher, SearchRequest(q=text, per_page=depth), render=False)
+            page = search(searcher, SearchRequest(q=text, per_page=depth), render=False, synonyms=synonyms)
         except QueryError:  # an empty or over-long query: no results, as for a reader
             run[qid] = []
             continue
@@ -127,12 +131,14 @@ def score_run(run: dict[str, list[tuple[str, float]]], qrels: dict[str, dict[str
     return Evaluation(means=means, queries=len(judged), per_query=per_query)
 
 
-def evaluate(searcher: Searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> Evaluation:
+def evaluate(
+    searcher: Searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]], synonyms: Synonyms | None = None
+) -> Evaluation:
     """Run the judged queries (those in both files) and score them."""
     judged = {qid: text for qid, text in queries.items() if qid in qrels}
     if not judged:
         raise EvaluationInputError("no query id appears in both the queries and the qrels")
-    return score_run(run_queries(searcher, judged), {qid: qrels[qid] for qid in judged})
+    return score_run(run_queries(searcher, judged, synonyms=synonyms), {qid: qrels[qid] for qid in judged})
 
 
 def strip_accents_from(queries: dict[str, str]) -> dict[str, str]:

@@ -36,6 +36,7 @@ from whoosh.searching import Searcher
 from . import whoosh_patches
 from .analysis import ANALYSIS_VERSION
 from .errors import IndexNotReady, ReindexInProgress
+from .protected import ProtectedWordsFile, describe_change, protected_in
 from .schema import build_schema, same_schema
 
 log = logging.getLogger(__name__)
@@ -299,8 +300,10 @@ _OPEN_ERRORS = (IndexNotReady, OSError, whoosh_index.IndexError, ValueError, EOF
 def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | None, bool]:
     """Why the generation does not match this code (or ``None``), and whether
     it can still be searched (another analysis version: yes, with its own
-    pickled analysers; another schema: no, the query code needs its fields)."""
-    if not same_schema(ix.schema, build_schema()):
+    pickled analysers; another schema: no, the query code needs its fields).
+    The protected words are compared apart (:meth:`LiveIndex.stale`): the
+    file can change while the service runs."""
+    if not same_schema(ix.schema, build_schema(protected_in(ix.schema))):
         return "the index was built with another schema by an older version: run `searchsvc reindex`", False
     built_with = generation.manifest.get("analysis")
     if built_with != ANALYSIS_VERSION:
@@ -325,15 +328,24 @@ class LiveIndex:
     would kill the process (``SIGBUS``) at the next read of a lost page: the
     per-request check finds it first. Whoosh searchers are not thread-safe, so
     each thread keeps its own and reuses it across requests.
+
+    With ``protected_words`` (the configured list), :attr:`stale` also says
+    when the list no longer matches the one the generation was built with.
     """
 
     #: Seconds between two attempts to open a generation that failed.
     RETRY_AFTER = 5.0
 
-    def __init__(self, index_dir: str | os.PathLike[str], weighting=None) -> None:
+    def __init__(
+        self, index_dir: str | os.PathLike[str], weighting=None, protected_words: ProtectedWordsFile | None = None
+    ) -> None:
         whoosh_patches.install_reader()  # segment files shared through the page cache, not copied
         self.index_dir = Path(index_dir)
         self.weighting = weighting
+        self.protected_words = protected_words
+        #: The protected words of the generation in use (its analysers').
+        self._built_protected: frozenset[str] = frozenset()
+        self._protected_reported: tuple | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
         self._stamp: tuple[int, int, int] | None | object = _NEVER  # the pointer last acted on
@@ -342,8 +354,8 @@ class LiveIndex:
         self.index: whoosh_index.Index | None = None
         #: Why the generation the pointer names is not the one served, if it is not.
         self.problem: str | None = None
-        #: Why the generation in use does not match this code (a reindex is needed), if it does not.
-        self.stale: str | None = None
+        #: Why the generation in use does not match this code, if it does not (see :attr:`stale`).
+        self._stale: str | None = None
         #: False when the generation cannot be searched by this code at all.
         self.searchable = True
 
@@ -445,10 +457,34 @@ class LiveIndex:
         elif reason is not None and problem != self.problem:
             log.error("%s generation %s: %s", "keeping" if previous else "serving", generation.number, reason)
         if ix is not self.index:
-            self.stale, self.searchable = _staleness(generation, ix)
-            if self.stale:
-                log.warning("generation %s: %s", generation.number, self.stale)
+            self._stale, self.searchable = _staleness(generation, ix)
+            self._built_protected = protected_in(ix.schema)
+            if self._stale:
+                log.warning("generation %s: %s", generation.number, self._stale)
         self.generation, self.index, self.problem = generation, ix, problem
+
+    @property
+    def stale(self) -> str | None:
+        """Why the generation in use wants a reindex (another schema or analysis
+        version, or other protected words than the configured file's), if it does."""
+        return self._stale or self._protected_change()
+
+    def _protected_change(self) -> str | None:
+        generation = self.generation
+        if self.protected_words is None or generation is None:
+            return None
+        wanted = self.protected_words.current()
+        if wanted.words == self._built_protected:
+            return None
+        change = describe_change(self._built_protected, wanted.words)
+        message = (
+            f"the protected words changed since generation {generation.number} was built ({change}): "
+            "run `searchsvc reindex`"
+        )
+        if self._protected_reported != (generation.number, wanted.digest):
+            self._protected_reported = (generation.number, wanted.digest)
+            log.warning("%s", message)
+        return message
 
     def current(self) -> tuple[Generation, whoosh_index.Index]:
         """The generation in use and its index; raises :class:`IndexNotReady` if none."""

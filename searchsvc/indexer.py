@@ -29,7 +29,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from . import __version__, generations
-from .analysis import ANALYSIS_VERSION
+from .analysis import ANALYSIS_VERSION, fold
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
 from .documents import (
@@ -41,6 +41,7 @@ from .documents import (
     load_documents,
 )
 from .errors import IndexWriteError, NothingToIndex
+from .protected import default_words, describe_change, protected_in
 from .schema import build_schema, combined_text, same_schema
 
 #: ``progress(documents_done, bytes_done, bytes_total)``
@@ -119,14 +120,18 @@ def reindex(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     keep: int = 2,
     progress: Progress | None = None,
+    protected: Iterable[str] | None = None,
 ) -> ReindexResult:
     """Index ``sources`` into a new generation of ``index_dir`` and switch to it.
 
     :param incremental: write only what changed since the current generation
         (falls back to a full rebuild, saying why, when there is none or it was
-        built with another analysis chain).
+        built with another analysis chain or other protected words).
     :param procs: Whoosh writer processes for a full rebuild (0: :func:`auto_procs`).
     :param keep: generations to keep on disk, the current one included.
+    :param protected: words indexed unstemmed (:mod:`searchsvc.protected`);
+        ``None``: the shipped list, ``index_data/protected_words.txt`` (what
+        ``SEARCHSVC_PROTECTED_WORDS`` defaults to).
     :raises ReindexInProgress: another reindex holds the lock; nothing touched.
     :raises NothingToIndex: no valid document at all; nothing switched.
     :raises IndexWriteError: the new generation could not be written (disk
@@ -135,6 +140,7 @@ def reindex(
     sources = [Path(s) for s in sources]
     index_dir = Path(index_dir)
     procs = procs or auto_procs()
+    protected = default_words() if protected is None else frozenset(map(fold, protected))
     index_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with generations.reindex_lock(index_dir):
@@ -147,6 +153,8 @@ def reindex(
                 note = "no usable current generation: full rebuild"
             elif previous.manifest.get("analysis") != ANALYSIS_VERSION or not _same_schema(previous):
                 note = "the current generation used another analysis chain or schema: full rebuild"
+            elif (built := _protected_words(previous)) != protected:
+                note = f"the protected words changed ({describe_change(built, protected)}): full rebuild"
             elif not _has_catalog(previous):
                 note = "the current generation has no readable catalog (an older version made it): full rebuild"
             else:
@@ -154,7 +162,7 @@ def reindex(
         result = ReindexResult(generation=number, mode=mode, note=note)
         path = generations.generation_path(index_dir, number)
         try:
-            _build(path, sources, previous, result, procs, limitmb, max_file_bytes, progress)
+            _build(path, sources, previous, result, procs, limitmb, max_file_bytes, progress, protected)
             if result.documents == 0:
                 raise NothingToIndex(
                     "no valid document found in "
@@ -190,11 +198,21 @@ def _usable_previous(index_dir: Path) -> generations.Generation | None:
 
 def _same_schema(generation: generations.Generation) -> bool:
     """Whether ``generation`` was built with this code's schema and analysers
-    (Whoosh pickles them into the index; they compare field by field)."""
+    (Whoosh pickles them into the index; they compare field by field), its
+    protected words aside (see :func:`_protected_words`)."""
     try:
-        return same_schema(whoosh_index.open_dir(str(generation.path)).schema, build_schema())
+        schema = whoosh_index.open_dir(str(generation.path)).schema
+        return same_schema(schema, build_schema(protected_in(schema)))
     except Exception:
         return False
+
+
+def _protected_words(generation: generations.Generation) -> frozenset[str]:
+    """The protected words ``generation`` was built with (its analysers')."""
+    try:
+        return protected_in(whoosh_index.open_dir(str(generation.path)).schema)
+    except Exception:  # unreadable: _same_schema has already said so
+        return frozenset()
 
 
 def _has_catalog(generation: generations.Generation) -> bool:
@@ -236,6 +254,7 @@ def _build(
     limitmb: int,
     max_file_bytes: int,
     progress: Progress | None,
+    protected: frozenset[str] = frozenset(),
 ) -> None:
     old = _open_catalog(previous)
     report = LoadReport()
@@ -247,7 +266,7 @@ def _build(
         ix = whoosh_index.open_dir(str(path))
     else:
         path.mkdir()
-        ix = whoosh_index.create_in(str(path), build_schema())
+        ix = whoosh_index.create_in(str(path), build_schema(protected))
         if procs > 1:
             _workers_die_with_parent()
     full = result.mode == "full"
@@ -321,6 +340,8 @@ def _build(
             "created": datetime.now().astimezone().isoformat(timespec="seconds"),
             "documents": result.documents,
             "analysis": ANALYSIS_VERSION,
+            # Also in the index's pickled analysers (what queries use); here for people.
+            "protected_words": sorted(protected_in(ix.schema)),
             "searchsvc": __version__,
             "mode": result.mode,
             "sources": [str(s) for s in sources],

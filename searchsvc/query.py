@@ -37,6 +37,7 @@ from whoosh.reading import IndexReader
 from .analysis import STOP_WORDS, fold, stem
 from .errors import QueryError
 from .schema import has_positions
+from .synonyms import Expansion, SynonymGroup, SynonymMatcher, SynonymOr, SynonymPlugin, Synonyms
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 32
@@ -71,13 +72,16 @@ class ParsedQuery:
     query: wq.Query
     #: Words that matched nothing as typed and were searched as the nearest
     #: words of the index instead: {typed word: [folded index words]}; an
-    #: empty list when none was near (the look-up need not be done again).
+    #: empty list when none was near, or when the word needs none (it has
+    #: synonyms): the look-up need not be done again.
     corrections: dict[str, list[str]] = field(default_factory=dict)
     #: Words typed with ``-``: a query of nothing else finds nothing (rather
     #: than falling back to an exact-field search of those very words).
     excluded: set[str] = field(default_factory=set)
     #: Optional extra score: consecutive query words found next to each other.
     bonus: wq.Query | None = None
+    #: Synonyms added to the query (see :mod:`searchsvc.synonyms`), in query order.
+    expanded: list[Expansion] = field(default_factory=list)
 
     def highlight_terms(self) -> set[tuple[str, str]]:
         """(field, term) pairs worth highlighting in titles and snippets."""
@@ -152,6 +156,8 @@ class TypoPlugin(Plugin):
 
     def correct(self, parser, group):
         for i, node in enumerate(group):
+            if isinstance(node, SynonymGroup):
+                continue  # words of the site's synonyms list are not typos
             if isinstance(node, syntax.GroupNode):
                 group[i] = self.correct(parser, node)
             elif type(node) is syntax.WordNode and node.fieldname is None:
@@ -259,9 +265,15 @@ def _node_texts(node) -> list[str]:
 
 
 def make_parser(
-    schema, reader: IndexReader, corrections: dict[str, list[str]], excluded: set[str] | None = None
+    schema,
+    reader: IndexReader,
+    corrections: dict[str, list[str]],
+    excluded: set[str] | None = None,
+    synonyms: SynonymMatcher | None = None,
+    expanded: list[Expansion] | None = None,
 ) -> MultifieldParser:
-    """The query parser for one index's schema (and so its analysers)."""
+    """The query parser for one index's schema (and so its analysers), with
+    ``synonyms`` compiled for that schema's ``text`` analyser, if any."""
     parser = MultifieldParser(list(FIELD_BOOSTS), schema, fieldboosts=FIELD_BOOSTS, group=ClausesGroup)
     # "NOT" means "ANDNOT", never "OR NOT" (which would match almost everything).
     parser.replace_plugin(OperatorsPlugin(AndNot=r"(?<=\s)(?:AND)?NOT(?=\s)", Not=None))
@@ -275,24 +287,33 @@ def make_parser(
             TypoPlugin(reader, corrections),
         ]
     )
+    if synonyms is not None and synonyms.table:
+        parser.add_plugin(SynonymPlugin(synonyms, reader, [] if expanded is None else expanded, corrections, MAX_WORDS))
     return parser
 
 
-def parse(q: str, schema, reader: IndexReader) -> ParsedQuery:
+def parse(q: str, schema, reader: IndexReader, synonyms: Synonyms | None = None) -> ParsedQuery:
     """Parse and bound a reader's query; raises :class:`QueryError` if it is
-    empty or too long. Syntax that does not parse is read as plain words."""
+    empty or too long. Syntax that does not parse is read as plain words.
+    ``synonyms`` (the site's list) are added to the words they match."""
     text = clean_text(q)
     if not text:
         raise QueryError("q is empty: type one or more words")
     result = ParsedQuery(text=text, query=wq.NullQuery)
+    matcher = synonyms.matcher(schema["text"].analyzer) if synonyms and "text" in schema else None
+
+    def parser() -> MultifieldParser:
+        return make_parser(schema, reader, result.corrections, result.excluded, matcher, result.expanded)
+
     try:
-        parsed = make_parser(schema, reader, result.corrections, result.excluded).parse(text)
+        parsed = parser().parse(text)
     except Exception:  # Whoosh's parser can raise on odd nestings: read it as words
         parsed = None
     if parsed is None or _has_unusable_nodes(parsed):
         result.corrections.clear()
         result.excluded.clear()
-        parsed = make_parser(schema, reader, result.corrections, result.excluded).parse(_SYNTAX.sub(" ", text))
+        result.expanded.clear()
+        parsed = parser().parse(_SYNTAX.sub(" ", text))
     result.query = _bound(parsed, reader, result)
     # Only stop words (`les`, `jusqu'à`): their exact forms. Not `mon*` (a
     # prefix, though `mon` is a stop word), and never with excluded words:
@@ -318,7 +339,8 @@ def pair_bonus(q: wq.Query) -> wq.Query | None:
         return None
     stems: list[str | None] = []
     for clause in q.subqueries:
-        texts = [t for f, t in clause.iter_all_terms() if f == "text"] if not isinstance(clause, wq.Phrase) else []
+        typed = clause.subqueries[0] if isinstance(clause, SynonymOr) else clause  # not its synonyms
+        texts = [t for f, t in typed.iter_all_terms() if f == "text"] if not isinstance(typed, wq.Phrase) else []
         stems.append(texts[0] if len(texts) == 1 else None)
     pairs = [
         wq.Phrase("text", [a, b], slop=1, boost=PAIR_WEIGHT)

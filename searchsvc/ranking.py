@@ -19,6 +19,7 @@ from whoosh.searching import Searcher
 
 from .query import Clauses, ParsedQuery
 from .scoring import VectorScorer, bm25_idf, top
+from .synonyms import SynonymOr
 
 
 class TunedBM25(scoring.WeightingModel):
@@ -69,6 +70,8 @@ def clauses(q: wq.Query) -> tuple[list[wq.Query], list[wq.Query], wq.Query | Non
         return list(q.subqueries), [], excluded
     if isinstance(q, Clauses):
         return [], list(q.subqueries), excluded
+    if isinstance(q, SynonymOr):  # one word (or phrase) and its synonyms: one clause
+        return [], [q], excluded
     if isinstance(q, wq.Or):  # flattened by Whoosh (after + or -): one word per text
         return [], _words_of(q), excluded
     return [], [q], excluded

@@ -17,6 +17,7 @@ from .errors import QueryError
 from .ranking import DocFilter, rank_and_count
 from .snippets import highlight_title, make_snippet, stems_to_mark
 from .suggest import suggestion_for
+from .synonyms import Synonyms
 
 MAX_PER_PAGE = 100
 #: How deep a reader may page: past this many hits, pages are refused.
@@ -94,6 +95,8 @@ class SearchPage:
     #: most MAX_FACET_SOURCES plus those filtered on), "year": […] (newest
     #: first)}, counted over every match, each facet ignoring its own filter.
     facets: dict[str, list[dict]] = field(default_factory=lambda: {"source": [], "year": []})
+    #: Synonyms searched besides the words typed: [{"from": typed, "to": [synonyms]}…].
+    expanded: list[dict] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -110,6 +113,7 @@ class SearchPage:
             "hits": [asdict(h) for h in self.hits],
             "suggestion": self.suggestion,
             "facets": self.facets,
+            "expanded": self.expanded,
         }
 
 
@@ -134,14 +138,17 @@ def _facet_values(request: SearchRequest, counts: dict[str, list[tuple[str, int]
     }
 
 
-def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -> SearchPage:
+def search(
+    searcher: Searcher, request: SearchRequest, *, render: bool = True, synonyms: Synonyms | None = None
+) -> SearchPage:
     """Run ``request`` on ``searcher`` (the index's own schema and analysers).
 
     :param render: build snippets, highlighted titles, the suggestion and the
         facet counts; off for evaluation, which needs the ranking only.
+    :param synonyms: the site's synonyms (:mod:`searchsvc.synonyms`), if any.
     """
     started = time.perf_counter()
-    parsed = querying.parse(request.q, searcher.schema, searcher.reader())
+    parsed = querying.parse(request.q, searcher.schema, searcher.reader(), synonyms)
     depth = min(request.page * request.per_page, MAX_DEPTH)
     ranking = rank_and_count(searcher, parsed, depth, _filter(request), request.sort, facets=render)
     start = (request.page - 1) * request.per_page
@@ -174,4 +181,5 @@ def search(searcher: Searcher, request: SearchRequest, *, render: bool = True) -
         hits=hits,
         suggestion=suggestion,
         facets=_facet_values(request, ranking.facets),
+        expanded=[e.to_dict() for e in parsed.expanded],
     )

@@ -91,8 +91,8 @@ def use_a_newer_schema(monkeypatch, module) -> None:
 
     original = module.build_schema
 
-    def newer_schema():
-        schema = original()
+    def newer_schema(protected=()):
+        schema = original(protected)
         schema.add("added_later", STORED)
         return schema
 

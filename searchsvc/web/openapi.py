@@ -9,6 +9,8 @@ from .. import __version__
 from ..completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS, MAX_TITLES
 from ..query import MAX_QUERY_CHARS
 from ..search import MAX_DEPTH, MAX_FACET_SOURCES, MAX_FILTER_VALUES, MAX_PER_PAGE, SORTS
+from ..synonyms import MAX_ALTERNATIVES
+from ..wordfiles import MAX_LOGGED
 from .params import MAX_PARAM_CHARS
 
 ERROR = {
@@ -71,9 +73,22 @@ FACETS = {
     },
 }  # fmt: skip
 
+EXPANSION = {
+    "type": "object",
+    "required": ["from", "to"],
+    "additionalProperties": False,
+    "properties": {
+        "from": {"type": "string", "minLength": 1,
+                 "description": "A word, or consecutive words, of the query as typed."},
+        "to": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+               "maxItems": MAX_ALTERNATIVES,
+               "description": "Its synonyms also searched, as the synonyms file writes them."},
+    },
+}  # fmt: skip
+
 SEARCH_RESULT = {
     "type": "object",
-    "required": ["query", "total", "page", "per_page", "took_ms", "hits", "suggestion", "facets"],
+    "required": ["query", "total", "page", "per_page", "took_ms", "hits", "suggestion", "facets", "expanded"],
     "properties": {
         "query": {"type": "string", "description": "The query as searched (normalised)."},
         "total": {"type": "integer", "minimum": 0},
@@ -83,6 +98,10 @@ SEARCH_RESULT = {
         "hits": {"type": "array", "items": HIT, "maxItems": MAX_PER_PAGE},
         "suggestion": {"type": ["string", "null"], "description": "Did you mean…"},
         "facets": FACETS,
+        "expanded": {"type": "array", "items": EXPANSION, "description": (
+            "The site's synonyms searched besides the words typed, in query order, e.g. "
+            "[{\"from\": \"otan\", \"to\": [\"nato\"]}]; empty when none applied. Excluded words, "
+            "quoted phrases, prefix*, word~ and field:word are never expanded.")},
     },
 }
 
@@ -121,6 +140,21 @@ HEALTH = {
         "generation": {"type": "integer", "minimum": 1},
         "analysis": {"type": ["string", "null"]},
         "problem": {"type": "string"},
+        "synonyms": {
+            "type": "object",
+            "required": ["entries", "problems"],
+            "description": "The synonyms file as this worker applies it (reloaded within a second of an edit).",
+            "properties": {
+                "entries": {"type": "integer", "minimum": 0, "description": "Groups (lines) in use."},
+                "problems": {"type": "array", "maxItems": MAX_LOGGED,
+                             "description": f"Lines ignored, with their numbers (the first {MAX_LOGGED}; "
+                                            "`searchsvc synonyms --check` lists them all).", "items": {
+                    "type": "object", "required": ["line", "message"],
+                    "properties": {"line": {"type": ["integer", "null"], "minimum": 1,
+                                            "description": "null: the whole file."},
+                                   "message": {"type": "string"}}}},
+            },
+        },
     },
 }
 
@@ -226,7 +260,8 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"SearchResult": SEARCH_RESULT, "Hit": HIT, "Facets": FACETS, "Suggestions": SUGGESTIONS,
+            "schemas": {"SearchResult": SEARCH_RESULT, "Hit": HIT, "Facets": FACETS, "Expansion": EXPANSION,
+                        "Suggestions": SUGGESTIONS,
                         "Health": HEALTH, "Error": ERROR}
         },
     }

@@ -23,7 +23,14 @@ def run_search(search_request: SearchRequest) -> SearchPage:
     """The page for ``search_request`` on the current generation, from the cache if there."""
     searcher, generation = live_index().searcher_and_generation()
     cache: QueryCache = current_app.extensions["searchsvc.cache"]
-    return cache.page((generation, search_request), lambda: search(searcher, search_request))
+    # The synonyms' version is part of the key: an edited list never serves a page computed with the old one.
+    synonyms = current_app.extensions["searchsvc.synonyms"].current()
+    page = cache.page(
+        (generation, synonyms.version, search_request), lambda: search(searcher, search_request, synonyms=synonyms)
+    )
+    # What readers look for (a cached page counts: a reader searched); never fails, never waits.
+    current_app.extensions["searchsvc.querylog"].record(search_request.q, page.total, page.took_ms, search_request.page)
+    return page
 
 
 @bp.after_app_request
@@ -89,6 +96,8 @@ def health():
         "documents": generation.documents,
         "generation": generation.number,
         "analysis": generation.manifest.get("analysis"),
+        # The synonyms in use and the lines of the file that were ignored (with their numbers).
+        "synonyms": current_app.extensions["searchsvc.synonyms"].current().summary(),
     }
     if live.problem:
         body["problem"] = live.problem
