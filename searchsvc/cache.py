@@ -13,9 +13,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import replace
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from .search import SearchPage
+if TYPE_CHECKING:  # annotations only: the query side uses BoundedCache too
+    from .search import SearchPage
 
 T = TypeVar("T")
 

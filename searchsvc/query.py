@@ -35,8 +35,10 @@ from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
 
 from .analysis import STOP_WORDS, fold, stem
+from .cache import BoundedCache
 from .errors import QueryError
 from .schema import has_positions
+from .scoring import reader_key
 from .synonyms import Expansion, SynonymGroup, SynonymMatcher, SynonymOr, SynonymPlugin, Synonyms
 
 MAX_QUERY_CHARS = 1000
@@ -393,11 +395,42 @@ def _doc_frequency(reader: IndexReader, fieldname: str, text: str) -> int:
         return 0
 
 
-def _top_terms(reader: IndexReader, fieldname: str, candidates) -> list[str]:
-    """The most frequent of ``candidates`` (at most :data:`MAX_EXPANSIONS`)."""
-    scanned = list(islice(candidates, MAX_SCANNED))
-    scanned.sort(key=lambda t: -_doc_frequency(reader, fieldname, t))
-    return [t.decode("utf-8") if isinstance(t, bytes) else t for t in scanned[:MAX_EXPANSIONS]]
+def _top_terms(pairs) -> list[tuple[str, int]]:
+    """The most frequent (term, documents) of ``pairs`` read (at most
+    :data:`MAX_SCANNED` of them), :data:`MAX_EXPANSIONS` at most, none absent."""
+    scanned = [(t.decode("utf-8") if isinstance(t, bytes) else t, n) for t, n in islice(pairs, MAX_SCANNED) if n]
+    scanned.sort(key=lambda pair: -pair[1])
+    return scanned[:MAX_EXPANSIONS]
+
+
+#: Expansions already computed, per generation: a prefix typed by many readers
+#: (or 32 times in one query) reads the vocabulary once.
+_EXPANSIONS: BoundedCache[list[tuple[str, int]]] = BoundedCache(10_000)
+
+
+def _expansions(q: wq.Query, reader: IndexReader) -> list[tuple[str, int]]:
+    """The terms ``q`` (prefix, wildcard or fuzzy word) stands for, with the
+    number of documents holding each. Prefixes and wildcards read the terms'
+    frequencies as they scan (no look-up per term)."""
+    fieldname = q.fieldname
+    if isinstance(q, wq.FuzzyTerm):
+        candidates = [q.text] + within_distance(
+            reader, fieldname, q.text, min(q.maxdist, 2), prefix=max(q.prefixlength, 1)
+        )
+        return _top_terms((t, _doc_frequency(reader, fieldname, t)) for t in candidates)
+    if isinstance(q, wq.Prefix):
+        return _top_terms((t, info.doc_frequency()) for t, info in reader.iter_prefix(fieldname, q.text))
+    # Wildcard: scan from its literal prefix, keep what the pattern matches
+    prefix = re.split(r"[*?]", q.text, maxsplit=1)[0]
+    if not prefix:
+        return []  # a leading wildcard would scan the whole vocabulary
+    pattern = re.compile(q._get_pattern())
+    scanned = islice(reader.iter_prefix(fieldname, prefix), MAX_SCANNED)  # however few match
+    return _top_terms(
+        (t, info.doc_frequency())
+        for t, info in scanned
+        if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t)
+    )
 
 
 def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
@@ -405,31 +438,15 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
     fieldname = q.fieldname
     if fieldname not in reader.schema or not reader.schema[fieldname].scorable:
         return wq.NullQuery
-    if isinstance(q, wq.FuzzyTerm):
-        candidates = [q.text] + within_distance(
-            reader, fieldname, q.text, min(q.maxdist, 2), prefix=max(q.prefixlength, 1)
-        )
-    elif isinstance(q, wq.Prefix):
-        candidates = reader.expand_prefix(fieldname, q.text)
-    else:  # Wildcard: scan from its literal prefix, keep what the pattern matches
-        prefix = re.split(r"[*?]", q.text, maxsplit=1)[0]
-        if not prefix:
-            return wq.NullQuery  # a leading wildcard would scan the whole vocabulary
-        pattern = re.compile(q._get_pattern())
-        candidates = (  # at most MAX_SCANNED terms read, however few match
-            t for t in islice(reader.expand_prefix(fieldname, prefix), MAX_SCANNED)
-            if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t)
-        )  # fmt: skip
-    terms = _top_terms(reader, fieldname, candidates)
+    key = (reader_key(reader), type(q).__name__, fieldname, q.text, getattr(q, "maxdist", 0),
+           getattr(q, "prefixlength", 0))  # fmt: skip
+    terms = _EXPANSIONS.get(key, lambda: _expansions(q, reader))
     if not terms:
         return wq.NullQuery
     # Weighted by frequency, so that a rare expansion (high idf) does not
     # outrank the common word the reader most likely meant.
-    frequencies = [_doc_frequency(reader, fieldname, t) for t in terms]
-    top = max(frequencies) or 1
-    return wq.Or(
-        [wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in zip(terms, frequencies, strict=True) if f]
-    )
+    top = max(f for _, f in terms) or 1
+    return wq.Or([wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in terms])
 
 
 def _bound(q: wq.Query, reader: IndexReader, result: ParsedQuery, words: list[int] | None = None) -> wq.Query:

@@ -286,9 +286,18 @@ class CountingReader:
             self.scanned += 1
             yield term
 
+    def iter_prefix(self, fieldname, prefix):
+        self.scans += 1
+        for term_info in self.reader.iter_prefix(fieldname, prefix):
+            self.scanned += 1
+            yield term_info
+
 
 def parse_counting(app, q):
+    from searchsvc import query
     from searchsvc.query import parse
+
+    query._EXPANSIONS = query.BoundedCache(10)  # what a first reader of the generation pays
 
     with app.app_context():
         searcher = app.extensions["searchsvc.index"].searcher()
@@ -339,3 +348,15 @@ def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
     response = large_vocabulary.test_client().get("/api/search", query_string={"q": q})
     assert response.status_code == 200
     assert 0 < len(calls) <= 2 * MAX_WORDS
+
+
+def test_a_prefix_already_expanded_in_this_generation_reads_no_vocabulary(large_vocabulary):
+    from searchsvc.query import parse
+
+    _, first = parse_counting(large_vocabulary, "ab* zz")
+    with large_vocabulary.app_context():
+        searcher = large_vocabulary.extensions["searchsvc.index"].searcher()
+    again = CountingReader(searcher.reader())
+    parsed = parse("ab* zz", searcher.schema, again)
+    assert first.scanned > 0 and again.scans == 0
+    assert len(list(parsed.query.leaves())) > 1
