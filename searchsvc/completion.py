@@ -11,11 +11,12 @@ When words were typed before the last one, the completions that occur in
 the articles holding them come first (``coupe du m`` → « monde » before
 « ministre »), counted over posting arrays.
 
-The work is bounded: a request reads at most the index words of one prefix
-(so that ``p`` offers « président », not the first ``p…`` words in
-alphabetical order), and those are read once per generation and process,
-their :data:`KEPT` most frequent kept: only a few short prefixes hold many
-words. Titles are ranked with the vectorised ranking.
+The work is bounded: the prefixes of one or two letters, which hold the
+most words, come from a table the reindex wrote (:mod:`searchsvc.prefixes`),
+so that ``p`` offers « président », not the first ``p…`` words in
+alphabetical order; a longer prefix's words are read from the index once per
+generation and process, their :data:`KEPT` most frequent kept. Titles are
+ranked with the vectorised ranking.
 Results and written forms are cached per generation, since each keystroke
 asks again.
 """
@@ -30,6 +31,7 @@ from whoosh.searching import Searcher
 
 from .analysis import STOP_WORDS
 from .cache import BoundedCache
+from .prefixes import KEPT, LONGEST, read_table
 from .query import MAX_WORDS, ParsedQuery, clean_text
 from .ranking import rank
 from .scoring import arrays_for, reader_key
@@ -41,14 +43,13 @@ MAX_SUGGESTIONS = 20
 MAX_TITLES = 3
 #: Completions of the last word that titles may hold (a bounded prefix).
 TITLE_EXPANSIONS = 20
-#: A prefix's most frequent words kept, and ranked by the words typed before.
-KEPT = 60
 
 #: Per process, keyed by generation: results of recent requests, and how
 #: articles write the words offered.
 _RESULTS: BoundedCache[Completions] = BoundedCache(5000)
 _WRITTEN: BoundedCache[str] = BoundedCache(20_000)
 _PREFIXES: BoundedCache[list[tuple[str, int]]] = BoundedCache(2000)
+_TABLES: BoundedCache[dict[str, list[tuple[str, int]]]] = BoundedCache(8)
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,20 @@ def _complete(searcher: Searcher, q: str, limit: int) -> list[Suggestion]:
 def _most_frequent(searcher: Searcher, prefix: str) -> list[tuple[str, int]]:
     """The words of the ``exact`` field starting with ``prefix`` and the
     number of articles holding each, most frequent first (the :data:`KEPT`
-    first); stop words and single letters left out. Read once per generation."""
+    first); stop words and single letters left out. A short prefix comes
+    from the generation's table (:mod:`searchsvc.prefixes`), a longer one is
+    read from the index once per generation."""
     reader = searcher.reader()
+    if len(prefix) <= LONGEST:
+        table = _TABLES.get(reader_key(reader), lambda: read_table(_folder(searcher)) or {})
+        if table:
+            return table.get(prefix, [])
     return _PREFIXES.get((reader_key(reader), prefix), lambda: _read_prefix(reader, prefix))
+
+
+def _folder(searcher: Searcher) -> str | None:
+    storage = getattr(getattr(searcher, "_ix", None), "storage", None)
+    return getattr(storage, "folder", None)
 
 
 def _read_prefix(reader, prefix: str) -> list[tuple[str, int]]:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from . import __version__, generations, whoosh_patches
+from . import __version__, generations, prefixes, whoosh_patches
 from .analysis import ANALYSIS_VERSION, fold
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
@@ -322,6 +322,10 @@ def _build(
             progress(result.documents, report.bytes_read, total)
         writers.commit()
         _check_written(path, result.documents, writers.died)
+        if full or not (path / prefixes.FILENAME).exists():
+            # An incremental run keeps its predecessor's table (hard-linked):
+            # reading the whole vocabulary would double its time (2 s at 20,000).
+            prefixes.write_table(path)
         catalog.close()
     except BaseException:
         writers.cancel()

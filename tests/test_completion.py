@@ -206,10 +206,37 @@ def large_vocabulary(tmp_path_factory):
     return LiveIndex(root / "index", WEIGHTING).searcher()
 
 
+def counting_prefix_reads(searcher, monkeypatch):
+    reader = searcher.reader()
+    scans = []
+    real_iter_prefix = reader.iter_prefix
+
+    def iter_prefix(fieldname, prefix):
+        scans.append(prefix)
+        yield from real_iter_prefix(fieldname, prefix)
+
+    monkeypatch.setattr(reader, "iter_prefix", iter_prefix)
+    monkeypatch.setattr(reader, "expand_prefix", lambda *a: pytest.fail("another scan of the vocabulary"))
+    monkeypatch.setattr(completion, "_RESULTS", completion.BoundedCache(10))
+    monkeypatch.setattr(completion, "_PREFIXES", completion.BoundedCache(10))
+    monkeypatch.setattr(completion, "_TABLES", completion.BoundedCache(10))
+    return scans
+
+
 @pytest.mark.parametrize("q", ["a", "ab", "x a", "a b c d e f g h i j k l m n o p q r s t u v w x y z a"])
+def test_a_short_prefix_comes_from_the_generation_table(large_vocabulary, monkeypatch, q):
+    """One or two letters, the prefixes with the most words: the reindex wrote
+    their most frequent words, no keystroke reads the vocabulary."""
+    scans = counting_prefix_reads(large_vocabulary, monkeypatch)
+    suggestions = complete(large_vocabulary, q, 20).suggestions
+    assert scans == [] and len(suggestions) >= 1
+    assert (Path(large_vocabulary._ix.storage.folder) / "prefixes.json").is_file()
+
+
+@pytest.mark.parametrize("q", ["abc", "x abd", "a b c d e f g h i j k l m n o p q r s t u v w x y z abf"])
 def test_a_prefix_is_read_once_per_generation(large_vocabulary, monkeypatch, q):
-    """However many words a prefix holds, a request reads at most those of
-    one prefix, and the next keystrokes on it read none."""
+    """However many words a longer prefix holds, a request reads at most
+    those of one prefix, and the next keystrokes on it read none."""
     reader = large_vocabulary.reader()
     read, scans = [], []
     real_iter_prefix = reader.iter_prefix
@@ -249,3 +276,20 @@ def test_words_typed_before_rank_the_completions(tmp_path):
     searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
     assert words(searcher, "m")[:2] == ["ministre", "monde"]
     assert words(searcher, "coupe du m")[:2] == ["coupe du monde", "coupe du ministre"]
+
+
+def test_an_incremental_reindex_keeps_the_table_a_full_one_rewrites_it(tmp_path):
+    from searchsvc.generations import current_generation
+
+    corpus = write_articles(tmp_path / "corpus", ARTICLES)
+    reindex([corpus], tmp_path / "index")
+    first = current_generation(tmp_path / "index").path / "prefixes.json"
+    write_articles(corpus, ARTICLES + [{"id": "z", "title": "Zygomatique", "body": "Zygomatique zygomatique."}])
+    reindex([corpus], tmp_path / "index", incremental=True)
+    kept = current_generation(tmp_path / "index").path / "prefixes.json"
+    assert kept.read_bytes() == first.read_bytes() and kept.stat().st_ino == first.stat().st_ino
+    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    assert "zygomatique" in words(searcher, "zyg")  # from its third letter, read from the index
+    reindex([corpus], tmp_path / "index")
+    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    assert "zygomatique" in words(searcher, "zy")
