@@ -95,6 +95,35 @@ def test_a_misspelt_word_is_forgiven_and_suggested_with_accents(searcher):
     assert page.suggestion == "présidentielle"
 
 
+@pytest.fixture(scope="module")
+def titles_searcher(tmp_path_factory):
+    """Articles holding « titre » and « titres »: words one typo from ``title``."""
+    import json
+
+    root = tmp_path_factory.mktemp("titles")
+    (root / "corpus").mkdir()
+    articles = [
+        {"id": "a", "title": "Le titre du film", "body": "Un titre et des titres."},
+        {"id": "b", "title": "Élection présidentielle", "body": "La présidentielle approche."},
+    ]
+    (root / "corpus" / "a.jsonl").write_text("\n".join(json.dumps(a) for a in articles), "utf-8")
+    reindex([root / "corpus"], root / "index")
+    return LiveIndex(root / "index", WEIGHTING).searcher()
+
+
+@pytest.mark.parametrize(
+    "q, suggestion",
+    [
+        ("title:presidentiele", "title:présidentielle"),  # the field name stays as typed
+        ("title:election", None),
+        ("presidentiele~", None),  # already searched with its typos
+        ("tittre title:election", "titre title:election"),
+    ],
+)
+def test_the_suggestion_corrects_words_not_field_names_or_fuzzy_words(titles_searcher, q, suggestion):
+    assert search(titles_searcher, SearchRequest(q=q)).suggestion == suggestion
+
+
 def test_no_suggestion_when_every_word_is_known(searcher):
     assert search(searcher, SearchRequest(q="greffe du coeur")).suggestion is None
 
