@@ -293,11 +293,11 @@ class CountingReader:
             yield term_info
 
 
-def parse_counting(app, q):
+def parse_counting(app, q, monkeypatch):
     from searchsvc import query
     from searchsvc.query import parse
 
-    query._EXPANSIONS = query.BoundedCache(10)  # what a first reader of the generation pays
+    monkeypatch.setattr(query, "_EXPANSIONS", query.BoundedCache(10))  # what a first reader of the generation pays
 
     with app.app_context():
         searcher = app.extensions["searchsvc.index"].searcher()
@@ -315,8 +315,10 @@ def parse_counting(app, q):
         ("abcdq~", 10 * MAX_SCANNED),
     ],
 )
-def test_wildcard_and_fuzzy_words_read_a_bounded_part_of_a_large_vocabulary(large_vocabulary, q, most_read):
-    parsed, reader = parse_counting(large_vocabulary, q)
+def test_wildcard_and_fuzzy_words_read_a_bounded_part_of_a_large_vocabulary(
+    large_vocabulary, q, most_read, monkeypatch
+):
+    parsed, reader = parse_counting(large_vocabulary, q, monkeypatch)
     assert reader.scans == 1 and 0 < reader.scanned <= most_read
     terms = list(parsed.query.leaves())
     if "~" in q:  # a fuzzy word keeps itself beside its expansions
@@ -326,10 +328,10 @@ def test_wildcard_and_fuzzy_words_read_a_bounded_part_of_a_large_vocabulary(larg
     assert large_vocabulary.test_client().get("/api/search", query_string={"q": q}).status_code == 200
 
 
-def test_a_query_of_many_wildcards_expands_a_bounded_number_of_them(large_vocabulary):
+def test_a_query_of_many_wildcards_expands_a_bounded_number_of_them(large_vocabulary, monkeypatch):
     q = " ".join(f"a{x}{y}*" for x, y in itertools.product("bcdfghjklmnp", repeat=2))  # 144 prefixes
     assert len(q) <= 1000
-    parsed, reader = parse_counting(large_vocabulary, q)
+    parsed, reader = parse_counting(large_vocabulary, q, monkeypatch)
     assert reader.scans <= MAX_WORDS and reader.scanned <= MAX_WORDS * MAX_SCANNED
     assert len(list(parsed.query.leaves())) <= MAX_WORDS * MAX_EXPANSIONS
 
@@ -350,10 +352,10 @@ def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
     assert 0 < len(calls) <= 2 * MAX_WORDS
 
 
-def test_a_prefix_already_expanded_in_this_generation_reads_no_vocabulary(large_vocabulary):
+def test_a_prefix_already_expanded_in_this_generation_reads_no_vocabulary(large_vocabulary, monkeypatch):
     from searchsvc.query import parse
 
-    _, first = parse_counting(large_vocabulary, "ab* zz")
+    _, first = parse_counting(large_vocabulary, "ab* zz", monkeypatch)
     with large_vocabulary.app_context():
         searcher = large_vocabulary.extensions["searchsvc.index"].searcher()
     again = CountingReader(searcher.reader())
