@@ -255,7 +255,7 @@ def cpu_seconds() -> float:
 
 def child_build(docs: Path, index_dir: Path, procs: int) -> dict:
     """A full build with the service's indexer; its own and its workers' peak RSS."""
-    from searchsvc.indexer import reindex
+    from searchsvc.index.reindex import reindex
 
     started = time.perf_counter()
     result = reindex([docs], index_dir, procs=procs, limitmb=LIMITMB)
@@ -278,9 +278,9 @@ def percentile(values: list[float], p: float) -> float:
 
 def child_queries(index_dir: Path, queries: list[str], rounds: int) -> dict:
     """Open the index as the service does, warm up once, then time ``rounds`` rounds."""
-    from searchsvc.generations import LiveIndex
-    from searchsvc.ranking import WEIGHTING
-    from searchsvc.search import SearchRequest, search
+    from searchsvc.search.live import LiveIndex
+    from searchsvc.search.searching import SearchRequest, search
+    from searchsvc.search.weighting import WEIGHTING
 
     started = time.perf_counter()
     live = LiveIndex(index_dir, WEIGHTING)

@@ -331,8 +331,8 @@ def run_tantivy_incremental(changes: Path, index_dir: Path) -> dict:
 def run_searchsvc(docs: Path, index_dir: Path, procs: int, incremental: bool) -> dict:
     from whoosh import index as whoosh_index
 
-    from searchsvc import generations
-    from searchsvc.indexer import reindex
+    from searchsvc.index import generations
+    from searchsvc.index.reindex import reindex
 
     started = time.perf_counter()
     result = reindex([docs], index_dir, incremental=incremental, procs=procs, limitmb=LIMITMB)

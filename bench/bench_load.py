@@ -86,7 +86,7 @@ class SetupError(Exception):
 
 def has_index(index_dir: Path) -> bool:
     """Whether ``index_dir`` already holds a published generation (its ``CURRENT`` pointer)."""
-    from searchsvc.generations import pointer_number
+    from searchsvc.index.generations import pointer_number
 
     try:
         return pointer_number(index_dir) is not None
@@ -102,7 +102,7 @@ def ensure_index(index_dir: Path, docs: Path, rebuild: bool) -> None:
     generation even if one exists: needed after a schema or analysis change."""
     if has_index(index_dir) and not rebuild:
         return
-    from searchsvc.indexer import reindex
+    from searchsvc.index.reindex import reindex
 
     print(f"building the index of {docs} in {index_dir}…", file=sys.stderr)
     started = time.perf_counter()

@@ -91,11 +91,12 @@ from whoosh.analysis import LanguageAnalyzer  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 
-from searchsvc.analysis import STOP_WORDS, fold  # noqa: E402
-from searchsvc.generations import LiveIndex  # noqa: E402
-from searchsvc.indexer import reindex  # noqa: E402
-from searchsvc.ranking import WEIGHTING  # noqa: E402
-from searchsvc.search import SearchRequest, search  # noqa: E402
+from searchsvc.index.reindex import reindex  # noqa: E402
+from searchsvc.search.live import LiveIndex  # noqa: E402
+from searchsvc.search.searching import SearchRequest, search  # noqa: E402
+from searchsvc.search.weighting import WEIGHTING  # noqa: E402
+from searchsvc.text.analysis import STOP_WORDS  # noqa: E402
+from searchsvc.text.normalize import fold  # noqa: E402
 
 # bench_relevance (the FTS5 and tantivy builders, clean_query) is imported where
 # used: bench_load.py imports short_queries from here, and need not load

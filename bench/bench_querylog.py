@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from searchsvc import create_app  # noqa: E402
-from searchsvc.querylog import QueryLog  # noqa: E402
+from searchsvc.ops.querylog import QueryLog  # noqa: E402
 
 QUERIES = [
     "macron", "retraites", "etats-unis otan", "covid", "élection présidentielle", "coeur", "université",
@@ -104,7 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index
         if not (index_dir / "CURRENT").exists():
-            from searchsvc.indexer import reindex
+            from searchsvc.index.reindex import reindex
             from tests.conftest import write_corpus
 
             index_dir = Path(tmp) / "index"

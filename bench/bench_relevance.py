@@ -4,17 +4,17 @@ What it measures: for each collection (``piaf_retrieval`` and ``fquad_retrieval`
 under ``../shared/data/``, DEV halves), every system indexes the collection's
 ``docs.jsonl`` (title + body) in a temporary folder, runs the judged DEV
 queries (top 100 each), and the runs are all scored by the same function,
-:func:`searchsvc.evaluation.score_run` (ir-measures): nDCG@10, MRR@10 and
+:func:`searchsvc.ops.evaluation.score_run` (ir-measures): nDCG@10, MRR@10 and
 Recall@100, averaged over **all** judged queries (a query with no result counts
 0). Each system then runs the same queries again with their accents stripped
-(:func:`searchsvc.evaluation.strip_accents_from`, "elections presidentielles"
+(:func:`searchsvc.ops.evaluation.strip_accents_from`, "elections presidentielles"
 for "élections présidentielles") and the table shows the drop in nDCG@10.
 Wall times to build the index and to run the queries are secondary figures.
 
 Systems:
 
 * ``searchsvc``: ``reindex([docs.jsonl], tmp, procs=0)``, then the service's own
-  search path (:func:`searchsvc.evaluation.run_queries`) on
+  search path (:func:`searchsvc.ops.evaluation.run_queries`) on
   ``LiveIndex(tmp, WEIGHTING).searcher()``; the raw question text goes in, as
   a reader would type it;
 * ``whoosh-stock``: Whoosh with ``LanguageAnalyzer("fr")`` on title and body,
@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from searchsvc.evaluation import (  # noqa: E402
+from searchsvc.ops.evaluation import (  # noqa: E402
     DEPTH,
     load_qrels,
     load_queries,
@@ -101,11 +101,11 @@ def log(message: str) -> None:
 
 
 def build_searchsvc(docs_path: Path, docs: list[dict], folder: Path) -> System:
-    from searchsvc.generations import LiveIndex
-    from searchsvc.indexer import reindex
-    from searchsvc.ranking import WEIGHTING
-    from searchsvc.synonyms import load_synonyms
-    from searchsvc.wordfiles import default_path
+    from searchsvc.index.reindex import reindex
+    from searchsvc.search.live import LiveIndex
+    from searchsvc.search.weighting import WEIGHTING
+    from searchsvc.text.synonyms import load_synonyms
+    from searchsvc.text.wordfiles import default_path
 
     # As the service runs by default: the shipped protected words (reindex's
     # default) and the shipped synonyms.
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(result))
         print()
     print(
-        "top 100 per query; metrics over all judged queries (searchsvc.evaluation.score_run); "
+        "top 100 per query; metrics over all judged queries (searchsvc.ops.evaluation.score_run); "
         "drop = nDCG@10 − nDCG@10 with accents stripped from the queries"
     )
     print(", ".join(f"{k} {v}" for k, v in info.items()))

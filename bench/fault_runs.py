@@ -121,8 +121,8 @@ from bench_load import (  # noqa: E402
 )
 from bench_query import short_queries  # noqa: E402
 
-from searchsvc import generations  # noqa: E402
-from searchsvc.catalog import FILENAME as CATALOG_FILE  # noqa: E402
+from searchsvc.index import generations, lock  # noqa: E402
+from searchsvc.index.catalog import FILENAME as CATALOG_FILE  # noqa: E402
 
 DEFAULT_DOCS = ROOT / ".." / "shared" / "data" / "orangesum_news" / "docs.jsonl"
 BUNDLED = ROOT / "index_data" / "corpus"
@@ -225,7 +225,8 @@ def load_corpus(docs_path: Path, limit: int) -> tuple[list[dict], str]:
             for line in itertools.islice(f, limit):
                 docs.append(json.loads(line))
         return docs, f"{len(docs):,} documents, the first of {docs_path.resolve()}"
-    from searchsvc.documents import LoadReport, load_documents
+    from searchsvc.index.documents import LoadReport
+    from searchsvc.index.sources import load_documents
 
     docs = []
     for loaded in itertools.islice(load_documents([BUNDLED], LoadReport()), limit):
@@ -321,7 +322,7 @@ def children(pid: int) -> list[int]:
 
 def lock_is_free(index_dir: Path) -> bool:
     """Whether the reindex lock can be taken now (taken and released at once)."""
-    path = index_dir / generations.LOCK
+    path = index_dir / lock.LOCK
     if not path.exists():
         return True
     fd = os.open(path, os.O_RDWR)

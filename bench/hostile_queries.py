@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from searchsvc import create_app  # noqa: E402
-from searchsvc.indexer import reindex  # noqa: E402
+from searchsvc.index.reindex import reindex  # noqa: E402
 
 #: Normal queries: the baseline the hostile ones are measured against.
 BASELINE = [

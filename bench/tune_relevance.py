@@ -6,12 +6,12 @@ the query-time levers, each lever changed alone from the defaults, and
 prints nDCG@10 per collection, with and without accents in the queries.
 Levers:
 
-* ``k1``, ``b``: the BM25 parameters (``searchsvc.ranking.WEIGHTING``);
-* ``exact``: the weight of the exact-form bonus (``query.FIELD_BOOSTS``);
+* ``k1``, ``b``: the BM25 parameters (``searchsvc.weighting.WEIGHTING``);
+* ``exact``: the weight of the exact-form bonus (``weighting.FIELD_BOOSTS``);
 * ``questions``: leave question words out of the ranking, or not;
 * ``all_first``: documents with all the words first, or pure score order;
 * ``pairs``: the weight of the bonus for consecutive query words found next
-  to each other (``query.PAIR_WEIGHT``).
+  to each other (``proximity.PAIR_WEIGHT``).
 
 Index-time levers (the title's weight, the stemmer) need a rebuild:
 ``--title-weight`` changes ``schema.TITLE_WEIGHT`` before building.
@@ -37,38 +37,39 @@ DATA = ROOT / ".." / "shared" / "data"
 WORK = ROOT / "bench" / "work"
 sys.path.insert(0, str(ROOT))
 
-from searchsvc import query, ranking, schema  # noqa: E402
-from searchsvc.evaluation import evaluate, load_qrels, load_queries, strip_accents_from  # noqa: E402
-from searchsvc.generations import LiveIndex  # noqa: E402
-from searchsvc.indexer import reindex  # noqa: E402
+from searchsvc.index.reindex import reindex  # noqa: E402
+from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from  # noqa: E402
+from searchsvc.search import bounds, proximity, ranking, weighting  # noqa: E402
+from searchsvc.search.live import LiveIndex  # noqa: E402
+from searchsvc.text import schema  # noqa: E402
 
 
 @contextlib.contextmanager
 def lever(name: str, value):
     """Set one query-time lever for the duration of a measurement."""
-    saved = (ranking.WEIGHTING.k1, ranking.WEIGHTING.b, dict(query.FIELD_BOOSTS),
-             query._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, query.PAIR_WEIGHT)  # fmt: skip
+    saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
+             bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT)  # fmt: skip
     try:
         if name == "k1":
-            ranking.WEIGHTING.k1 = value
+            weighting.WEIGHTING.k1 = value
         elif name == "b":
-            ranking.WEIGHTING.b = value
+            weighting.WEIGHTING.b = value
         elif name == "exact":
-            query.FIELD_BOOSTS["exact"] = value
+            weighting.FIELD_BOOSTS["exact"] = value
             if value == 0:
-                del query.FIELD_BOOSTS["exact"]
+                del weighting.FIELD_BOOSTS["exact"]
         elif name == "questions":
-            query._QUESTION_TERMS = saved[3] if value else frozenset()
+            bounds._QUESTION_TERMS = saved[3] if value else frozenset()
         elif name == "all_first":
             ranking.ALL_WORDS_FIRST = value
         elif name == "pairs":
-            query.PAIR_WEIGHT = value
+            proximity.PAIR_WEIGHT = value
         yield
     finally:
-        ranking.WEIGHTING.k1, ranking.WEIGHTING.b = saved[0], saved[1]
-        query.FIELD_BOOSTS.clear()
-        query.FIELD_BOOSTS.update(saved[2])
-        query._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, query.PAIR_WEIGHT = saved[3], saved[4], saved[5]
+        weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
+        weighting.FIELD_BOOSTS.clear()
+        weighting.FIELD_BOOSTS.update(saved[2])
+        bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
 
 
 LEVERS = {
@@ -106,7 +107,7 @@ def main() -> None:
         if not index_dir.exists():
             print(f"indexing {name}…", file=sys.stderr)
             reindex([folder / "docs.jsonl"], index_dir, procs=0)
-        searchers[name] = LiveIndex(index_dir, ranking.WEIGHTING).searcher()
+        searchers[name] = LiveIndex(index_dir, weighting.WEIGHTING).searcher()
         queries, qrels = load_queries(folder / "queries.jsonl"), load_qrels(folder / "qrels.tsv")
         queries = {q: t for q, t in queries.items() if q in qrels}
         if args.limit:

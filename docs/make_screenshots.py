@@ -31,7 +31,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from searchsvc import create_app
-from searchsvc.cli import print_summary, reindex_with_config
+from searchsvc.cli.indexing import reindex_with_config
+from searchsvc.cli.output import print_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"desktop": (1280, 900, False), "phone": (375, 812, True)}

@@ -1,43 +1,42 @@
 """searchsvc: French site search on Whoosh and Flask.
 
-The domain modules (``analysis``, ``documents``, ``schema``, ``indexer``,
-``generations``, ``search``) know nothing of Flask; ``web`` and ``cli`` are the
-thin edges over them, and :func:`create_app` puts the edges together.
+The package is built in layers; each imports only the layers below it (a
+test keeps it so), and none below ``web`` and ``cli`` imports Flask:
+
+* :mod:`searchsvc.text`: what a French text becomes: normalisation, the
+  analysis chain, the index schema, the site's word lists;
+* :mod:`searchsvc.index`: documents in, index generations out: the formats,
+  the catalog, the generations on disk, the reindex;
+* :mod:`searchsvc.search`: a reader's query in, a page of hits out: parsing,
+  scoring and ranking, facets, snippets, spelling, completion, the live index;
+* :mod:`searchsvc.ops`: running it: the query log and its statistics,
+  relevance evaluation;
+* :mod:`searchsvc.web` and :mod:`searchsvc.cli`: the thin edges;
+* :mod:`searchsvc.app`: :func:`create_app` puts the edges together.
+
+``errors``, ``config`` and ``version`` sit under all of them; ``moved``
+keeps the old names of modules that indexes on disk still name.
+``docs/architecture.md`` follows a search and a reindex through the modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-__version__ = "0.1.0"
+from . import moved
+from .version import __version__
+
+moved.install()  # before any index's pickled schema can name a module that moved
+
+__all__ = ["__version__", "create_app"]
 
 
-def create_app(test_config: Mapping[str, Any] | None = None):
-    """Build the Flask app. Nothing is opened or read until the first request."""
-    from flask import Flask
+def __getattr__(name: str) -> Any:
+    # ``from searchsvc import create_app`` without importing Flask and the web
+    # layer whenever any module of the package is imported (a Whoosh writer
+    # process imports searchsvc.text, and must not pay for the app).
+    if name == "create_app":
+        from .app import create_app
 
-    from . import cli, config
-    from .cache import QueryCache
-    from .generations import LiveIndex
-    from .protected import ProtectedWordsFile
-    from .querylog import QueryLog, resolve_path
-    from .ranking import WEIGHTING
-    from .synonyms import SynonymsFile
-    from .web import admin, errors, views
-
-    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
-    config.load(app, test_config)
-    app.extensions["searchsvc.index"] = LiveIndex(
-        app.config["INDEX_DIR"], WEIGHTING, ProtectedWordsFile(app.config["PROTECTED_WORDS"])
-    )
-    app.extensions["searchsvc.synonyms"] = SynonymsFile(app.config["SYNONYMS"])
-    app.extensions["searchsvc.cache"] = QueryCache(int(app.config["QUERY_CACHE"]))
-    app.extensions["searchsvc.querylog"] = QueryLog(
-        resolve_path(app.config["QUERY_LOG"], app.config["INDEX_DIR"]), int(app.config["QUERY_LOG_MAX"])
-    )
-    errors.register_error_handlers(app)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(admin.bp)
-    cli.init_app(app)
-    return app
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m searchsvc``: the same as the ``searchsvc`` command."""
 
-from .cli import main
+from .cli.main import main
 
 main()

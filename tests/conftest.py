@@ -10,8 +10,8 @@ from whoosh import index as whoosh_index
 from whoosh.qparser import MultifieldParser, OrGroup, QueryParser
 
 from searchsvc import create_app
-from searchsvc.generations import current_generation
-from searchsvc.indexer import reindex
+from searchsvc.index.generations import current_generation
+from searchsvc.index.reindex import reindex
 
 ARTICLES = {
     "universite.txt": (

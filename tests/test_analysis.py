@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.analysis import STOP_WORDS, TOKEN_PATTERN, exact_analyzer, french_analyzer, terms
-from searchsvc.schema import build_schema
+from searchsvc.text.analysis import (
+    STOP_WORDS,
+    TOKEN_PATTERN,
+    exact_analyzer,
+    french_analyzer,
+    terms,
+)
+from searchsvc.text.schema import build_schema
 
 VOCABULARY = Path(__file__).parent / "data" / "snowball_french" / "voc.txt"
 

@@ -10,9 +10,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
-from searchsvc.query import MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
-from searchsvc.search import MAX_DEPTH
+from searchsvc.index.reindex import reindex
+from searchsvc.search.limits import MAX_DEPTH, MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
 
 HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "title_html"}
 
@@ -129,11 +128,11 @@ def test_health_matches_the_openapi_description(client, openapi):
 
 
 def test_unavailable_health_matches_the_openapi_description(client, openapi, monkeypatch):
-    from searchsvc import generations
+    from searchsvc.search import live
 
     from .conftest import use_a_newer_schema
 
-    use_a_newer_schema(monkeypatch, generations)
+    use_a_newer_schema(monkeypatch, live)
     response = client.get("/api/health")
     assert response.status_code == 503
     validate(openapi, "/api/health", 503, response.get_json())
@@ -234,7 +233,7 @@ def test_a_prefix_that_is_a_stop_word_still_expands(client, q, found):
 
 
 def test_page_depth_bounds_the_ranking(client, monkeypatch):
-    from searchsvc import search as search_module
+    from searchsvc.search import searching as search_module
 
     depths = []
     real_rank = search_module.rank_and_count
@@ -294,10 +293,11 @@ class CountingReader:
 
 
 def parse_counting(app, q, monkeypatch):
-    from searchsvc import query
-    from searchsvc.query import parse
+    from searchsvc.search import bounds
+    from searchsvc.search.cache import BoundedCache
+    from searchsvc.search.parsing import parse
 
-    monkeypatch.setattr(query, "_EXPANSIONS", query.BoundedCache(10))  # what a first reader of the generation pays
+    monkeypatch.setattr(bounds, "_EXPANSIONS", BoundedCache(10))  # what a first reader of the generation pays
 
     with app.app_context():
         searcher = app.extensions["searchsvc.index"].searcher()
@@ -340,11 +340,11 @@ def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
     """Every unknown word costs a scan of the vocabulary for its nearest
     words (when searching, and again for the suggestion): only as many as the
     words a query searches, not one per word typed."""
-    from searchsvc import query
+    from searchsvc.search import typos
 
     calls = []
-    real = query.within_distance
-    monkeypatch.setattr(query, "within_distance", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    real = typos.within_distance
+    monkeypatch.setattr(typos, "within_distance", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
     unknown = [w[:-1] + "q" for w in LARGE_VOCABULARY[::100]]  # 208 words the index lacks
     q = " ".join(unknown)[:1000]
     response = large_vocabulary.test_client().get("/api/search", query_string={"q": q})
@@ -353,7 +353,7 @@ def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
 
 
 def test_a_prefix_already_expanded_in_this_generation_reads_no_vocabulary(large_vocabulary, monkeypatch):
-    from searchsvc.query import parse
+    from searchsvc.search.parsing import parse
 
     _, first = parse_counting(large_vocabulary, "ab* zz", monkeypatch)
     with large_vocabulary.app_context():

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
+from searchsvc.index.reindex import reindex
 
 REQUIRED = os.environ.get("SEARCHSVC_REQUIRE_BROWSER") == "1"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from searchsvc import catalog as catalog_module
-from searchsvc.catalog import Catalog, CatalogError
-from searchsvc.documents import Document
+from searchsvc.index import catalog as catalog_module
+from searchsvc.index.catalog import Catalog, CatalogError
+from searchsvc.index.documents import Document
 
 
 def doc(doc_id: str, body: str = "corps") -> Document:

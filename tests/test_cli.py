@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import generations
-from searchsvc.generations import LiveIndex, current_generation
-from searchsvc.indexer import reindex
+from searchsvc.errors import ReindexInProgress
+from searchsvc.index import generations, lock
+from searchsvc.index.generations import current_generation
+from searchsvc.index.reindex import reindex
+from searchsvc.search.live import LiveIndex
 
 BUNDLED = Path(__file__).resolve().parents[1] / "index_data" / "corpus"
 
@@ -45,7 +47,7 @@ def test_reindex_uses_the_configured_index_and_source(runner, app):
 
 
 def test_reindex_refused_while_another_runs(runner, corpus, index_dir):
-    with generations.reindex_lock(index_dir):
+    with lock.reindex_lock(index_dir):
         result = runner.invoke(args=["reindex", str(corpus), "--index", str(index_dir)])
     assert result.exit_code == 3
     assert "a reindex is already under way" in result.output
@@ -133,7 +135,7 @@ def test_reindex_refused_while_another_process_holds_the_lock(corpus, tmp_path):
     index_dir.mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from searchsvc.generations import reindex_lock\n"
+         "import sys, time; from searchsvc.index.lock import reindex_lock\n"
          f"with reindex_lock({str(index_dir)!r}):\n    print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -153,11 +155,11 @@ def test_reindex_refused_while_another_process_holds_the_lock(corpus, tmp_path):
 def test_the_refusal_names_the_holder_not_a_previous_one(tmp_path):
     """Between taking the lock and writing its line, the holder's lock file is
     empty or names the previous holder (here a dead process)."""
-    lock = tmp_path / generations.LOCK
+    lock_file = tmp_path / lock.LOCK
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import fcntl, os, time\n"
-         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+         f"fd = os.open({str(lock_file)!r}, os.O_RDWR | os.O_CREAT)\n"
          "os.pwrite(fd, b'pid 999999999, started 2020-01-01 00:00:00', 0)\n"
          "fcntl.lockf(fd, fcntl.LOCK_EX)\n"
          "print('held', flush=True); time.sleep(0.2)\n"
@@ -168,7 +170,7 @@ def test_the_refusal_names_the_holder_not_a_previous_one(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         refused = rf"\(pid {holder.pid}, started now\)"
-        with pytest.raises(generations.ReindexInProgress, match=refused), generations.reindex_lock(tmp_path):
+        with pytest.raises(ReindexInProgress, match=refused), lock.reindex_lock(tmp_path):
             pass
     finally:
         holder.kill()

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import completion, create_app
-from searchsvc.completion import complete
+from searchsvc import create_app
 from searchsvc.errors import QueryError
-from searchsvc.generations import LiveIndex
-from searchsvc.indexer import reindex
-from searchsvc.ranking import WEIGHTING
+from searchsvc.index.reindex import reindex
+from searchsvc.search import completion
+from searchsvc.search.cache import BoundedCache
+from searchsvc.search.completion import complete
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.weighting import WEIGHTING
 
 from .test_api import validate
 
@@ -217,9 +219,9 @@ def counting_prefix_reads(searcher, monkeypatch):
 
     monkeypatch.setattr(reader, "iter_prefix", iter_prefix)
     monkeypatch.setattr(reader, "expand_prefix", lambda *a: pytest.fail("another scan of the vocabulary"))
-    monkeypatch.setattr(completion, "_RESULTS", completion.BoundedCache(10))
-    monkeypatch.setattr(completion, "_PREFIXES", completion.BoundedCache(10))
-    monkeypatch.setattr(completion, "_TABLES", completion.BoundedCache(10))
+    monkeypatch.setattr(completion, "_RESULTS", BoundedCache(10))
+    monkeypatch.setattr(completion, "_PREFIXES", BoundedCache(10))
+    monkeypatch.setattr(completion, "_TABLES", BoundedCache(10))
     return scans
 
 
@@ -249,8 +251,8 @@ def test_a_prefix_is_read_once_per_generation(large_vocabulary, monkeypatch, q):
 
     monkeypatch.setattr(reader, "iter_prefix", iter_prefix)
     monkeypatch.setattr(reader, "expand_prefix", lambda *a: pytest.fail("another scan of the vocabulary"))
-    monkeypatch.setattr(completion, "_RESULTS", completion.BoundedCache(10))
-    monkeypatch.setattr(completion, "_PREFIXES", completion.BoundedCache(10))
+    monkeypatch.setattr(completion, "_RESULTS", BoundedCache(10))
+    monkeypatch.setattr(completion, "_PREFIXES", BoundedCache(10))
     last = q.split()[-1]
     suggestions = complete(large_vocabulary, q, 20).suggestions
     assert scans == [last] and len(read) == sum(1 for _ in real_iter_prefix("exact", last))
@@ -279,7 +281,7 @@ def test_words_typed_before_rank_the_completions(tmp_path):
 
 
 def test_an_incremental_reindex_keeps_the_table_a_full_one_rewrites_it(tmp_path):
-    from searchsvc.generations import current_generation
+    from searchsvc.index.generations import current_generation
 
     corpus = write_articles(tmp_path / "corpus", ARTICLES)
     reindex([corpus], tmp_path / "index")

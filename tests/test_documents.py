@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.documents import (
-    Document,
-    InputError,
-    Loaded,
-    LoadReport,
-    Problem,
-    decode,
-    find_files,
-    load_documents,
-    parse_article,
-    parse_french_date,
-    parse_json_document,
-)
+from searchsvc.index.decoding import decode
+from searchsvc.index.documents import Document, InputError, Loaded, LoadReport, Problem
+from searchsvc.index.jsonlines import parse_json_document
+from searchsvc.index.plaintext import parse_article, parse_french_date
+from searchsvc.index.sources import find_files, load_documents
 
 #: A byte-for-byte copy of ../shared/data/seed_article/000_b62a3627335c637b.txt
 SEED = Path(__file__).parent / "data" / "seed_article.txt"
@@ -950,7 +942,7 @@ def test_loading_twice_gives_the_same_documents(tmp_path):
 
 
 def test_json_date_with_trailing_garbage_is_not_a_date():
-    from searchsvc.documents import parse_json_document
+    from searchsvc.index.jsonlines import parse_json_document
 
     notes: list[str] = []
     doc = parse_json_document('{"id": "1", "title": "t", "date": "2020-07-02garbage"}', notes=notes)
@@ -959,7 +951,8 @@ def test_json_date_with_trailing_garbage_is_not_a_date():
 
 
 def test_file_names_become_nfc_ids(tmp_path):
-    from searchsvc.documents import LoadReport, load_documents
+    from searchsvc.index.documents import LoadReport
+    from searchsvc.index.sources import load_documents
 
     (tmp_path / "e\u0301te\u0301.txt").write_text("Titre\ncorps", "utf-8")
     [loaded] = load_documents([tmp_path], LoadReport())
@@ -969,7 +962,8 @@ def test_file_names_become_nfc_ids(tmp_path):
 def test_an_unreadable_folder_is_reported(tmp_path, monkeypatch):
     import os
 
-    from searchsvc.documents import LoadReport, load_documents
+    from searchsvc.index.documents import LoadReport
+    from searchsvc.index.sources import load_documents
 
     locked = tmp_path / "locked"
     locked.mkdir()

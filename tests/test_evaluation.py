@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from searchsvc.evaluation import EvaluationInputError, load_qrels, load_queries, score_run
+from searchsvc.ops.evaluation import EvaluationInputError, load_qrels, load_queries, score_run
 
 
 @pytest.fixture
@@ -91,6 +91,6 @@ def test_eval_command_can_strip_accents(runner, judged, index_dir):
 
 
 def test_strip_accents_from():
-    from searchsvc.evaluation import strip_accents_from
+    from searchsvc.ops.evaluation import strip_accents_from
 
     assert strip_accents_from({"1": "Où est le cœur de l'État ?"}) == {"1": "Ou est le coeur de l'Etat ?"}

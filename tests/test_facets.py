@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from searchsvc import create_app
-from searchsvc import ranking as ranking_module
 from searchsvc.errors import QueryError
-from searchsvc.generations import LiveIndex
-from searchsvc.indexer import reindex
-from searchsvc.ranking import WEIGHTING
-from searchsvc.search import MAX_FILTER_VALUES, SearchRequest, search
+from searchsvc.index.reindex import reindex
+from searchsvc.search import ranking as ranking_module
+from searchsvc.search.limits import MAX_FILTER_VALUES
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.searching import SearchRequest, search
+from searchsvc.search.weighting import WEIGHTING
 
 from .test_api import validate
 
@@ -160,7 +161,7 @@ def test_a_search_that_matches_nothing_lists_only_what_is_selected(searcher):
 
 
 def test_at_most_the_top_sources_are_listed_and_the_selected_ones_always(searcher, monkeypatch):
-    from searchsvc import search as search_module
+    from searchsvc.search import searching as search_module
 
     monkeypatch.setattr(search_module, "MAX_FACET_SOURCES", 1)
     plain = search(searcher, SearchRequest(q="budget")).facets["source"]
@@ -210,7 +211,7 @@ def test_facet_counting_is_array_work(searcher, monkeypatch):
 
 
 def _parse(searcher, q):
-    from searchsvc.query import parse
+    from searchsvc.search.parsing import parse
 
     return parse(q, searcher.schema, searcher.reader())
 

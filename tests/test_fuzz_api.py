@@ -18,7 +18,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.openapi.checks import RejectedPositiveData
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
+from searchsvc.index.reindex import reindex
 from searchsvc.web.openapi import openapi_document
 
 from .conftest import write_corpus

@@ -15,12 +15,13 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.qparser import AndGroup
 
-from searchsvc import generations
-from searchsvc.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
 from searchsvc.errors import IndexNotReady, IndexWriteError, NothingToIndex, ReindexInProgress
-from searchsvc.generations import LiveIndex, current_generation
-from searchsvc.indexer import reindex
-from searchsvc.protected import default_words
+from searchsvc.index import generations, lock
+from searchsvc.index.generations import current_generation
+from searchsvc.index.reindex import reindex
+from searchsvc.search.live import LiveIndex
+from searchsvc.text.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
+from searchsvc.text.protected import default_words
 
 from .conftest import search_ids, use_a_newer_schema
 
@@ -134,7 +135,7 @@ def test_incremental_after_an_analysis_change_is_a_full_rebuild(index_dir, corpu
 
 
 def test_incremental_after_a_schema_change_is_a_full_rebuild(index_dir, corpus, monkeypatch):
-    from searchsvc import indexer
+    from searchsvc.index import reindex as indexer
 
     use_a_newer_schema(monkeypatch, indexer)
     result = reindex([corpus], index_dir, incremental=True)
@@ -160,7 +161,7 @@ def test_incremental_without_a_catalog_is_a_full_rebuild(index_dir, corpus):
 def test_a_large_full_rebuild_commits_segments_in_batches(tmp_path, corpus, monkeypatch, procs):
     """Every SEGMENT_DOCS documents the writers commit and start afresh, so
     no writer's pool grows with the corpus; the index holds the same."""
-    from searchsvc import indexer
+    from searchsvc.index import reindex as indexer
 
     whole = tmp_path / "whole"
     reindex([corpus], whole, procs=procs)
@@ -212,7 +213,7 @@ def test_nothing_valid_switches_nothing(index_dir, tmp_path):
 
 def test_a_second_reindex_is_refused_and_touches_nothing(index_dir, corpus):
     before = sorted(p.name for p in index_dir.iterdir())
-    with generations.reindex_lock(index_dir), pytest.raises(ReindexInProgress, match="already under way"):
+    with lock.reindex_lock(index_dir), pytest.raises(ReindexInProgress, match="already under way"):
         reindex([corpus], index_dir)
     assert sorted(p.name for p in index_dir.iterdir()) == before
 
@@ -298,7 +299,7 @@ def test_a_writer_process_killed_fails_the_reindex_and_switches_nothing(index_di
 
 def test_a_full_disk_while_writing_the_catalog_is_a_write_error(index_dir, corpus, monkeypatch):
     # It was sqlite3.OperationalError: exit code 1 and a traceback.
-    from searchsvc.catalog import Catalog
+    from searchsvc.index.catalog import Catalog
 
     original = Catalog.close
 
@@ -330,7 +331,7 @@ def test_live_index_falls_back_when_a_file_of_the_generation_in_use_goes(index_d
     live, newer = _two_generations(index_dir, corpus)
     segment = next(generations.generation_path(index_dir, newer).glob("*.seg"))
     segment.unlink()
-    with caplog.at_level(logging.ERROR, logger="searchsvc.generations"):
+    with caplog.at_level(logging.ERROR, logger="searchsvc.search.live"):
         for _ in range(5):
             assert live.searcher().doc_count() == 7  # the last good generation
     assert live.generation.number == newer - 1
@@ -359,7 +360,8 @@ def test_a_segment_truncated_under_the_service_is_not_read(index_dir, corpus):
     _, newer = _two_generations(index_dir, corpus)
     script = f"""
 import os
-from searchsvc.generations import LiveIndex, generation_path
+from searchsvc.search.live import LiveIndex
+from searchsvc.index.generations import generation_path
 live = LiveIndex({str(index_dir)!r})
 searcher = live.searcher()
 assert searcher.doc_count() == 8
@@ -377,12 +379,12 @@ def test_checking_the_written_count_reads_no_segment_into_memory(tmp_path, corpu
     """The count after writing comes from the table of contents: opening a
     Whoosh reader would copy every segment file into memory (at 1M documents
     the build's peak went from 0.8 to 12 GB in its last seconds)."""
-    from searchsvc import indexer
+    from searchsvc.index import writers
 
     path = tmp_path / "ix"
     reindex([corpus], path)
     generation = current_generation(path)
     monkeypatch.setattr(whoosh_index.FileIndex, "reader", lambda *a, **k: pytest.fail("a reader was opened"))
-    indexer._check_written(generation.path, 7, [])
-    with pytest.raises(indexer.IndexWriteError, match="holds 7 documents instead of 8"):
-        indexer._check_written(generation.path, 8, [])
+    writers.check_written(generation.path, 7, [])
+    with pytest.raises(IndexWriteError, match="holds 7 documents instead of 8"):
+        writers.check_written(generation.path, 8, [])

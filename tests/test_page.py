@@ -148,7 +148,7 @@ HOSTILE_DOCUMENT = {
 
 @pytest.fixture
 def hostile_client(tmp_path):
-    from searchsvc.indexer import reindex
+    from searchsvc.index.reindex import reindex
 
     corpus = tmp_path / "hostile"
     corpus.mkdir()

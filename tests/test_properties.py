@@ -16,13 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchsvc import create_app
-from searchsvc.analysis import WordCache, exact_analyzer, french_analyzer, index_terms, terms
 from searchsvc.errors import QueryError
-from searchsvc.generations import LiveIndex
-from searchsvc.indexer import reindex
-from searchsvc.query import MAX_EXPANSIONS, MAX_QUERY_CHARS, MAX_WORDS, parse
-from searchsvc.ranking import WEIGHTING
-from searchsvc.search import SearchRequest, search
+from searchsvc.index.reindex import reindex
+from searchsvc.search.limits import MAX_EXPANSIONS, MAX_QUERY_CHARS, MAX_WORDS
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.parsing import parse
+from searchsvc.search.searching import SearchRequest, search
+from searchsvc.search.weighting import WEIGHTING
+from searchsvc.text.analysis import WordCache, exact_analyzer, french_analyzer, index_terms, terms
 
 from .conftest import write_corpus
 from .test_api import validate

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from searchsvc import create_app
-from searchsvc.analysis import fold, stem
-from searchsvc.generations import LiveIndex, current_generation
-from searchsvc.indexer import reindex
-from searchsvc.protected import default_words, load_protected_words, protected_in
-from searchsvc.search import SearchRequest, search
-from searchsvc.wordfiles import WatchedFile, default_path
+from searchsvc.index.generations import current_generation
+from searchsvc.index.reindex import reindex
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.searching import SearchRequest, search
+from searchsvc.text.analysis import stem
+from searchsvc.text.normalize import fold
+from searchsvc.text.protected import default_words, load_protected_words, protected_in
+from searchsvc.text.wordfiles import WatchedFile, default_path
 
 from .test_api import validate
 

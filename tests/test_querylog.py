@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from searchsvc import create_app
-from searchsvc.querylog import QueryLog, fold, resolve_path, stats
+from searchsvc.ops.querylog import QueryLog, resolve_path, stats
+from searchsvc.text.normalize import fold_text as fold
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400.0
@@ -95,7 +96,7 @@ def test_the_log_survives_a_restart(tmp_path, index_dir):
 def test_a_process_that_exits_writes_what_it_gathered(tmp_path):
     path = tmp_path / "log.sqlite"
     code = (
-        "import sys; from searchsvc.querylog import QueryLog\n"
+        "import sys; from searchsvc.ops.querylog import QueryLog\n"
         "log = QueryLog(sys.argv[1])\n"
         "for i in range(5): log.record('sortie', i, 1.0)\n"
     )
@@ -106,7 +107,7 @@ def test_a_process_that_exits_writes_what_it_gathered(tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from searchsvc.querylog import QueryLog
+from searchsvc.ops.querylog import QueryLog
 
 path, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 query_log = QueryLog(Path(path))
@@ -165,7 +166,7 @@ def test_a_log_that_cannot_be_written_never_breaks_a_search(tmp_path, index_dir,
             config["QUERY_LOG"] = str(readonly / "querylog.sqlite")
     app = create_app(config)
     client = app.test_client()
-    with caplog.at_level(logging.WARNING, logger="searchsvc.querylog"):
+    with caplog.at_level(logging.WARNING, logger="searchsvc.ops.querylog"):
         for q in ("otan", "coeur", "otan"):
             assert client.get(f"/api/search?q={q}").status_code == 200
             assert client.get(f"/?q={q}").status_code == 200
@@ -176,12 +177,12 @@ def test_a_log_that_cannot_be_written_never_breaks_a_search(tmp_path, index_dir,
 
 
 def test_a_failing_record_never_breaks_a_search(app, client, monkeypatch):
-    import searchsvc.querylog
+    import searchsvc.ops.querylog
 
     def broken(query):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(searchsvc.querylog, "clean", broken)
+    monkeypatch.setattr(searchsvc.ops.querylog, "clean_query", broken)
     assert client.get("/api/search?q=otan").status_code == 200
 
 

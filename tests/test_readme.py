@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
+from searchsvc.index.reindex import reindex
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = re.compile(r"```sh\ncurl -s 'http://127\.0\.0\.1:5000(?P<url>[^']+)'\n```\n```json\n(?P<out>.*?)\n```", re.S)

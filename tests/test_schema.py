@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from whoosh.fields import TEXT
 
-from searchsvc.documents import LoadReport, load_documents
-from searchsvc.schema import build_schema, combined_text
+from searchsvc.index.documents import LoadReport
+from searchsvc.index.sources import load_documents
+from searchsvc.text.schema import build_schema, combined_text
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:150]
@@ -53,7 +54,8 @@ def test_the_cache_is_not_pickled_into_the_index():
 def test_field_lengths_from_memory_are_whooshs(index_dir):
     from whoosh import index as whoosh_index
 
-    from searchsvc import generations, whoosh_patches
+    from searchsvc.index import generations
+    from searchsvc.text import whoosh_patches
 
     generation = generations.current_generation(index_dir)
     ix = whoosh_index.open_dir(str(generation.path))
@@ -76,7 +78,7 @@ def test_view_reader_reads_like_a_file():
     import io
     import pickle
 
-    from searchsvc.whoosh_patches import ViewReader
+    from searchsvc.text.whoosh_patches import ViewReader
 
     data = pickle.dumps({"a": [1, 2, 3]}, 2) + b"line one\nline two\n"
     for reader in (ViewReader(data), io.BytesIO(data)):  # the same answers as BytesIO

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from whoosh import query as wq
 
-from searchsvc import query as querying
-from searchsvc.generations import LiveIndex
-from searchsvc.indexer import reindex
-from searchsvc.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, WEIGHTING, clauses, rank
-from searchsvc.scoring import VectorScorer
+from searchsvc.index.reindex import reindex
+from searchsvc.search import parsing as querying
+from searchsvc.search.clauses import clauses
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, rank
+from searchsvc.search.scoring import VectorScorer
+from searchsvc.search.weighting import WEIGHTING
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:300]
@@ -139,7 +141,7 @@ def test_opening_an_index_does_not_copy_its_files_into_memory(searcher):
 
     from whoosh import index as whoosh_index
 
-    from searchsvc import whoosh_patches
+    from searchsvc.text import whoosh_patches
 
     path = searcher._ix.storage.folder
     on_disk = sum(p.stat().st_size for p in Path(path).glob("*.seg"))

@@ -7,11 +7,12 @@ from datetime import date
 import pytest
 
 from searchsvc.errors import QueryError
-from searchsvc.generations import LiveIndex
-from searchsvc.indexer import reindex
-from searchsvc.query import MAX_EXPANSIONS, parse
-from searchsvc.ranking import WEIGHTING
-from searchsvc.search import SearchRequest, search
+from searchsvc.index.reindex import reindex
+from searchsvc.search.limits import MAX_EXPANSIONS
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.parsing import parse
+from searchsvc.search.searching import SearchRequest, search
+from searchsvc.search.weighting import WEIGHTING
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchsvc import create_app
-from searchsvc import query as querying
-from searchsvc.generations import LiveIndex
-from searchsvc.indexer import reindex
-from searchsvc.query import MAX_WORDS
-from searchsvc.synonyms import SYNONYM_WEIGHT, Synonyms, load_synonyms, parse_line
-from searchsvc.wordfiles import WatchedFile, default_path
+from searchsvc.index.reindex import reindex
+from searchsvc.search import parsing as querying
+from searchsvc.search.limits import MAX_WORDS
+from searchsvc.search.live import LiveIndex
+from searchsvc.text.synonyms import SYNONYM_WEIGHT, Synonyms, load_synonyms, parse_line
+from searchsvc.text.wordfiles import WatchedFile, default_path
 
 from .test_api import validate
 
@@ -167,7 +167,7 @@ def test_an_undecodable_or_unreadable_file_is_a_problem_not_a_crash(tmp_path):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet="ab é,=>#-'\t", max_size=12), max_size=8))
 def test_no_line_makes_the_parser_raise(lines):
-    from searchsvc.synonyms import parse_synonyms
+    from searchsvc.text.synonyms import parse_synonyms
 
     rules, problems = parse_synonyms(enumerate(lines, start=1))
     assert len(rules) + len(problems) == len(lines)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from searchsvc import create_app
-from searchsvc.analysis import ANALYSIS_VERSION
-from searchsvc.indexer import reindex
+from searchsvc.index.reindex import reindex
+from searchsvc.text.analysis import ANALYSIS_VERSION
 
 
 def test_health_reports_documents_and_generation(client):
@@ -65,11 +65,11 @@ def test_wrong_method_is_405_in_the_error_shape(client):
 
 
 def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeypatch):
-    from searchsvc import generations
+    from searchsvc.search import live
 
     from .conftest import use_a_newer_schema
 
-    use_a_newer_schema(monkeypatch, generations)
+    use_a_newer_schema(monkeypatch, live)
     response = client.get("/api/search?q=coeur")
     assert response.status_code == 503
     assert "another schema" in response.get_json()["error"]["message"]

@@ -20,7 +20,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from ..errors import QueryError
-from ..querylog import QueryLog, stats
+from ..ops.querylog import QueryLog, stats
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -1,8 +1,9 @@
 """The one place where errors become responses.
 
 Under ``/api/`` every error, ours or Flask's (404, 405…), is
-``{"error": {"code": ..., "message": ...}}`` with its status; elsewhere it is
-the HTML error page.
+``{"error": {"code": ..., "message": ...}}`` with its status; a bad
+parameter on the search page shows the page again, the box as typed and the
+message under it; anything else is the HTML error page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..errors import SearchServiceError
+from ..errors import QueryError, SearchServiceError
+from .views import index_sources
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,17 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return render_template("error.html", status=status, message=message), status
 
 
+def search_page_error(e: QueryError) -> tuple[str, int]:
+    """The search page with the reader's input and what is wrong with it."""
+    page = render_template("search.html", args=request.args, page=None, sources=index_sources(), error=e.message)
+    return page, e.status
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SearchServiceError)
     def service_error(e: SearchServiceError):
+        if isinstance(e, QueryError) and request.endpoint == "search.home":
+            return search_page_error(e)
         if e.status >= 500:
             log.error("%s: %s", e.code, e.message)
         return error_response(e.status, e.code, e.message)

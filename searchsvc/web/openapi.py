@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
-from ..completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS, MAX_TITLES
-from ..query import MAX_QUERY_CHARS
-from ..search import MAX_DEPTH, MAX_FACET_SOURCES, MAX_FILTER_VALUES, MAX_PER_PAGE, SORTS
-from ..synonyms import MAX_ALTERNATIVES
-from ..wordfiles import MAX_LOGGED
+from ..search.completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS, MAX_TITLES
+from ..search.limits import (
+    MAX_DEPTH,
+    MAX_FACET_SOURCES,
+    MAX_FILTER_VALUES,
+    MAX_PER_PAGE,
+    MAX_QUERY_CHARS,
+    SORTS,
+)
+from ..text.synonyms import MAX_ALTERNATIVES
+from ..text.wordfiles import MAX_LOGGED
+from ..version import __version__
 from .params import MAX_PARAM_CHARS
 
 ERROR = {

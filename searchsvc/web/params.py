@@ -1,15 +1,15 @@
-"""Request parameters → a :class:`~searchsvc.search.SearchRequest`, or a
-:class:`~searchsvc.errors.QueryError` that names the bad parameter."""
+"""Request parameters → a :class:`~searchsvc.search.searching.SearchRequest`,
+or a :class:`~searchsvc.errors.QueryError` that names the bad parameter."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
 
-from ..completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS
 from ..errors import QueryError
-from ..query import MAX_QUERY_CHARS
-from ..search import MAX_FILTER_VALUES, MAX_PER_PAGE, SearchRequest
+from ..search.completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS
+from ..search.limits import MAX_FILTER_VALUES, MAX_PER_PAGE, MAX_QUERY_CHARS
+from ..search.searching import SearchRequest
 
 MAX_PARAM_CHARS = 2000
 

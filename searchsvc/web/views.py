@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from ..cache import QueryCache
-from ..completion import complete
-from ..errors import QueryError
-from ..generations import LiveIndex
-from ..search import SearchPage, SearchRequest, search
+from ..search.completion import complete
+from ..search.live import LiveIndex
+from ..search.result_cache import QueryCache
+from ..search.searching import SearchPage, SearchRequest, search
 from .openapi import openapi_document
 from .params import parse_search_args, parse_suggest_args
 
@@ -61,19 +60,16 @@ def api_suggest():
 
 @bp.get("/")
 def home():
-    """The search page: the box alone, or the box and a page of results."""
-    sources = _sources()
+    """The search page: the box alone, or the box and a page of results.
+    (A bad parameter is a QueryError: web/errors.py shows this page again with the message.)"""
     if not request.args.get("q", "").strip():
-        return render_template("search.html", args=request.args, page=None, sources=sources)
-    try:
-        search_request = parse_search_args(request.args)
-    except QueryError as e:
-        return render_template("search.html", args=request.args, page=None, sources=sources, error=e.message), 400
+        return render_template("search.html", args=request.args, page=None, sources=index_sources())
+    search_request = parse_search_args(request.args)
     page = run_search(search_request)
-    return render_template("search.html", args=request.args, page=page, sources=sources, request=search_request)
+    return render_template("search.html", args=request.args, page=page, sources=index_sources(), request=search_request)
 
 
-def _sources() -> list[str]:
+def index_sources() -> list[str]:
     """The sources the index holds, for the filter (empty when there is no index)."""
     try:
         reader = live_index().searcher().reader()

@@ -1,0 +1,43 @@
+"""The app factory: configuration, the service's long-lived objects, the web
+views, the error handlers and the commands, put together.
+
+Nothing is opened or read here: the index, the word lists and the query log
+are opened on first use, so building an app costs nothing and tests build
+one per configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import config
+from .cli.commands import register_commands
+from .ops.querylog import QueryLog, resolve_path
+from .search.live import LiveIndex
+from .search.result_cache import QueryCache
+from .search.weighting import WEIGHTING
+from .text.protected import ProtectedWordsFile
+from .text.synonyms import SynonymsFile
+from .web import admin, errors, views
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from ``SEARCHSVC_*`` variables (and ``test_config``)."""
+    app = Flask("searchsvc", template_folder="web/templates", static_folder="web/static")
+    config.load(app, test_config)
+    app.extensions["searchsvc.index"] = LiveIndex(
+        app.config["INDEX_DIR"], WEIGHTING, ProtectedWordsFile(app.config["PROTECTED_WORDS"])
+    )
+    app.extensions["searchsvc.synonyms"] = SynonymsFile(app.config["SYNONYMS"])
+    app.extensions["searchsvc.cache"] = QueryCache(int(app.config["QUERY_CACHE"]))
+    app.extensions["searchsvc.querylog"] = QueryLog(
+        resolve_path(app.config["QUERY_LOG"], app.config["INDEX_DIR"]), int(app.config["QUERY_LOG_MAX"])
+    )
+    errors.register_error_handlers(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    register_commands(app)
+    return app

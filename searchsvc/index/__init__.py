@@ -1,0 +1,18 @@
+"""Documents in, index generations out: the write side of searchsvc.
+
+* :mod:`.documents`: the :class:`~.documents.Document` record and the
+  problems a load meets; :mod:`.sources` finds the files and loads them,
+  through :mod:`.plaintext`, :mod:`.jsonlines` and :mod:`.decoding`;
+* :mod:`.fields`: a document as the schema's fields, and back;
+* :mod:`.reindex`: :func:`~.reindex.reindex`, the whole write side in one
+  call, with :mod:`.writers` (Whoosh's writer processes) and
+  :mod:`.catalog` (each document's id, fingerprint and origin, in SQLite);
+* :mod:`.generations`: the index folder on disk (numbered generations, the
+  ``CURRENT`` pointer, seal, publish, switch) and :mod:`.lock`, the one
+  writer's lock;
+* :mod:`.prefix_table`: the most frequent words of each short prefix,
+  written with a generation for the completions.
+
+May import: :mod:`searchsvc.text` and the package's top (``errors``,
+``config``, ``version``). Never ``search``, the web or the command line.
+"""

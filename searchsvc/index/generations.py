@@ -1,0 +1,208 @@
+"""Index generations on disk: how a reindex swaps indexes under a live service.
+
+An index folder holds numbered, complete Whoosh indexes and one pointer::
+
+    index_dir/
+      CURRENT         {"generation": 12}, replaced atomically (write, fsync, rename)
+      gen-000012/     the Whoosh files, catalog.sqlite and manifest.json
+      gen-000011/     the previous generation, kept for readers still on it
+      reindex.lock    held (lockf) by the reindex under way, if any
+
+A reindex builds a new ``gen-N`` beside the current one and only then moves
+the pointer, so a crash at any moment leaves the previous generation whole
+and in use. Readers (:class:`searchsvc.search.live.LiveIndex`) notice the
+pointer's move on their next request and switch without a restart. The lock
+is :mod:`.lock`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from ..errors import IndexNotReady
+from ..text.analysis import ANALYSIS_VERSION
+from .lock import reindex_lock
+
+POINTER = "CURRENT"
+MANIFEST = "manifest.json"
+PREFIX = "gen-"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One published index generation and what its manifest says of it."""
+
+    number: int
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def documents(self) -> int:
+        return int(self.manifest.get("documents", 0))
+
+
+def generation_path(index_dir: Path, number: int) -> Path:
+    return Path(index_dir) / f"{PREFIX}{number:06d}"
+
+
+def generation_numbers(index_dir: Path) -> list[int]:
+    found = []
+    for entry in Path(index_dir).glob(f"{PREFIX}*"):
+        suffix = entry.name[len(PREFIX) :]
+        if suffix.isdigit():
+            found.append(int(suffix))
+    return sorted(found)
+
+
+def pointer_number(index_dir: Path) -> int | None:
+    """The generation number ``CURRENT`` points to, or ``None`` before the first build."""
+    try:
+        data = json.loads((Path(index_dir) / POINTER).read_text("utf-8"))
+        return int(data["generation"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexNotReady(f"{Path(index_dir) / POINTER} is unreadable ({e}); run a reindex") from e
+
+
+def read_generation(index_dir: Path, number: int) -> Generation:
+    """Load a generation's manifest and check that its files are all there, whole.
+
+    Raises :class:`IndexNotReady` naming what is missing or truncated.
+    """
+    path = generation_path(index_dir, number)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    except FileNotFoundError:
+        raise IndexNotReady(f"generation {number} has no {MANIFEST}: {path} is incomplete") from None
+    except ValueError as e:
+        raise IndexNotReady(f"generation {number}: {MANIFEST} is damaged ({e})") from None
+    generation = Generation(number, path, manifest)
+    check_files(generation)
+    return generation
+
+
+def check_files(generation: Generation) -> None:
+    """Check that every file of the manifest is there with its size (a ``stat`` each).
+
+    Raises :class:`IndexNotReady` naming the first file missing or truncated.
+    """
+    for name, size in generation.manifest.get("files", {}).items():
+        try:
+            actual = (generation.path / name).stat().st_size
+        except FileNotFoundError:
+            raise IndexNotReady(f"generation {generation.number} is damaged: {name} is missing") from None
+        if actual != size:
+            raise IndexNotReady(
+                f"generation {generation.number} is damaged: {name} has {actual} bytes, expected {size}"
+            )
+
+
+def current_generation(index_dir: Path) -> Generation | None:
+    """The generation in use, checked whole; ``None`` when none was ever published."""
+    number = pointer_number(index_dir)
+    return None if number is None else read_generation(index_dir, number)
+
+
+def next_number(index_dir: Path) -> int:
+    return max([pointer_number(index_dir) or 0, *generation_numbers(index_dir)]) + 1
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def seal(path: Path, manifest: dict[str, Any]) -> None:
+    """Record every file's size in the manifest, then flush all of it to disk."""
+    files = {}
+    for entry in sorted(path.iterdir()):
+        if entry.is_file() and entry.name != MANIFEST and not entry.name.endswith("LOCK"):
+            fsync_path(entry)
+            files[entry.name] = entry.stat().st_size
+    manifest = {**manifest, "files": files}
+    write_json_durably(path / MANIFEST, manifest)
+    fsync_path(path)
+
+
+def write_json_durably(target: Path, data: Any) -> None:
+    """Write ``data`` so that readers see either the old file or the whole new one."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    fsync_path(target.parent)
+
+
+def publish(index_dir: Path, number: int) -> None:
+    """Switch readers to generation ``number`` (atomic: a rename)."""
+    write_json_durably(Path(index_dir) / POINTER, {"generation": number})
+
+
+def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
+    """Remove generations other than the current one and the ``keep - 1`` before it.
+
+    Unpublished leftovers of crashed builds go too. Call only while holding
+    the reindex lock. Returns the numbers removed.
+    """
+    current = pointer_number(index_dir)
+    if current is None:
+        kept: set[int] = set()
+    else:
+        older = [n for n in generation_numbers(index_dir) if n < current]
+        kept = {current, *older[len(older) - (keep - 1) :]} if keep > 1 else {current}
+    removed = []
+    for number in generation_numbers(index_dir):
+        if number not in kept:
+            shutil.rmtree(generation_path(index_dir, number), ignore_errors=True)
+            removed.append(number)
+    for stray in Path(index_dir).glob(".*.tmp"):
+        stray.unlink(missing_ok=True)
+    return removed
+
+
+def switch(index_dir: Path, number: int | None = None, keep: int = 2) -> Generation:
+    """Make generation ``number`` (default: the newest in the folder) the one in use.
+
+    For generations built elsewhere and copied here (see the README's
+    "Scaling out"), or to go back to an older one. The generation is checked
+    whole against its manifest and opened before the pointer moves, so a
+    half-copied folder is refused and the service keeps the one it has.
+    Older generations beyond ``keep`` are removed; newer ones are left alone.
+    """
+    index_dir = Path(index_dir)
+    with reindex_lock(index_dir):
+        numbers = generation_numbers(index_dir)
+        if number is None:
+            if not numbers:
+                raise IndexNotReady(f"no generation in {index_dir}: copy one there first")
+            number = numbers[-1]
+        elif number not in numbers:
+            raise IndexNotReady(f"there is no generation {number} in {index_dir} (found: {numbers or 'none'})")
+        generation = read_generation(index_dir, number)
+        if generation.manifest.get("analysis") != ANALYSIS_VERSION:
+            raise IndexNotReady(
+                f"generation {number} was built with analysis {generation.manifest.get('analysis')!r}, "
+                f"this version uses {ANALYSIS_VERSION!r}: build it with the same searchsvc version"
+            )
+        try:
+            whoosh_index.open_dir(str(generation.path)).doc_count()
+        except Exception as e:  # a copy Whoosh cannot open is not published
+            raise IndexNotReady(f"generation {number} cannot be opened: {e}") from e
+        publish(index_dir, number)
+        older = [n for n in numbers if n < number]
+        for old in older[: max(0, len(older) - (keep - 1))]:
+            shutil.rmtree(generation_path(index_dir, old), ignore_errors=True)
+        return generation

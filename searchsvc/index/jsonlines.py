@@ -1,0 +1,140 @@
+"""JSON Lines (``.jsonl``): one document a line, ``{"id", "title", "body",
+"date", "source", "url"}`` (``id`` and ``title`` required, other keys
+ignored), as in ``../shared/data/*/docs.jsonl``. A bad line is reported with
+its number and skipped; the others are read."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+from .decoding import MOJIBAKE, repair_mojibake
+from .documents import Document, InputError, LoadReport, describe_size
+
+
+def read_jsonl(
+    path: Path, name: str, report: LoadReport, max_bytes: int
+) -> Iterator[tuple[int, Document]]:
+    try:
+        with path.open("rb") as f:
+            number = 0
+            blank = True
+            while raw := f.readline(max_bytes + 1):
+                number += 1
+                size = len(raw)
+                if size > max_bytes:
+                    # Too long to be one document: skip the rest of the line
+                    # without holding it in memory.
+                    while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
+                        size += len(raw)
+                report.bytes_read += size
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if size <= max_bytes and not raw.strip():
+                    continue
+                blank = False
+                try:
+                    if size > max_bytes:
+                        raise InputError(
+                            f"line is {describe_size(size)}, over the {describe_size(max_bytes)} limit "
+                            "for one document (SEARCHSVC_MAX_FILE_MB)"
+                        )
+                    notes: list[str] = []
+                    doc = parse_json_document(raw, notes=notes)
+                except InputError as e:
+                    report.skip(name, number, str(e))
+                    continue
+                for reason in notes:
+                    report.warn(name, number, reason)
+                yield number, doc
+            if blank:
+                report.skip(name, None, "empty file: no JSON line in it")
+    except OSError as e:
+        report.skip(name, None, f"cannot be read: {e.strerror or e}")
+
+
+def _iso_date(value: str) -> str:
+    """``2020-07-02`` or a full ISO timestamp → ``2020-07-02``; anything else raises."""
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return datetime.fromisoformat(value).date().isoformat()
+
+
+def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> Document:
+    """Parse one JSON Lines record into a :class:`Document`.
+
+    Raises :class:`InputError` when it cannot become a document. A ``date``
+    that is no ISO date does not lose the document: it is loaded without a
+    date. That, and repaired mojibake, are appended to ``notes`` when given.
+    """
+    notes = notes if notes is not None else []
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 (invalid byte at column {e.start + 1})") from None
+    try:
+        # Without its line end, so that an error at the end of the line is
+        # reported at its column rather than at "column 1" of a next line.
+        data = json.loads(text.rstrip("\r\n"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg} at column {e.colno}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"expected a JSON object, got {type(data).__name__}")
+
+    def text_field(key: str, required: bool = False) -> str | None:
+        value = data.get(key)
+        if value is None or value == "":
+            if required:
+                raise InputError(f"missing {key!r}")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InputError(f"{key!r} must be a string, got {type(value).__name__}")
+        value = str(value)
+        if MOJIBAKE.search(value):
+            value = repair_mojibake(value)
+            notes.append(f"double-encoded UTF-8 (mojibake) repaired in {key!r}")
+        value = unicodedata.normalize("NFC", value).strip()
+        if "\x00" in value:
+            raise InputError(f"{key!r} contains a NUL character")
+        if required and not value:
+            raise InputError(f"missing {key!r}")
+        return value or None
+
+    doc_id = text_field("id", required=True)
+    title = text_field("title", required=True)
+    body = text_field("body") or ""
+    when = text_field("date")
+    if when is not None:
+        try:
+            when = _iso_date(when)
+        except ValueError:
+            notes.append(
+                f"'date' must be an ISO date (YYYY-MM-DD), got {when!r}; "
+                "the document is loaded without a date"
+            )
+            when = None
+    return Document(
+        id=doc_id,  # type: ignore[arg-type]
+        title=title,  # type: ignore[arg-type]
+        body=body,
+        date=when,
+        source=text_field("source"),
+        url=_web_url(text_field("url"), notes),
+    )
+
+
+def _web_url(url: str | None, notes: list[str]) -> str | None:
+    """``url`` if it is an http(s) address (or a path on the site), else None
+    with a note: a ``javascript:`` or ``data:`` link in a result would run
+    in the reader's page."""
+    if url is None:
+        return None
+    scheme = url.split(":", 1)[0].lower() if ":" in url.split("/", 1)[0] else ""
+    if scheme in ("http", "https") or (not scheme and url.startswith("/") and not url.startswith("//")):
+        return url
+    notes.append(f"'url' must be an http(s) address or a path, got {url[:80]!r}; loaded without it")
+    return None

@@ -1,0 +1,11 @@
+"""Running the service and knowing how it does.
+
+* :mod:`.querylog`: what readers look for: a bounded log of the searches,
+  written in the background, and its statistics (``searchsvc stats``,
+  ``/admin/stats``);
+* :mod:`.evaluation`: relevance you can measure: judged queries through the
+  search path, scored with ir-measures (``searchsvc eval``).
+
+May import: :mod:`searchsvc.search`, :mod:`searchsvc.text` and the
+package's top. Never the web or the command line.
+"""

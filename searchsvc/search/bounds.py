@@ -1,0 +1,123 @@
+"""Every query bounded: prefixes, wildcards and fuzzy words expanded to at
+most :data:`~.limits.MAX_EXPANSIONS` terms (the most frequent, read in one
+scan and remembered per generation), at most :data:`~.limits.MAX_WORDS`
+words searched, question words and lone stop words left out."""
+
+from __future__ import annotations
+
+import re
+from itertools import islice
+
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+
+from ..text.analysis import STOP_WORDS, stem
+from ..text.normalize import fold
+from ..text.schema import has_positions
+from .cache import BoundedCache
+from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+from .postings import reader_key
+from .typos import doc_frequency, within_distance
+from .weighting import FIELD_BOOSTS
+
+#: Words that ask rather than say: left out of a question's ranking (they
+#: match any article), kept when they are all the query has.
+QUESTION_WORDS = frozenset(
+    fold(w)
+    for w in """qui que quoi quel quelle quels quelles lequel laquelle lesquels lesquelles
+    auquel auxquels auxquelles duquel desquels desquelles dont où comment combien pourquoi
+    quand est-ce""".replace("-", " ").split()
+)
+
+
+_QUESTION_TERMS = QUESTION_WORDS | frozenset(stem(w) for w in QUESTION_WORDS)
+
+
+def _top_terms(pairs) -> list[tuple[str, int]]:
+    """The most frequent (term, documents) of ``pairs`` read (at most
+    :data:`MAX_SCANNED` of them), :data:`MAX_EXPANSIONS` at most, none absent."""
+    scanned = [(t.decode("utf-8") if isinstance(t, bytes) else t, n) for t, n in islice(pairs, MAX_SCANNED) if n]
+    scanned.sort(key=lambda pair: -pair[1])
+    return scanned[:MAX_EXPANSIONS]
+
+
+#: Expansions already computed, per generation: a prefix typed by many readers
+#: (or 32 times in one query) reads the vocabulary once.
+_EXPANSIONS: BoundedCache[list[tuple[str, int]]] = BoundedCache(10_000)
+
+
+def _expansions(q: wq.Query, reader: IndexReader) -> list[tuple[str, int]]:
+    """The terms ``q`` (prefix, wildcard or fuzzy word) stands for, with the
+    number of documents holding each. Prefixes and wildcards read the terms'
+    frequencies as they scan (no look-up per term)."""
+    fieldname = q.fieldname
+    if isinstance(q, wq.FuzzyTerm):
+        candidates = [q.text] + within_distance(
+            reader, fieldname, q.text, min(q.maxdist, 2), prefix=max(q.prefixlength, 1)
+        )
+        return _top_terms((t, doc_frequency(reader, fieldname, t)) for t in candidates)
+    if isinstance(q, wq.Prefix):
+        return _top_terms((t, info.doc_frequency()) for t, info in reader.iter_prefix(fieldname, q.text))
+    # Wildcard: scan from its literal prefix, keep what the pattern matches
+    prefix = re.split(r"[*?]", q.text, maxsplit=1)[0]
+    if not prefix:
+        return []  # a leading wildcard would scan the whole vocabulary
+    pattern = re.compile(q._get_pattern())
+    scanned = islice(reader.iter_prefix(fieldname, prefix), MAX_SCANNED)  # however few match
+    return _top_terms(
+        (t, info.doc_frequency())
+        for t, info in scanned
+        if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t)
+    )
+
+
+def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
+    """A prefix, wildcard or fuzzy query as an OR of at most MAX_EXPANSIONS terms."""
+    fieldname = q.fieldname
+    if fieldname not in reader.schema or not reader.schema[fieldname].scorable:
+        return wq.NullQuery
+    key = (reader_key(reader), type(q).__name__, fieldname, q.text, getattr(q, "maxdist", 0),
+           getattr(q, "prefixlength", 0))  # fmt: skip
+    terms = _EXPANSIONS.get(key, lambda: _expansions(q, reader))
+    if not terms:
+        return wq.NullQuery
+    # Weighted by frequency, so that a rare expansion (high idf) does not
+    # outrank the common word the reader most likely meant.
+    top = max(f for _, f in terms) or 1
+    return wq.Or([wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in terms])
+
+
+def bound(q: wq.Query, reader: IndexReader, excluded: set[str], words: list[int] | None = None) -> wq.Query:
+    """Rewrite ``q``: expansions bounded, at most MAX_WORDS words; the words
+    excluded (``-word``, ``NOT word``) are added to ``excluded``."""
+    words = [0] if words is None else words
+    if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
+        words[0] += 1
+        return _expand(q, reader) if words[0] <= MAX_WORDS else wq.NullQuery
+    if isinstance(q, wq.Every):
+        return wq.NullQuery  # "*" alone: not a search
+    if isinstance(q, wq.Not):
+        excluded.update(t for _, t in q.query.iter_all_terms())
+        return q
+    if isinstance(q, wq.AndNot):  # `a NOT b`, `a -b`
+        excluded.update(t for _, t in q.b.iter_all_terms())
+    if isinstance(q, wq.Term):
+        if q.fieldname == "exact" and q.text in STOP_WORDS:
+            return wq.NullQuery  # matches nearly every article: no signal, much work
+        if q.fieldname in FIELD_BOOSTS and q.text in _QUESTION_TERMS:
+            return wq.NullQuery
+        if q.fieldname != "exact":  # the exact-form bonus rides along with its word
+            words[0] += 1
+        return q if words[0] <= MAX_WORDS else wq.NullQuery
+    if isinstance(q, wq.Phrase):
+        words[0] += len(q.words)
+        if not has_positions(reader.schema, q.fieldname):
+            # `title:"premier ministre"`: the title field keeps no positions,
+            # so the words are required there, in any order.
+            return wq.And([wq.Term(q.fieldname, w, boost=q.boost) for w in q.words[:MAX_WORDS]])
+        if len(q.words) > MAX_WORDS:
+            return wq.Phrase(q.fieldname, q.words[:MAX_WORDS], slop=q.slop, boost=q.boost)
+        return q
+    if q.is_leaf():
+        return q
+    return q.apply(lambda sub: bound(sub, reader, excluded, words)).normalize()

@@ -1,0 +1,25 @@
+"""Every bound a search request has, in one place: the web layer checks
+requests against them, the OpenAPI description states them, and the query
+code keeps to them, so no request costs more than they allow."""
+
+from __future__ import annotations
+
+#: Characters of a query, as sent.
+MAX_QUERY_CHARS = 1000
+#: Words one query searches (the first ones typed; synonyms only within what is left).
+MAX_WORDS = 32
+#: Index terms one prefix, wildcard or fuzzy word may stand for (the most frequent win).
+MAX_EXPANSIONS = 50
+#: Terms scanned in the index to find those expansions.
+MAX_SCANNED = 2000
+
+#: Hits on one page.
+MAX_PER_PAGE = 100
+#: How deep a reader may page: past this many hits, pages are refused.
+MAX_DEPTH = 1000
+#: The orders a reader may ask for.
+SORTS = ("relevance", "date")
+#: Values one filter (``source``, ``year``) may be given.
+MAX_FILTER_VALUES = 50
+#: Sources listed in the facets (the most frequent; those filtered on always).
+MAX_FACET_SOURCES = 20

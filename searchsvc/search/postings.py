@@ -1,0 +1,221 @@
+"""Posting lists and per-document columns as numpy arrays, shared per generation.
+
+A term's posting list is read a block at a time (Whoosh stores 128 postings
+per block) into arrays and kept in a bounded cache for the life of the
+generation; field lengths, deletions, the ``day`` column and the sources are
+read once. :mod:`.scoring` computes BM25 over these arrays, :mod:`.facets`
+filters and counts with them, :mod:`.completion` intersects them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching import FilterMatcher
+from whoosh.reading import IndexReader, TermNotFound
+from whoosh.util.numeric import byte_to_length
+
+#: Postings (documents × terms) kept in memory per generation and process; a
+#: common word of a 20,000-article index holds ~20,000. 8 bytes each (a 32-bit
+#: docnum and Whoosh's own 32-bit weight): 32 MB at most.
+POSTINGS_CACHE = 4_000_000
+
+
+#: Posting blocks (128 postings with their positions, ~6 KB decoded) kept per
+#: generation and process for the phrase and pair-bonus checks: 30 MB at most.
+BLOCK_CACHE = 5_000
+
+
+_BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+class IndexArrays:
+    """What one generation's readers share: field lengths, deletions, the
+    ``day`` column, and the cache of posting arrays. Built lazily, read-only
+    once built, so the threads of a worker share one copy."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        self.doc_count = reader.doc_count_all()
+        self._lengths: dict[str, np.ndarray] = {}
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0
+        self._lock = threading.Lock()
+        live = np.ones(self.doc_count, dtype=bool)
+        for r, offset in leaves(reader):
+            deleted = sorted(r.deleted_docs_set) if r.has_deletions() else []
+            live[np.asarray(deleted, dtype=np.int64) + offset] = False
+        self.live = live
+        self._day: np.ndarray | None = None
+        self._year: np.ndarray | None = None
+        self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
+        self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
+
+    def block(self, segment: str, m: W3LeafMatcher) -> tuple[np.ndarray, tuple]:
+        """The docnums and encoded values (positions) of the posting block ``m``
+        stands on, decoded once and remembered: the pair bonus reads the
+        same blocks of the same common words query after query."""
+        key = (segment, m._dataoffset)
+        hit = self._blocks.get(key)
+        if hit is not None:
+            return hit
+        m._read_data()
+        ids = np.asarray(m._data[0], dtype=np.int64)
+        if not m._byteids:
+            ids = np.cumsum(ids)
+        m._read_values()
+        block = (ids, m._values)
+        with self._lock:
+            self._blocks[key] = block
+            while len(self._blocks) > BLOCK_CACHE:
+                self._blocks.popitem(last=False)
+        return block
+
+    def lengths(self, reader: IndexReader, fieldname: str) -> np.ndarray:
+        """Every document's length in ``fieldname`` as Whoosh scores it (one byte, decoded)."""
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            codes = np.zeros(self.doc_count, dtype=np.uint8)
+            for r, offset in leaves(reader):
+                column = r._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+                if column is not None:
+                    raw = column._dbfile.get(column._basepos, column._count)
+                    codes[offset : offset + column._count] = np.frombuffer(raw, dtype=np.uint8)
+            lengths = self._lengths[fieldname] = _BYTE_TO_LENGTH[codes]
+        return lengths
+
+    def day(self, reader: IndexReader) -> np.ndarray:
+        """The ``day`` column (YYYYMMDD, 0 when undated) of every document."""
+        if self._day is None:
+            days = np.zeros(self.doc_count, dtype=np.int64)
+            for r, offset in leaves(reader):
+                if r.has_column("day"):
+                    column = r.column_reader("day")
+                    days[offset : offset + r.doc_count_all()] = np.fromiter(
+                        column, dtype=np.int64, count=r.doc_count_all()
+                    )
+            self._day = days
+        return self._day
+
+    def year(self, reader: IndexReader) -> np.ndarray:
+        """Every document's year (0 when undated), from the ``day`` column."""
+        if self._year is None:
+            self._year = (self.day(reader) // 10000).astype(np.int32)
+        return self._year
+
+    def sources(self, reader: IndexReader) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Every document's source as a code (-1 when it has none) and the
+        sources' names, sorted (code ``i`` is ``names[i]``): a column for
+        filtering and counting by source with array operations. Built once
+        per generation from the ``source`` postings, a block at a time."""
+        if self._sources is None:
+            names: tuple[str, ...] = ()
+            codes = np.full(self.doc_count, -1, dtype=np.int32)
+            if "source" in reader.schema:
+                names = tuple(term_text(t) for t in reader.lexicon("source"))
+                code_of = {name: code for code, name in enumerate(names)}
+                for r, offset in leaves(reader):
+                    for t in r.lexicon("source"):
+                        for ids, _ in read_postings(r, "source", t):
+                            codes[ids + offset] = code_of[term_text(t)]
+            self._sources = (codes, names)
+        return self._sources
+
+    def postings(self, reader: IndexReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, weights) of a term over the whole index, deleted documents included."""
+        key = (fieldname, text)
+        hit = self._postings.get(key)
+        if hit is not None:
+            with self._lock:
+                if key in self._postings:
+                    self._postings.move_to_end(key)
+            return hit
+        ids_parts, weight_parts = [], []
+        for r, offset in leaves(reader):
+            for ids, weights in read_postings(r, fieldname, text):
+                ids_parts.append(ids + offset)
+                weight_parts.append(weights)
+        if ids_parts:  # Whoosh stores weights as 32-bit floats: nothing is lost
+            result = (np.concatenate(ids_parts).astype(np.int32), np.concatenate(weight_parts).astype(np.float32))
+        else:
+            result = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+        with self._lock:
+            self._postings[key] = result
+            self._cached += len(result[0])
+            while self._cached > POSTINGS_CACHE and len(self._postings) > 1:
+                _, (old, _) = self._postings.popitem(last=False)
+                self._cached -= len(old)
+        return result
+
+
+def leaves(reader: IndexReader) -> Iterator[tuple[IndexReader, int]]:
+    """Each segment's reader and the docnum its documents start at."""
+    if reader.is_atomic():
+        yield reader, 0
+    else:
+        yield from reader.leaf_readers()
+
+
+def read_postings(reader: IndexReader, fieldname: str, text: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A segment's postings of one term, a block of ids and weights at a time."""
+    try:
+        m = reader.postings(fieldname, text)
+    except TermNotFound:
+        return
+    if isinstance(m, FilterMatcher):  # deleted documents: masked by the caller
+        m = m.child
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            m._read_data()
+            raw_ids, raw_weights = m._data[0], m._data[1]
+            ids = np.asarray(raw_ids, dtype=np.int64)
+            if not m._byteids:
+                ids = np.cumsum(ids)
+            n = len(ids)
+            if raw_weights is None:
+                weights = np.ones(n)
+            elif isinstance(raw_weights, float):
+                weights = np.full(n, raw_weights)
+            else:
+                weights = np.asarray(raw_weights, dtype=np.float64)
+            yield ids, weights
+            m._next_block()
+        return
+    ids_list, weights_list = [], []
+    while m.is_active():  # inlined postings (a term in one document) and others
+        ids_list.append(m.id())
+        weights_list.append(m.weight())
+        m.next()
+    yield np.asarray(ids_list, dtype=np.int64), np.asarray(weights_list, dtype=np.float64)
+
+
+_TABLES: OrderedDict[tuple, IndexArrays] = OrderedDict()
+_TABLES_LOCK = threading.Lock()
+
+
+def reader_key(reader: IndexReader) -> tuple:
+    """What identifies the generation ``reader`` reads: its segments (their
+    ids are random, so two indexes never share one) and their deletions."""
+    return tuple(
+        (r._segment.segment_id(), r._segment.deleted_count(), offset) for r, offset in leaves(reader)
+    )
+
+
+def arrays_for(reader: IndexReader) -> IndexArrays:
+    """The shared :class:`IndexArrays` of the generation ``reader`` reads."""
+    key = reader_key(reader)
+    with _TABLES_LOCK:
+        table = _TABLES.get(key)
+        if table is None:
+            table = _TABLES[key] = IndexArrays(reader)
+            while len(_TABLES) > 3:  # the current generation and the ones before
+                _TABLES.popitem(last=False)
+        return table
+
+
+def term_text(text: str | bytes) -> str:
+    """A term as text (Whoosh gives bytes or str, depending on where it comes from)."""
+    return text.decode("utf-8") if isinstance(text, bytes) else text

@@ -1,0 +1,178 @@
+"""Running a search: a request in, a page of ranked, highlighted hits out.
+
+This is the one search path: the JSON endpoint, the web page and
+``searchsvc eval`` all call :func:`search`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from whoosh.searching import Searcher
+
+from ..errors import QueryError
+from ..text.synonyms import Synonyms
+from .facets import DocFilter
+from .limits import MAX_DEPTH, MAX_FACET_SOURCES, MAX_FILTER_VALUES, MAX_PER_PAGE, SORTS
+from .parsing import parse
+from .ranking import rank_and_count
+from .snippets import highlight_title, make_snippet, stems_to_mark
+from .spelling import suggestion_for
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What a reader or a program asks for, already validated."""
+
+    q: str
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"
+    #: Articles from any of these sources (none: every source).
+    sources: tuple[str, ...] = ()
+    #: Articles from any of these years (none: every year).
+    years: tuple[int, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def __post_init__(self) -> None:
+        # Sorted and without repeats, so that the same filters in another
+        # order are the same request (and the same cache entry).
+        sources = (self.sources,) if isinstance(self.sources, str) else self.sources
+        object.__setattr__(self, "sources", tuple(sorted({s for s in sources if s})))
+        object.__setattr__(self, "years", tuple(sorted(set(self.years))))
+        for name, values in (("source", self.sources), ("year", self.years)):
+            if len(values) > MAX_FILTER_VALUES:
+                raise QueryError(f"{name} may be given at most {MAX_FILTER_VALUES} times")
+        if any(not 1 <= y <= 9999 for y in self.years):
+            raise QueryError("year must be between 1 and 9999")
+        if self.page < 1:
+            raise QueryError("page must be 1 or more")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        if self.page * self.per_page > MAX_DEPTH + self.per_page - 1:
+            raise QueryError(
+                f"page is too deep: at most {MAX_DEPTH} results can be paged through "
+                f"(page {-(-MAX_DEPTH // self.per_page)} at {self.per_page} per page)"
+            )
+        if self.sort not in SORTS:
+            raise QueryError(f"sort must be one of: {', '.join(SORTS)}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise QueryError("from must not be after to")
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    score: float
+    snippet: str
+    title_html: str = ""
+
+
+@dataclass
+class SearchPage:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit] = field(default_factory=list)
+    suggestion: str | None = None
+    #: {"source": [{"value", "count", "selected"}…] (most frequent first, at
+    #: most MAX_FACET_SOURCES plus those filtered on), "year": […] (newest
+    #: first)}, counted over every match, each facet ignoring its own filter.
+    facets: dict[str, list[dict]] = field(default_factory=lambda: {"source": [], "year": []})
+    #: Synonyms searched besides the words typed: [{"from": typed, "to": [synonyms]}…].
+    expanded: list[dict] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-min(self.total, MAX_DEPTH) // self.per_page))
+
+    def to_dict(self) -> dict:
+        """The JSON endpoint's contract."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": self.took_ms,
+            "hits": [asdict(h) for h in self.hits],
+            "suggestion": self.suggestion,
+            "facets": self.facets,
+            "expanded": self.expanded,
+        }
+
+
+def _filter(request: SearchRequest) -> DocFilter | None:
+    def day(d: date | None) -> int | None:
+        return d.year * 10000 + d.month * 100 + d.day if d else None
+
+    doc_filter = DocFilter(request.sources, request.years, day(request.date_from), day(request.date_to))
+    return doc_filter or None
+
+
+def _facet_values(request: SearchRequest, counts: dict[str, list[tuple[str, int]]]) -> dict[str, list[dict]]:
+    selected = {"source": set(request.sources), "year": {str(y) for y in request.years}}
+    sources = counts["source"]
+    if len(sources) > MAX_FACET_SOURCES:
+        sources = sources[:MAX_FACET_SOURCES] + [
+            (v, n) for v, n in sources[MAX_FACET_SOURCES:] if v in selected["source"]
+        ]
+    return {
+        name: [{"value": v, "count": n, "selected": v in selected[name]} for v, n in values]
+        for name, values in (("source", sources), ("year", counts["year"]))
+    }
+
+
+def search(
+    searcher: Searcher, request: SearchRequest, *, render: bool = True, synonyms: Synonyms | None = None
+) -> SearchPage:
+    """Run ``request`` on ``searcher`` (the index's own schema and analysers).
+
+    :param render: build snippets, highlighted titles, the suggestion and the
+        facet counts; off for evaluation, which needs the ranking only.
+    :param synonyms: the site's synonyms (:mod:`searchsvc.text.synonyms`), if any.
+    """
+    started = time.perf_counter()
+    parsed = parse(request.q, searcher.schema, searcher.reader(), synonyms)
+    depth = min(request.page * request.per_page, MAX_DEPTH)
+    ranking = rank_and_count(searcher, parsed, depth, _filter(request), request.sort, facets=render)
+    start = (request.page - 1) * request.per_page
+    page_docs = ranking.hits[start : start + request.per_page]
+    marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
+    analyzer = searcher.schema["text"].analyzer
+    hits = []
+    for docnum, score in page_docs:
+        stored = searcher.stored_fields(docnum)
+        when = stored.get("date")
+        hits.append(
+            Hit(
+                id=stored["id"],
+                title=stored["title"],
+                date=when.date().isoformat() if when else None,
+                source=stored.get("source"),
+                url=stored.get("url"),
+                score=round(score, 4),
+                snippet=make_snippet(stored.get("body", ""), marks, analyzer) if render else "",
+                title_html=highlight_title(stored["title"], marks, analyzer) if render else "",
+            )
+        )
+    suggestion = suggestion_for(parsed, searcher) if render else None
+    return SearchPage(
+        query=parsed.text,
+        total=ranking.total,
+        page=request.page,
+        per_page=request.per_page,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        hits=hits,
+        suggestion=suggestion,
+        facets=_facet_values(request, ranking.facets),
+        expanded=[e.to_dict() for e in parsed.expanded],
+    )
