@@ -1,6 +1,6 @@
 """The service's typed errors. Each carries an HTTP status and a stable code.
 
-Domain modules raise them; ``web/errors.py`` and ``cli.py`` map them to
+Domain modules raise them; ``web/errors.py`` and ``cli/errors.py`` map them to
 responses and exit codes, each in one place.
 """
 

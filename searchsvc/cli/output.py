@@ -7,6 +7,9 @@ import time
 
 import click
 
+from ..index.reindex import ReindexResult
+from ..ops.querylog import QueryStats
+
 
 def human_size(n: float) -> str:
     """``n`` bytes as ``12.5 MiB``."""
@@ -51,7 +54,7 @@ class ProgressPrinter:
             self.bar.__exit__(None, None, None)
 
 
-def print_summary(result) -> None:
+def print_summary(result: ReindexResult) -> None:
     click.echo(
         f"Generation {result.generation} ({result.mode}) is now in use: "
         f"{result.documents} documents."
@@ -77,7 +80,7 @@ def print_summary(result) -> None:
             click.echo(f"  {problem}")
 
 
-def print_stats(result) -> None:
+def print_stats(result: QueryStats) -> None:
     since = result.since[:16].replace("T", " ")
     click.echo(
         f"Last {result.days} days (since {since} UTC): {result.searches:,} searches, "

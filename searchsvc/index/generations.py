@@ -176,7 +176,7 @@ def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
 def switch(index_dir: Path, number: int | None = None, keep: int = 2) -> Generation:
     """Make generation ``number`` (default: the newest in the folder) the one in use.
 
-    For generations built elsewhere and copied here (see the README's
+    For generations built elsewhere and copied here (see docs/operations.md,
     "Scaling out"), or to go back to an older one. The generation is checked
     whole against its manifest and opened before the pointer moves, so a
     half-copied folder is refused and the service keeps the one it has.

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.writing import IndexWriter
 
 from ..errors import IndexWriteError
 
@@ -39,7 +40,7 @@ class Writers:
         #: Exit codes of writer processes that did not end well (killed: negative).
         self.died: list[int] = []
 
-    def next(self):  # -> whoosh.writing.IndexWriter
+    def next(self) -> IndexWriter:
         if self._writer is not None and self._batch and self._count >= self._batch:
             self._commit(merge=False, optimize=False)
         if self._writer is None:

@@ -7,7 +7,11 @@ through the index's own analysers (``ix.schema``), so ``écoles`` and
 searched as plain words, never an error.
 
 Every query is bounded: the text's length, the number of words, how many
-index terms a prefix, wildcard or fuzzy word may expand to.
+index terms a prefix, wildcard or fuzzy word may expand to. The parser is
+Whoosh's, with plugins: :mod:`.synonym_query` adds the site's synonyms,
+:mod:`.typos` searches unknown words as their nearest known ones, then
+:mod:`.bounds` expands and bounds the parsed query and :mod:`.proximity`
+adds the bonus for words found side by side.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
+from whoosh.fields import Schema
 from whoosh.qparser import (
     FuzzyTermPlugin,
     MultifieldParser,
@@ -59,7 +64,7 @@ class ParsedQuery:
     excluded: set[str] = field(default_factory=set)
     #: Optional extra score: consecutive query words found next to each other.
     bonus: wq.Query | None = None
-    #: Synonyms added to the query (see :mod:`searchsvc.synonyms`), in query order.
+    #: Synonyms added to the query (see :mod:`.synonym_query`), in query order.
     expanded: list[Expansion] = field(default_factory=list)
 
     def highlight_terms(self) -> set[tuple[str, str]]:
@@ -156,7 +161,7 @@ def _node_texts(node) -> list[str]:
 
 
 def make_parser(
-    schema,
+    schema: Schema,
     reader: IndexReader,
     corrections: dict[str, list[str]],
     excluded: set[str] | None = None,
@@ -183,7 +188,7 @@ def make_parser(
     return parser
 
 
-def parse(q: str, schema, reader: IndexReader, synonyms: Synonyms | None = None) -> ParsedQuery:
+def parse(q: str, schema: Schema, reader: IndexReader, synonyms: Synonyms | None = None) -> ParsedQuery:
     """Parse and bound a reader's query; raises :class:`QueryError` if it is
     empty or too long. Syntax that does not parse is read as plain words.
     ``synonyms`` (the site's list) are added to the words they match."""

@@ -16,6 +16,9 @@ from collections.abc import Iterable
 from html import escape
 from typing import NamedTuple
 
+from whoosh.analysis import Analyzer
+from whoosh.fields import Schema
+
 from ..text.analysis import TOKEN_PATTERN, analyze_word
 from ..text.normalize import APOSTROPHES, HYPHENS
 
@@ -84,7 +87,7 @@ def _word_terms(analyzer) -> _WordTerms:
         return cache
 
 
-def stems_to_mark(terms: Iterable[tuple[str, str]], schema) -> frozenset[str]:
+def stems_to_mark(terms: Iterable[tuple[str, str]], schema: Schema) -> frozenset[str]:
     """The ranking-field terms to highlight: the query's own, and the stems of
     words it searched in the ``exact`` field (phrases, prefixes, typos)."""
     analyzer = schema["text"].analyzer
@@ -97,7 +100,7 @@ def stems_to_mark(terms: Iterable[tuple[str, str]], schema) -> frozenset[str]:
     return frozenset(marks)
 
 
-def _matches(text: str, marks: frozenset[str], analyzer) -> list[tuple[int, int, str]]:
+def _matches(text: str, marks: frozenset[str], analyzer: Analyzer) -> list[tuple[int, int, str]]:
     """(start, end, term) of every word of ``text`` whose term is in ``marks``,
     in text order. The distinct words are found first (``findall``, in C),
     and only the few that match are then located in the text."""
@@ -175,7 +178,7 @@ def _word_bounds(text: str, start: int, end: int, first: int, last: int) -> tupl
     return start, end
 
 
-def make_snippet(body: str, marks: frozenset[str], analyzer) -> str:
+def make_snippet(body: str, marks: frozenset[str], analyzer: Analyzer) -> str:
     """A short extract of ``body`` around the ``marks`` (escaped HTML).
 
     :param marks: from :func:`stems_to_mark`.
@@ -191,7 +194,7 @@ def make_snippet(body: str, marks: frozenset[str], analyzer) -> str:
     return escape(lead, quote=False)
 
 
-def highlight_title(title: str, marks: frozenset[str], analyzer) -> str:
+def highlight_title(title: str, marks: frozenset[str], analyzer: Analyzer) -> str:
     """The whole title, escaped, with the ``marks`` highlighted."""
     matches = _matches(title, marks, analyzer) if marks else []
     return _render(title, 0, len(title), matches)

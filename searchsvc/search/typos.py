@@ -13,6 +13,7 @@ from itertools import islice
 
 from rapidfuzz import process as rf_process
 from rapidfuzz.distance import OSA
+from whoosh.fields import Schema
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
@@ -62,7 +63,7 @@ class TypoPlugin(Plugin):
         node.startchar, node.endchar = like.startchar, like.endchar
         return node
 
-    def nearest(self, schema, text: str) -> list[str]:
+    def nearest(self, schema: Schema, text: str) -> list[str]:
         stems = [t.text for t in schema["text"].analyzer(text, mode="query")]
         if not stems or any(doc_frequency(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
             return []

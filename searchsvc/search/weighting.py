@@ -22,7 +22,7 @@ FIELD_BOOSTS = {"text": 1.0, "exact": 0.5}
 class TunedBM25(scoring.WeightingModel):
     """BM25 with the Robertson idf (as Lucene and SQLite FTS5 use it) instead of
     Whoosh's ``log(N / (n + 1)) + 1``, and parameters tuned on French
-    question-paragraph collections (see the README's relevance section)."""
+    question-paragraph collections (see docs/relevance.md)."""
 
     def __init__(self, k1: float = 0.9, b: float = 0.5) -> None:
         self.k1, self.b = k1, b

@@ -29,7 +29,7 @@ from itertools import chain
 from typing import NamedTuple
 
 import Stemmer
-from whoosh.analysis import Filter, StopFilter, Token, Tokenizer
+from whoosh.analysis import Analyzer, Filter, StopFilter, Token, Tokenizer
 
 from .normalize import APOSTROPHE_TABLE, APOSTROPHES, HYPHENS, fold
 
@@ -217,7 +217,7 @@ class FrenchStemFilter(Filter):
             yield t
 
 
-def french_analyzer(protected: Iterable[str] = (), lead_boost: float = 1.0):
+def french_analyzer(protected: Iterable[str] = (), lead_boost: float = 1.0) -> Analyzer:
     """The ranking chain: tokenize → fold → drop stop words → stem."""
     return (
         FrenchTokenizer(lead_boost=lead_boost)
@@ -227,7 +227,7 @@ def french_analyzer(protected: Iterable[str] = (), lead_boost: float = 1.0):
     )
 
 
-def exact_analyzer(lead_boost: float = 1.0):
+def exact_analyzer(lead_boost: float = 1.0) -> Analyzer:
     """The exact-form chain: tokenize → fold. Keeps stop words, elided
     articles and word endings, so phrases match the text as written."""
     return FrenchTokenizer(keep_elided=True, lead_boost=lead_boost) | FoldFilter()
@@ -243,7 +243,7 @@ class Part(NamedTuple):
     stopped: bool
 
 
-def analyze_word(analyzer, word: str) -> tuple[Part, ...]:
+def analyze_word(analyzer: Analyzer, word: str) -> tuple[Part, ...]:
     """What ``analyzer`` makes of one word matched by :data:`TOKEN_PATTERN`.
 
     The chains are context-free (a word's terms never depend on its
@@ -321,7 +321,7 @@ def index_terms(cache: WordCache, value: str) -> tuple[dict[str, list[int]], dic
     return positions, weights
 
 
-def terms(text: str, analyzer=None) -> list[str]:
+def terms(text: str, analyzer: Analyzer | None = None) -> list[str]:
     """The terms that ``analyzer`` (default: the ranking chain) makes of ``text``."""
     analyzer = analyzer or french_analyzer()
     return [t.text for t in analyzer(text)]

@@ -20,6 +20,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from whoosh.fields import Schema
+
 from .analysis import STOP_WORDS, FrenchStemFilter, split_word
 from .normalize import fold
 from .wordfiles import LineProblem, WatchedFile, default_path, log_problems, read_word_file
@@ -74,7 +76,7 @@ class ProtectedWordsFile(WatchedFile[ProtectedWords]):
         super().__init__(path, load_protected_words)
 
 
-def protected_in(schema) -> frozenset[str]:
+def protected_in(schema: Schema) -> frozenset[str]:
     """The protected words an index was built with (its ``text`` analyser's)."""
     if "text" not in schema:
         return frozenset()

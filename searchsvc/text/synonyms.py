@@ -29,6 +29,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from whoosh.analysis import Analyzer
+
 from .analysis import french_analyzer
 from .wordfiles import MAX_LOGGED, LineProblem, WatchedFile, log_problems, read_word_file
 
@@ -86,7 +88,7 @@ def parse_line(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def parse_synonyms(
-    lines: Iterable[tuple[int, str]], path: str = "", analyzer=None
+    lines: Iterable[tuple[int, str]], path: str = "", analyzer: Analyzer | None = None
 ) -> tuple[list[Rule], list[LineProblem]]:
     """The rules of ``(line number, text)`` pairs (comments already removed),
     and the problems of the lines left out. ``analyzer`` (default: the French
@@ -190,7 +192,7 @@ class Synonyms:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
-    def matcher(self, analyzer) -> SynonymMatcher:
+    def matcher(self, analyzer: Analyzer) -> SynonymMatcher:
         """The rules compiled for ``analyzer`` (an index's ``text`` analyser),
         compiled once per analyser (in practice, once per generation)."""
         for known, matcher in self._compiled:

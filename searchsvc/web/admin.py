@@ -16,6 +16,7 @@ import json
 import os
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -93,7 +94,7 @@ def _days(value: str | None) -> int:
 
 
 @bp.get("/stats")
-def stats_page():
+def stats_page() -> ResponseReturnValue:
     """The top queries, those without results and the slowest, over ``?days=N``."""
     days = _days(request.args.get("days"))
     query_log: QueryLog = current_app.extensions["searchsvc.querylog"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 
 from ..search.completion import complete
 from ..search.live import LiveIndex
@@ -46,20 +47,20 @@ def security_headers(response: Response) -> Response:
 
 
 @bp.get("/api/search")
-def api_search():
+def api_search() -> ResponseReturnValue:
     search_request = parse_search_args(request.args)
     return jsonify(run_search(search_request).to_dict())
 
 
 @bp.get("/api/suggest")
-def api_suggest():
+def api_suggest() -> ResponseReturnValue:
     """Completions of what is being typed: words, then titles."""
     q, limit = parse_suggest_args(request.args)
     return jsonify(complete(live_index().searcher(), q, limit).to_dict())
 
 
 @bp.get("/")
-def home():
+def home() -> ResponseReturnValue:
     """The search page: the box alone, or the box and a page of results.
     (A bad parameter is a QueryError: web/errors.py shows this page again with the message.)"""
     if not request.args.get("q", "").strip():
@@ -79,7 +80,7 @@ def index_sources() -> list[str]:
 
 
 @bp.get("/api/health")
-def health():
+def health() -> ResponseReturnValue:
     """Liveness and what is being served: 200 with the generation ("degraded"
     with the problem when it can be searched but wants a reindex), 503 when
     no search can be answered."""
@@ -107,5 +108,5 @@ def health():
 
 
 @bp.get("/api/openapi.json")
-def openapi():
+def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document())
