@@ -37,10 +37,10 @@ and docs/s, index size, peak memory with a 1 GB line, query p50 / p95 with a
 
 Run from the repo root (needs the ``bench`` extra for matplotlib)::
 
-    .venv/bin/python bench/bench_growth.py                      # 20k…1M: hours on 2 CPUs
-    .venv/bin/python bench/bench_growth.py --resume             # carry on after an interruption
-    .venv/bin/python bench/bench_growth.py --sizes 2000,5000    # quick check, ~2 minutes
-    .venv/bin/python bench/bench_growth.py --keep               # keep bench/work/growth/index-N/
+    .venv/bin/python -m bench.bench_growth                      # 20k…1M: hours on 2 CPUs
+    .venv/bin/python -m bench.bench_growth --resume             # carry on after an interruption
+    .venv/bin/python -m bench.bench_growth --sizes 2000,5000    # quick check, ~2 minutes
+    .venv/bin/python -m bench.bench_growth --keep               # keep bench/work/growth/index-N/
 
 The default sizes index 1.42 million documents in all; at the ~240 docs/s
 ``bench_index.py`` measured for 20,000 on 2 CPUs that is 1.6 hours of
@@ -69,14 +69,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.corpora import make_growth_corpus
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH = REPO_ROOT / "bench"
 WORK = BENCH / "work" / "growth"
 RESULTS = BENCH / "results"
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(REPO_ROOT))
 
-import make_growth_corpus  # noqa: E402
 
 DEFAULT_SIZES = "20000,100000,300000,1000000"
 QUERIES = 300
@@ -355,7 +354,7 @@ def ensure_corpus(size: int, log: Log) -> tuple[Path, dict]:
 
 def ensure_queries(log: Log) -> Path:
     """The 300 short queries, from the 20,000 source articles: the same at every size."""
-    from bench_query import short_queries  # imports searchsvc and Whoosh: only here
+    from bench.bench_query import short_queries  # imports searchsvc and Whoosh: only here
 
     queries = short_queries(make_growth_corpus.DEFAULT_SOURCE.resolve(), QUERIES)
     path = WORK / "queries.json"
@@ -366,8 +365,9 @@ def ensure_queries(log: Log) -> Path:
 
 
 def child_cmd(kind: str, index_dir: Path, **options: object) -> list[str]:
-    """This script again, as the ``kind`` subprocess (``--child``), with ``--key value`` options."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind]
+    """This module again, as the ``kind`` subprocess (``--child``), with ``--key value`` options
+    (run from the repo root, as ``run_sampled`` does)."""
+    cmd = [sys.executable, "-m", "bench.bench_growth", "--child", kind]
     options["index-dir"] = index_dir
     for key, value in options.items():
         cmd += [f"--{key}", str(value)]

@@ -72,10 +72,10 @@ holds), and the parent says so loudly if that differs from what was fed in.
 
 Run from the repo root::
 
-    .venv/bin/python bench/bench_index.py               # full: 20,000 docs, several minutes
-    .venv/bin/python bench/bench_index.py --limit 2000  # quick check
-    .venv/bin/python bench/bench_index.py --json        # figures as JSON
-    .venv/bin/python bench/bench_index.py --keep        # keep the temporary indexes
+    .venv/bin/python -m bench.bench_index               # full: 20,000 docs, several minutes
+    .venv/bin/python -m bench.bench_index --limit 2000  # quick check
+    .venv/bin/python -m bench.bench_index --json        # figures as JSON
+    .venv/bin/python -m bench.bench_index --keep        # keep the temporary indexes
 
 Prints the table, then one line per system with its full / incremental ratio,
 the worker footnotes, and WARNING lines if a check failed (exit status 1).
@@ -422,7 +422,7 @@ def prepare_inputs(source: Path, limit: int | None, workdir: Path) -> tuple[Path
 
 def child(name: str, docs: Path, index_dir: Path, procs: int = 1) -> dict:
     cmd = [
-        sys.executable, str(Path(__file__).resolve()), "--run-one", name,
+        sys.executable, "-m", "bench.bench_index", "--run-one", name,
         "--docs", str(docs), "--index-dir", str(index_dir), "--procs", str(procs),
     ]  # fmt: skip
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO_ROOT)
@@ -451,9 +451,8 @@ def tantivy_available() -> bool:
 def check_tantivy_chain() -> str | None:
     """A problem if this file's tantivy chain and bench_relevance's differ on a sample."""
     sample = "L’État a décidé : les Élections présidentielles d'été, 12 hôpitaux, cœur, naïveté."
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     try:
-        from bench_relevance import tantivy_analyzer as relevance_analyzer
+        from bench.bench_relevance import tantivy_analyzer as relevance_analyzer
     except Exception as exc:  # a check only: say why it could not run
         return f"could not compare the tantivy chain with bench_relevance's: {exc!r}"
     ours, theirs = tantivy_analyzer().analyze(sample), relevance_analyzer().analyze(sample)

@@ -33,12 +33,12 @@ Target (issue 5): at least 300 requests/s with 0 errors on 20,000 documents.
 
 Run from the repo root::
 
-    .venv/bin/python bench/bench_load.py                  # builds bench/work/load-index first if needed (~1.5 min)
-    .venv/bin/python bench/bench_load.py --requests 500   # quick check
-    .venv/bin/python bench/bench_load.py --threads 4      # gthread workers, 4 threads each
-    .venv/bin/python bench/bench_load.py --json           # figures as JSON (progress on stderr)
-    .venv/bin/python bench/bench_load.py --rebuild        # rebuild the index first (schema changed)
-    .venv/bin/python bench/bench_load.py --query-cache 0  # result cache off: every search computed
+    .venv/bin/python -m bench.bench_load                  # builds bench/work/load-index first if needed (~1.5 min)
+    .venv/bin/python -m bench.bench_load --requests 500   # quick check
+    .venv/bin/python -m bench.bench_load --threads 4      # gthread workers, 4 threads each
+    .venv/bin/python -m bench.bench_load --json           # figures as JSON (progress on stderr)
+    .venv/bin/python -m bench.bench_load --rebuild        # rebuild the index first (schema changed)
+    .venv/bin/python -m bench.bench_load --query-cache 0  # result cache off: every search computed
 
 The server's own log goes to ``bench/work/load-gunicorn.log``. Stdlib only.
 """
@@ -66,15 +66,13 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.bench_query import short_queries
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 WORK = ROOT / "bench" / "work"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 HOST = "127.0.0.1"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from bench_query import short_queries  # noqa: E402
 
 
 class SetupError(Exception):

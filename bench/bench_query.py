@@ -43,10 +43,10 @@ the figures are the median, 95th and 99th percentile and mean of every timed
 query, in ms. Most of a full run (2 CPUs) is stock Whoosh on the questions
 against the news articles, about 2 s each. Run from the repo root::
 
-    .venv/bin/python bench/bench_query.py            # builds the indexes (~3.5 min), then ~35 min of timing
-    .venv/bin/python bench/bench_query.py --reuse    # reuses the bench/work/ indexes
-    .venv/bin/python bench/bench_query.py --limit 2000 --queries 50 --rounds 1  # quick check
-    .venv/bin/python bench/bench_query.py --json     # figures as JSON (progress on stderr)
+    .venv/bin/python -m bench.bench_query            # builds the indexes (~3.5 min), then ~35 min of timing
+    .venv/bin/python -m bench.bench_query --reuse    # reuses the bench/work/ indexes
+    .venv/bin/python -m bench.bench_query --limit 2000 --queries 50 --rounds 1  # quick check
+    .venv/bin/python -m bench.bench_query --json     # figures as JSON (progress on stderr)
 
 Prints one markdown table, one row per query set and system: queries timed,
 p50 and p95 in ms, and the ratios of p50 and p95 to ``stock``'s and of p50
@@ -78,25 +78,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from whoosh import index as whoosh_index
+from whoosh.analysis import LanguageAnalyzer
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.qparser import MultifieldParser, OrGroup
+
+from bench.bench_index import TANTIVY_TOKENIZER, tantivy_schema
+from searchsvc.index.reindex import reindex
+from searchsvc.search.live import LiveIndex
+from searchsvc.search.searching import SearchRequest, search
+from searchsvc.search.weighting import WEIGHTING
+from searchsvc.text.analysis import STOP_WORDS
+from searchsvc.text.normalize import fold
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 WORK = ROOT / "bench" / "work"
 PIAF = DATA / "piaf_retrieval"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_index import TANTIVY_TOKENIZER, tantivy_schema  # noqa: E402
-from whoosh import index as whoosh_index  # noqa: E402
-from whoosh.analysis import LanguageAnalyzer  # noqa: E402
-from whoosh.fields import ID, TEXT, Schema  # noqa: E402
-from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
-
-from searchsvc.index.reindex import reindex  # noqa: E402
-from searchsvc.search.live import LiveIndex  # noqa: E402
-from searchsvc.search.searching import SearchRequest, search  # noqa: E402
-from searchsvc.search.weighting import WEIGHTING  # noqa: E402
-from searchsvc.text.analysis import STOP_WORDS  # noqa: E402
-from searchsvc.text.normalize import fold  # noqa: E402
 
 # bench_relevance (the FTS5 and tantivy builders, clean_query) is imported where
 # used: bench_load.py imports short_queries from here, and need not load
@@ -139,7 +138,7 @@ def build_searchsvc(docs_path: Path, target: Path) -> None:
 
 def build_fts5_db(docs_path: Path, target: Path) -> None:
     """``bench_relevance.build_fts5``'s table, in ``target/fts5.db``."""
-    from bench_relevance import build_fts5, read_docs
+    from bench.bench_relevance import build_fts5, read_docs
 
     target.mkdir(parents=True)
     _, close = build_fts5(docs_path, read_docs(docs_path), target)
@@ -149,7 +148,8 @@ def build_fts5_db(docs_path: Path, target: Path) -> None:
 def build_tantivy(docs_path: Path, target: Path) -> None:
     """Like ``bench_relevance.build_tantivy``, with title and body stored (for snippets)."""
     import tantivy
-    from bench_relevance import read_docs, tantivy_analyzer
+
+    from bench.bench_relevance import read_docs, tantivy_analyzer
 
     target.mkdir(parents=True)
     index = tantivy.Index(tantivy_schema(), path=str(target))
@@ -258,7 +258,8 @@ def fts5_runner(folder: Path, snippets: bool) -> Runner:
 
 def tantivy_runner(folder: Path) -> Runner:
     import tantivy
-    from bench_relevance import clean_query, tantivy_analyzer
+
+    from bench.bench_relevance import clean_query, tantivy_analyzer
 
     index = tantivy.Index.open(str(folder))
     index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
@@ -380,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="short,questions,piaf", help="subset of short,questions,piaf")
     args = parser.parse_args(argv)
 
-    from bench_relevance import fts5_available
+    from bench.bench_relevance import fts5_available
 
     systems = [s for s in SYSTEMS if s in args.systems.split(",")]
     notes = []

@@ -7,7 +7,7 @@ the log's share largest) and off; then the log's own operations: ``record()``
 (what a request pays), a background write per search, and what a synchronous
 insert-and-commit per search would have cost instead.
 
-    .venv/bin/python bench/bench_querylog.py [--index DIR] [--searches 1000]
+    .venv/bin/python -m bench.bench_querylog [--index DIR] [--searches 1000]
 
 Uses the bundled corpus's index (index_data/index, as built by ``make serve``)
 when there is one, else builds the tests' tiny corpus. The log goes to a
@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from searchsvc import create_app
+from searchsvc.ops.querylog import QueryLog
 
-from searchsvc import create_app  # noqa: E402
-from searchsvc.ops.querylog import QueryLog  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 QUERIES = [
     "macron", "retraites", "etats-unis otan", "covid", "élection présidentielle", "coeur", "université",

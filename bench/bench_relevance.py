@@ -34,10 +34,10 @@ that a question never turns into syntax. The same cleaned text goes to both.
 
 Run from the repo root::
 
-    .venv/bin/python bench/bench_relevance.py              # both collections, ~15-30 min on 2 CPUs
-    .venv/bin/python bench/bench_relevance.py --limit 300  # quick check: first 300 judged queries
-    .venv/bin/python bench/bench_relevance.py --systems sqlite-fts5,tantivy --collections piaf_retrieval
-    .venv/bin/python bench/bench_relevance.py --json       # figures as JSON (progress on stderr)
+    .venv/bin/python -m bench.bench_relevance              # both collections, ~15-30 min on 2 CPUs
+    .venv/bin/python -m bench.bench_relevance --limit 300  # quick check: first 300 judged queries
+    .venv/bin/python -m bench.bench_relevance --systems sqlite-fts5,tantivy --collections piaf_retrieval
+    .venv/bin/python -m bench.bench_relevance --json       # figures as JSON (progress on stderr)
 
 ``--data DIR`` reads the collections from another folder (default: the repo
 root's ``../shared/data``).
@@ -55,11 +55,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
-sys.path.insert(0, str(ROOT))
-
-from searchsvc.ops.evaluation import (  # noqa: E402
+from searchsvc.ops.evaluation import (
     DEPTH,
     load_qrels,
     load_queries,
@@ -67,6 +63,10 @@ from searchsvc.ops.evaluation import (  # noqa: E402
     score_run,
     strip_accents_from,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data"
+
 
 SYSTEMS = ("searchsvc", "whoosh-stock", "sqlite-fts5", "tantivy")
 COLLECTIONS = ("piaf_retrieval", "fquad_retrieval")

@@ -41,10 +41,10 @@ reported. Every figure the scripts printed, with the table's rows, goes to
 
 Run from the repo root::
 
-    .venv/bin/python bench/bench_speed.py               # everything: about 50 minutes on 2 CPUs
-    .venv/bin/python bench/bench_speed.py --quick       # smoke run: 2,000 articles, 50 queries, 1 round
-    .venv/bin/python bench/bench_speed.py --skip-load   # without bench_load.py
-    .venv/bin/python bench/bench_speed.py --reuse       # bench_query reuses its bench/work/ indexes
+    .venv/bin/python -m bench.bench_speed               # everything: about 50 minutes on 2 CPUs
+    .venv/bin/python -m bench.bench_speed --quick       # smoke run: 2,000 articles, 50 queries, 1 round
+    .venv/bin/python -m bench.bench_speed --skip-load   # without bench_load.py
+    .venv/bin/python -m bench.bench_speed --reuse       # bench_query reuses its bench/work/ indexes
 
 ``--quick`` passes ``--limit 2000`` to bench_index, ``--limit 2000 --queries
 50 --rounds 1`` to bench_query, and ``--requests 300`` to bench_load if its
@@ -81,12 +81,16 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def module_name(name: str) -> str:
+    """``bench_load.py`` -> ``bench.bench_load``: the scripts run as modules, from the repo root."""
+    return f"bench.{Path(name).stem}"
+
+
 def run_json(name: str, args: list[str], timeout: float | None = None) -> tuple[dict | None, str]:
     """Run ``bench/<name> args`` (stderr passed through); its JSON stdout and a status."""
-    script = BENCH / name
-    if not script.is_file():
+    if not (BENCH / name).is_file():
         return None, f"{name} not found"
-    cmd = [sys.executable, str(script), *args]
+    cmd = [sys.executable, "-m", module_name(name), *args]
     log(f"\n== {' '.join([Path(cmd[0]).name, *cmd[1:]])}")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True)
     try:
@@ -115,11 +119,10 @@ def run_json(name: str, args: list[str], timeout: float | None = None) -> tuple[
 
 
 def help_text(name: str) -> str:
-    script = BENCH / name
-    if not script.is_file():
+    if not (BENCH / name).is_file():
         return ""
     proc = subprocess.run(
-        [sys.executable, str(script), "--help"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", module_name(name), "--help"], cwd=ROOT, capture_output=True, text=True,
         check=False, timeout=120,
     )  # fmt: skip
     return proc.stdout

@@ -18,9 +18,9 @@ Index-time levers (the title's weight, the stemmer) need a rebuild:
 
 Run from the repo root::
 
-    .venv/bin/python bench/tune_relevance.py                 # all levers, both collections
-    .venv/bin/python bench/tune_relevance.py --only defaults # just the current defaults
-    .venv/bin/python bench/tune_relevance.py --limit 1000    # first 1000 queries: quicker
+    .venv/bin/python -m bench.tune_relevance                 # all levers, both collections
+    .venv/bin/python -m bench.tune_relevance --only defaults # just the current defaults
+    .venv/bin/python -m bench.tune_relevance --limit 1000    # first 1000 queries: quicker
 """
 
 from __future__ import annotations
@@ -32,16 +32,15 @@ import sys
 import time
 from pathlib import Path
 
+from searchsvc.index.reindex import reindex
+from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
+from searchsvc.search import bounds, proximity, ranking, weighting
+from searchsvc.search.live import LiveIndex
+from searchsvc.text import schema
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 WORK = ROOT / "bench" / "work"
-sys.path.insert(0, str(ROOT))
-
-from searchsvc.index.reindex import reindex  # noqa: E402
-from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from  # noqa: E402
-from searchsvc.search import bounds, proximity, ranking, weighting  # noqa: E402
-from searchsvc.search.live import LiveIndex  # noqa: E402
-from searchsvc.text import schema  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -19,8 +19,8 @@ articles) into a temporary folder first (about 20 s on one process).
 
 Run from the repo root::
 
-    .venv/bin/python bench/hostile_queries.py                       # builds a temporary index
-    .venv/bin/python bench/hostile_queries.py --index /srv/search/index --rounds 10
+    .venv/bin/python -m bench.checks.hostile_queries                       # builds a temporary index
+    .venv/bin/python -m bench.checks.hostile_queries --index /srv/search/index --rounds 10
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from searchsvc import create_app
+from searchsvc.index.reindex import reindex
 
-from searchsvc import create_app  # noqa: E402
-from searchsvc.index.reindex import reindex  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
 
 #: Normal queries: the baseline the hostile ones are measured against.
 BASELINE = [

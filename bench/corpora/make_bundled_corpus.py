@@ -21,8 +21,8 @@ Articles without a title or body (or with an unusable date) are printed and skip
 
 Usage (from the repo root)::
 
-    python bench/make_bundled_corpus.py            # defaults below
-    python bench/make_bundled_corpus.py -n 2500    # smaller sample
+    python -m bench.corpora.make_bundled_corpus            # defaults below
+    python -m bench.corpora.make_bundled_corpus -n 2500    # smaller sample
 
 Stdlib only.
 """
@@ -38,7 +38,7 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 DEFAULT_INPUT = SHARED_DATA / "orangesum_news" / "docs.jsonl"
 DEFAULT_SEED_ARTICLE = SHARED_DATA / "seed_article" / "000_b62a3627335c637b.txt"

@@ -32,7 +32,7 @@ README); benchmark data, not to be republished as content.
 
 Run from the repo root::
 
-    .venv/bin/python bench/make_growth_corpus.py --docs 100000 --out /tmp/growth-100k.jsonl
+    .venv/bin/python -m bench.corpora.make_growth_corpus --docs 100000 --out /tmp/growth-100k.jsonl
 
 It prints one line on stderr: documents written, bytes, seconds, docs/s.
 Next to the output it writes ``<out>.meta.json`` (size, seed, source and
@@ -52,7 +52,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data" / "orangesum_news" / "docs.jsonl"
 DEFAULT_SEED = 42
 #: Bumped whenever the recombination changes, so that old corpora are not reused.

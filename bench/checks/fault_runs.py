@@ -70,9 +70,9 @@ criterion, 0 otherwise (a skipped run is not a failure; it is said so).
 
 Run from the repo root (as root for ``disk``)::
 
-    .venv/bin/python bench/fault_runs.py                      # everything, a few minutes on 2 CPUs
-    .venv/bin/python bench/fault_runs.py --only kill,damage   # some runs
-    .venv/bin/python bench/fault_runs.py --kills 5 --worker-kills 1 --limit 500   # quick
+    .venv/bin/python -m bench.checks.fault_runs                      # everything, a few minutes on 2 CPUs
+    .venv/bin/python -m bench.checks.fault_runs --only kill,damage   # some runs
+    .venv/bin/python -m bench.checks.fault_runs --kills 5 --worker-kills 1 --limit 500   # quick
 
 The work folder (``bench/work/fault-runs/``: sources, indexes, server logs) is
 removed at the end unless ``--keep``. Stdlib only, plus the project's own
@@ -103,11 +103,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from bench_load import (  # noqa: E402
+from bench.bench_load import (
     Connection,
     LoadResult,
     SetupError,
@@ -119,10 +115,12 @@ from bench_load import (  # noqa: E402
     stop_server,
     timed_request,
 )
-from bench_query import short_queries  # noqa: E402
+from bench.bench_query import short_queries
+from searchsvc.index import generations, lock
+from searchsvc.index.catalog import FILENAME as CATALOG_FILE
 
-from searchsvc.index import generations, lock  # noqa: E402
-from searchsvc.index.catalog import FILENAME as CATALOG_FILE  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
 
 DEFAULT_DOCS = ROOT / ".." / "shared" / "data" / "orangesum_news" / "docs.jsonl"
 BUNDLED = ROOT / "index_data" / "corpus"
