@@ -1,7 +1,16 @@
 """Configuration: defaults, then ``SEARCHSVC_*`` environment variables, then the test mapping.
 
-Every setting, its default and its meaning live in :data:`SETTINGS`; the
-README's configuration table is checked against it by a test.
+Every setting, its default and its meaning live in :data:`SETTINGS`;
+``docs/configuration.md``'s table is checked against it by a test
+(``tests/test_config.py``): one row per setting, in this order. A setting's
+``help`` is written for that page (Markdown); a setting whose default is
+worked out when the app is built (``default`` ``None``, filled in by
+:func:`load`) says so in a last sentence ``Default: ….``, and a setting
+with neither is unset by default.
+
+Values are read by Flask's ``from_prefixed_env``: one that parses as JSON
+arrives as that value (``SEARCHSVC_MAX_FILE_MB=3`` is the number 3), any
+other as a string.
 """
 
 from __future__ import annotations
@@ -27,26 +36,34 @@ class Setting(NamedTuple):
 
 
 SETTINGS = [
-    Setting("INDEX_DIR", None, "Index folder (generations, pointer, lock). Default: index_data/index."),
-    Setting("SOURCE_DIR", None, "What `reindex` reads when given no SOURCE, and what `serve` "
-            "indexes on first start. Default: index_data/corpus (the bundled sample)."),
-    Setting("MAX_FILE_MB", 10, "A plain-text article (or one JSON line) larger than this is skipped."),
-    Setting("WRITER_PROCS", 0, "Processes used by a full rebuild; 0 = one per core, at most 4 "
-            "(measured: 2 processes build 1.8-1.9x faster than 1 on 2 cores)."),
-    Setting("WRITER_LIMIT_MB", 128, "Whoosh pool per writer process before it spills to disk "
-            "(a 20,000-article build: 330 MiB peak per writer at 128, 486 MiB at 256, same speed)."),
-    Setting("QUERY_CACHE", 1000, "Result pages kept per worker for repeated searches (0 = none); "
-            "keyed by generation, so a reindex never serves stale results."),
-    Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the current one included."),
-    Setting("SYNONYMS", None, "Synonyms file, applied at query time and reloaded when it changes "
-            "(no reindex, no restart); empty = none. Default: index_data/synonyms.txt."),
-    Setting("PROTECTED_WORDS", None, "Words indexed unstemmed, one a line; changing the file asks for a "
-            "reindex (/api/health says so); empty = none. Default: index_data/protected_words.txt."),
-    Setting("QUERY_LOG", None, "The query log (SQLite, shared by all workers); `off` = no log. "
-            "Default: querylog.sqlite in the index folder."),
-    Setting("QUERY_LOG_MAX", 100_000, "Searches the query log keeps; the oldest go first."),
-    Setting("ADMIN_TOKEN", None, "Opens /admin/stats (as the HTTP Basic password, or "
-            "`Authorization: Bearer`); unset = no admin page (404)."),
+    Setting("INDEX_DIR", None, "Index folder: the generations, the `CURRENT` pointer, the reindex lock "
+            "and, unless `SEARCHSVC_QUERY_LOG` says otherwise, the query log. Default: `index_data/index`."),
+    Setting("SOURCE_DIR", None, "What `searchsvc reindex` reads when given no SOURCE, and what "
+            "`searchsvc serve` indexes when it finds no usable index. "
+            "Default: `index_data/corpus` (the bundled sample)."),
+    Setting("MAX_FILE_MB", 10, "A plain-text article, or one JSON line, larger than this many "
+            "megabytes is skipped (and listed in the reindex's summary)."),
+    Setting("WRITER_PROCS", 0, "Writer processes of a full rebuild (`--procs`); `0` = one per core, "
+            "at most 4 (on 2 cores, 2 processes build 1.8–1.9× faster than 1). "
+            "An incremental reindex writes with one."),
+    Setting("WRITER_LIMIT_MB", 128, "Whoosh's pool per writer process, in megabytes, before it spills "
+            "to disk (a 20,000-article build: 330 MiB peak per writer at 128, 486 MiB at 256, same speed)."),
+    Setting("QUERY_CACHE", 1000, "Result pages kept per worker for repeated searches (`0` = none); "
+            "keyed by generation and synonyms list, so neither a reindex nor an edited list "
+            "ever serves stale results."),
+    Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the current one included; "
+            "a reindex or `searchsvc switch` removes older ones."),
+    Setting("SYNONYMS", None, "Synonyms file, applied at query time and reloaded within a second of an "
+            "edit (no reindex, no restart); set empty for none. Default: `index_data/synonyms.txt`."),
+    Setting("PROTECTED_WORDS", None, "Words indexed unstemmed, one a line; part of the index, so after "
+            "a change `/api/health` asks for a reindex; set empty for none. "
+            "Default: `index_data/protected_words.txt`."),
+    Setting("QUERY_LOG", None, "The query log (SQLite, shared by all workers): a file, or `off` to "
+            "record nothing. Default: `querylog.sqlite` in the index folder."),
+    Setting("QUERY_LOG_MAX", 100_000, "Searches the query log keeps (about 8 MB at 100,000); "
+            "the oldest go first."),
+    Setting("ADMIN_TOKEN", None, "Opens `/admin/stats` (as the HTTP Basic password, any user name, or "
+            "as `Authorization: Bearer <token>`); unset, the page does not exist (404)."),
 ]
 
 
