@@ -20,6 +20,8 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 PATH = re.compile(r"(?<![\w./-])searchsvc/[\w./-]*")
 DOTTED = re.compile(r"(?<![\w./-])searchsvc(?:\.[A-Za-z_]\w*)+")
+#: A benchmark or check run as ``python -m bench.…``.
+BENCH_MODULE = re.compile(r"(?<![\w./-])bench(?:\.[A-Za-z_]\w*)+")
 #: `name()` or `Class.method()` in backquotes.
 CALLED = re.compile(r"`(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)\(\)`")
 #: `ClassName` or `ClassName.member` in backquotes.
@@ -106,6 +108,19 @@ def test_every_dotted_name_exists():
     assert len(names) >= 10
     missing = [f"{page}: {name}" for page, name in names if not resolves(name)]
     assert missing == [], "dotted names that do not exist:\n" + "\n".join(missing)
+
+
+def test_every_bench_module_exists():
+    """``-m bench.bench_query``, ``-m bench.checks.fault_runs``…: files under bench/."""
+    names = mentioned(BENCH_MODULE, PAGES)
+    assert len(names) >= 5
+    missing = [
+        f"{page}: {name}"
+        for page, name in names
+        if not (ROOT / (name.replace(".", "/") + ".py")).is_file()
+        and not (ROOT / name.replace(".", "/") / "__init__.py").is_file()
+    ]
+    assert missing == [], "bench modules that do not exist:\n" + "\n".join(missing)
 
 
 def test_every_function_and_class_the_architecture_page_names_is_defined():
