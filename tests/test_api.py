@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from searchsvc import create_app
 from searchsvc.index.reindex import reindex
 from searchsvc.search.limits import MAX_DEPTH, MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+
+from .builders import validate
 
 HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "title_html"}
 
@@ -19,14 +18,6 @@ HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "title_h
 @pytest.fixture
 def openapi(client):
     return client.get("/api/openapi.json").get_json()
-
-
-def validate(openapi: dict, path: str, status: int, body: dict) -> None:
-    """Check ``body`` against the schema the description gives for ``path`` and ``status``."""
-    assert str(status) in openapi["paths"][path]["get"]["responses"], (path, status)
-    pointer = f"/paths/{path.replace('/', '~1')}/get/responses/{status}/content/application~1json/schema"
-    registry = Registry().with_resource("urn:openapi", Resource.from_contents(openapi, default_specification=DRAFT202012))
-    jsonschema.Draft202012Validator({"$ref": f"urn:openapi#{pointer}"}, registry=registry).validate(body)
 
 
 def test_search_returns_the_documented_keys(client):
@@ -130,7 +121,7 @@ def test_health_matches_the_openapi_description(client, openapi):
 def test_unavailable_health_matches_the_openapi_description(client, openapi, monkeypatch):
     from searchsvc.search import live
 
-    from .conftest import use_a_newer_schema
+    from .builders import use_a_newer_schema
 
     use_a_newer_schema(monkeypatch, live)
     response = client.get("/api/health")

@@ -19,6 +19,8 @@ from searchsvc.index.generations import current_generation
 from searchsvc.index.reindex import reindex
 from searchsvc.search.live import LiveIndex
 
+from .builders import kill_the_first_writer_process, run_cli
+
 BUNDLED = Path(__file__).resolve().parents[1] / "index_data" / "corpus"
 
 
@@ -54,9 +56,7 @@ def test_reindex_refused_while_another_runs(runner, corpus, index_dir):
 
 
 def test_reindex_exits_5_when_a_writer_process_is_killed(runner, corpus, index_dir, monkeypatch, tmp_path):
-    from .test_indexer import _kill_the_first_writer_process
-
-    _kill_the_first_writer_process(monkeypatch, tmp_path)
+    kill_the_first_writer_process(monkeypatch, tmp_path)
     result = runner.invoke(args=["reindex", str(corpus), "--index", str(index_dir), "--procs", "2"])
     assert result.exit_code == 5, result.output
     assert "a writer process died (killed by signal 9); nothing was switched" in result.output
@@ -75,16 +75,6 @@ def test_reindex_of_a_missing_source_is_a_usage_error(runner, tmp_path):
     result = runner.invoke(args=["reindex", str(tmp_path / "absent"), "--index", str(tmp_path / "ix")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
-
-
-def run_cli(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "searchsvc", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
 
 
 def test_console_command_prints_plain_progress_when_not_a_tty(corpus, tmp_path):

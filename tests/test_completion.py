@@ -18,7 +18,7 @@ from searchsvc.search.completion import complete
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.weighting import WEIGHTING
 
-from .test_api import validate
+from .builders import validate
 
 #: président in 4 articles, présidentielle in 3, présidence in 2, prévu in 1.
 ARTICLES = [

@@ -21,7 +21,7 @@ from searchsvc.search.live import LiveIndex
 from searchsvc.search.searching import SearchRequest, search
 from searchsvc.search.weighting import WEIGHTING
 
-from .test_api import validate
+from .builders import validate
 
 SOURCES = ["Orange Actu", "AFP", "AA", None]
 DATES = ["2019-03-01", "2019-11-30", "2020-06-15", "2021-01-02", None]

@@ -21,7 +21,7 @@ from searchsvc import create_app
 from searchsvc.index.reindex import reindex
 from searchsvc.web.openapi import openapi_document
 
-from .conftest import write_corpus
+from .builders import write_corpus
 
 # The schema is loaded at import time, when no index exists yet, so it comes
 # from the function that builds the served document (the first test checks

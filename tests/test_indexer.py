@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +21,7 @@ from searchsvc.search.live import LiveIndex
 from searchsvc.text.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
 from searchsvc.text.protected import default_words
 
-from .conftest import search_ids, use_a_newer_schema
+from .builders import kill_the_first_writer_process, search_ids, use_a_newer_schema
 
 
 @pytest.mark.parametrize(
@@ -267,29 +265,11 @@ def test_missing_generation_files_are_reported(index_dir):
         LiveIndex(index_dir).searcher()
 
 
-def _kill_the_first_writer_process(monkeypatch, tmp_path):
-    """Whoosh's writer processes are forked: a patch made here is in them too.
-    The first one to take a job kills itself, as the OOM killer would."""
-    from whoosh import multiproc
-
-    flag = tmp_path / "killed-one"
-    original = multiproc.SubWriterTask._process_file
-
-    def process_file(self, filename, doc_count):
-        try:
-            os.close(os.open(flag, os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return original(self, filename, doc_count)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    monkeypatch.setattr(multiproc.SubWriterTask, "_process_file", process_file)
-
-
 def test_a_writer_process_killed_fails_the_reindex_and_switches_nothing(index_dir, corpus, monkeypatch, tmp_path):
     # Whoosh committed without the dead process's segment, and the reindex
     # published a generation missing its documents, with exit code 0.
     before = current_generation(index_dir)
-    _kill_the_first_writer_process(monkeypatch, tmp_path)
+    kill_the_first_writer_process(monkeypatch, tmp_path)
     with pytest.raises(IndexWriteError, match=r"holds 0 documents instead of 7: a writer process died \(killed by signal 9\)"):
         reindex([corpus], index_dir, procs=2)
     assert current_generation(index_dir).number == before.number

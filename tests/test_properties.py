@@ -25,8 +25,7 @@ from searchsvc.search.searching import SearchRequest, search
 from searchsvc.search.weighting import WEIGHTING
 from searchsvc.text.analysis import WordCache, exact_analyzer, french_analyzer, index_terms, terms
 
-from .conftest import write_corpus
-from .test_api import validate
+from .builders import validate, write_corpus
 
 FAST = settings(
     max_examples=150,

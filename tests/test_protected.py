@@ -18,7 +18,7 @@ from searchsvc.text.normalize import fold
 from searchsvc.text.protected import default_words, load_protected_words, protected_in
 from searchsvc.text.wordfiles import WatchedFile, default_path
 
-from .test_api import validate
+from .builders import validate
 
 ARTICLES = [
     ("franc", "Le franc suisse s'apprécie", "Le franc suisse et les francs CFA gagnent du terrain."),

@@ -19,7 +19,7 @@ from searchsvc.search.live import LiveIndex
 from searchsvc.text.synonyms import SYNONYM_WEIGHT, Synonyms, load_synonyms, parse_line
 from searchsvc.text.wordfiles import WatchedFile, default_path
 
-from .test_api import validate
+from .builders import validate
 
 ARTICLES = [
     ("otan", "Sommet de l'OTAN à Bruxelles", "Les dirigeants de l'OTAN se réunissent pour parler de défense."),

@@ -67,7 +67,7 @@ def test_wrong_method_is_405_in_the_error_shape(client):
 def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeypatch):
     from searchsvc.search import live
 
-    from .conftest import use_a_newer_schema
+    from .builders import use_a_newer_schema
 
     use_a_newer_schema(monkeypatch, live)
     response = client.get("/api/search?q=coeur")
