@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,16 @@ class ReadOnlyFolder:
         for guarded in cls._guarded:
             if resolved == guarded or guarded in resolved.parents:
                 raise AssertionError(f"{what} in the shared read-only folder {guarded}: give it a folder of its own")
+
+
+@dataclass(frozen=True)
+class SharedIndex:
+    """An index many tests read (``conftest.shared``), its corpus, and the
+    guard on the folder holding both."""
+
+    corpus: Path
+    index: Path
+    folder: ReadOnlyFolder
 
 
 # --------------------------------------------------------------------------

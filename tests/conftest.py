@@ -1,32 +1,65 @@
-"""Shared fixtures: a tiny French corpus, its index, the app and its clients."""
+"""Shared fixtures, built from :mod:`tests.builders`.
+
+Two indexes of the small corpus:
+
+* ``shared_index``: built once per session and shared by every test that
+  only reads it (searches, API calls, pages, the CLI's read commands). It is
+  read-only: after each test using it, and at the end of the session, its
+  folder (and its corpus's) is compared with the listing taken when it was
+  built, and a change fails the test that made it. ``app``, ``client``,
+  ``runner`` and ``searcher`` are over it; an app's query log goes to a file
+  of the test's own (``query_log``), never into the shared folder.
+* ``fresh_index``: built for one test, which may reindex, damage, delete or
+  switch it; ``corpus`` is that test's own copy of the small corpus, and
+  ``fresh_app``/``fresh_client`` serve ``fresh_index`` as the service would
+  (its query log in the index folder).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from searchsvc import create_app
-from searchsvc.index.reindex import reindex
+from .builders import (
+    ReadOnlyFolder,
+    SharedIndex,
+    build_index,
+    build_small_index,
+    make_app,
+    open_searcher,
+    write_corpus,
+)
 
-from .builders import write_corpus
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory) -> Iterator[SharedIndex]:
+    """The small corpus and its index, built once per session (tests take
+    ``shared_index``; module- and session-scoped fixtures take this)."""
+    root = tmp_path_factory.mktemp("shared")
+    index = build_small_index(root)
+    built = SharedIndex(root / "corpus", index, ReadOnlyFolder(root))
+    yield built
+    built.folder.check("during the session", since_start=True)
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    return write_corpus(tmp_path / "corpus")
+def shared_index(shared: SharedIndex) -> Iterator[Path]:
+    """The small corpus's index, shared by the session: read it, never write it."""
+    yield shared.index
+    shared.folder.check("during this test")
 
 
 @pytest.fixture
-def index_dir(tmp_path: Path, corpus: Path) -> Path:
-    path = tmp_path / "index"
-    reindex([corpus], path)
-    return path
+def query_log(tmp_path: Path) -> Path:
+    """Where an app over the shared index writes its query log: the test's own file."""
+    return tmp_path / "app-querylog.sqlite"
 
 
 @pytest.fixture
-def app(tmp_path: Path, index_dir: Path, corpus: Path):
-    return create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "SOURCE_DIR": str(corpus)})
+def app(shared: SharedIndex, shared_index: Path, query_log: Path):
+    return make_app(shared_index, query_log=query_log, SOURCE_DIR=str(shared.corpus))
 
 
 @pytest.fixture
@@ -37,3 +70,32 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="module")
+def searcher(shared: SharedIndex):
+    """The service's searcher on the shared index, one per module."""
+    return open_searcher(shared.index)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """This test's own copy of the small corpus, to change at will."""
+    return write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def fresh_index(tmp_path: Path, corpus: Path) -> Path:
+    """An index of ``corpus`` for this test alone (generation 1), to reindex, damage or switch."""
+    return build_index(corpus, tmp_path / "index")
+
+
+@pytest.fixture
+def fresh_app(fresh_index: Path, corpus: Path):
+    """The app over ``fresh_index`` and ``corpus``, its query log in the index folder as by default."""
+    return make_app(fresh_index, query_log=None, SOURCE_DIR=str(corpus))
+
+
+@pytest.fixture
+def fresh_client(fresh_app):
+    return fresh_app.test_client()

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from searchsvc import create_app
+from .builders import make_app
 
 TOKEN = "jeton-d-essai-9f2c41d7"
 SCRIPT = '<script>alert("lu")</script>'
@@ -19,8 +19,8 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def admin_app(index_dir):
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "ADMIN_TOKEN": TOKEN})
+def admin_app(shared_index, query_log):
+    app = make_app(shared_index, query_log=query_log, ADMIN_TOKEN=TOKEN)
     client = app.test_client()
     for q in ("otan", "otan", "introuvablissime", SCRIPT, ATTRIBUTE):
         assert client.get("/api/search", query_string={"q": q}).status_code == 200
@@ -29,8 +29,8 @@ def admin_app(index_dir):
 
 
 @pytest.mark.parametrize("token", [None, ""])
-def test_no_token_no_page(index_dir, token):
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "ADMIN_TOKEN": token})
+def test_no_token_no_page(shared_index, query_log, token):
+    app = make_app(shared_index, query_log=query_log, ADMIN_TOKEN=token)
     client = app.test_client()
     client.get("/api/search?q=otan")
     app.extensions["searchsvc.querylog"].flush()
@@ -102,16 +102,16 @@ def test_days_selects_the_period(admin_app):
     assert client.get("/admin/stats?days=abc").status_code == 401  # the token first, then the rest
 
 
-def test_a_token_of_digits_from_the_environment(index_dir, monkeypatch):
+def test_a_token_of_digits_from_the_environment(shared_index, query_log, monkeypatch):
     monkeypatch.setenv("SEARCHSVC_ADMIN_TOKEN", "123456789012")  # Flask would read it as a number
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)})
+    app = make_app(shared_index, query_log=query_log)
     client = app.test_client()
     assert client.get("/admin/stats", headers=basic("a", "123456789012")).status_code == 200
     assert client.get("/admin/stats", headers=basic("a", "123456789012.0")).status_code == 401
 
 
-def test_with_the_log_off_the_page_says_so(index_dir):
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "ADMIN_TOKEN": TOKEN, "QUERY_LOG": "off"})
+def test_with_the_log_off_the_page_says_so(shared_index):
+    app = make_app(shared_index, query_log="off", ADMIN_TOKEN=TOKEN)
     response = app.test_client().get("/admin/stats", headers=basic("admin", TOKEN))
     assert response.status_code == 503
     assert "the query log is off" in response.get_data(as_text=True)

@@ -6,11 +6,10 @@ import itertools
 
 import pytest
 
-from searchsvc import create_app
 from searchsvc.index.reindex import reindex
 from searchsvc.search.limits import MAX_DEPTH, MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
 
-from .builders import validate
+from .builders import build_index, make_app, make_client, use_a_newer_schema, validate
 
 HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "title_html"}
 
@@ -79,7 +78,7 @@ def test_bad_parameters_are_400_in_one_shape(client, openapi, query, status, cod
 
 
 def test_no_index_is_503_in_the_documented_shape(tmp_path, openapi):
-    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    client = make_client(tmp_path / "none", query_log=None)
     response = client.get("/api/search?q=coeur")
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "index_not_ready"
@@ -121,8 +120,6 @@ def test_health_matches_the_openapi_description(client, openapi):
 def test_unavailable_health_matches_the_openapi_description(client, openapi, monkeypatch):
     from searchsvc.search import live
 
-    from .builders import use_a_newer_schema
-
     use_a_newer_schema(monkeypatch, live)
     response = client.get("/api/health")
     assert response.status_code == 503
@@ -139,13 +136,13 @@ def test_openapi_document_is_a_valid_openapi_3_1_shape(openapi):
     assert {p["name"] for p in openapi["paths"]["/api/suggest"]["get"]["parameters"]} == {"q", "limit"}
 
 
-def test_new_generation_is_served_without_restart(client, corpus, index_dir):
-    assert client.get("/api/search?q=baguette").get_json()["total"] == 0
+def test_new_generation_is_served_without_restart(fresh_client, corpus, fresh_index):
+    assert fresh_client.get("/api/search?q=baguette").get_json()["total"] == 0
     (corpus / "pain.txt").write_text("Le pain\nUne baguette bien cuite.\n", "utf-8")
-    reindex([corpus], index_dir)
-    body = client.get("/api/search?q=baguette").get_json()
+    reindex([corpus], fresh_index)
+    body = fresh_client.get("/api/search?q=baguette").get_json()
     assert [h["id"] for h in body["hits"]] == ["pain.txt"]
-    assert client.get("/api/health").get_json()["generation"] == 2
+    assert fresh_client.get("/api/health").get_json()["generation"] == 2
 
 
 # --------------------------------------------------------------------------
@@ -257,8 +254,8 @@ def large_vocabulary(tmp_path_factory):
     for i in range(0, len(LARGE_VOCABULARY), 2000):
         words = " ".join(LARGE_VOCABULARY[i : i + 2000])
         (corpus / f"v{i:05d}.txt").write_text(f"Vocabulaire {i}\n{words}\n", "utf-8")
-    reindex([corpus], root / "index")
-    return create_app({"TESTING": True, "INDEX_DIR": str(root / "index"), "QUERY_CACHE": 0})
+    # No result cache, no query log: every request is a search, and nothing reads the log.
+    return make_app(build_index(corpus, root / "index"), query_log="off", QUERY_CACHE=0)
 
 
 class CountingReader:

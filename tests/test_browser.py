@@ -12,18 +12,15 @@ as in CI, where they fail instead.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from searchsvc import create_app
-from searchsvc.index.reindex import reindex
+from .builders import index_documents, make_app
 
 REQUIRED = os.environ.get("SEARCHSVC_REQUIRE_BROWSER") == "1"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -112,13 +109,11 @@ ARTICLES = [
 ELECTION_TOTAL = 14  # the articles above holding « élection(s) »
 
 
-def write_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "articles.jsonl", "w", encoding="utf-8") as f:
-        for doc_id, day, source, title, body in ARTICLES:
-            doc = {"id": doc_id, "date": day, "source": source, "title": title, "body": body}
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    return folder
+def documents() -> list[dict]:
+    return [
+        {"id": doc_id, "date": day, "source": source, "title": title, "body": body}
+        for doc_id, day, source, title, body in ARTICLES
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +122,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     root = tmp_path_factory.mktemp("browser")
-    reindex([write_corpus(root / "corpus")], root / "index")
-    app = create_app({"TESTING": True, "INDEX_DIR": str(root / "index")})
+    app = make_app(index_documents(root, documents()), query_log="off")  # no test reads the log
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

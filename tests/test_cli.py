@@ -41,26 +41,26 @@ def test_reindex_json_lists_what_was_skipped(runner, corpus, tmp_path):
     assert data["problems"] == [{"path": "vide.txt", "line": None, "reason": "empty file", "skipped": True}]
 
 
-def test_reindex_uses_the_configured_index_and_source(runner, app):
-    result = runner.invoke(args=["reindex", "--incremental"])
+def test_reindex_uses_the_configured_index_and_source(fresh_app):
+    result = fresh_app.test_cli_runner().invoke(args=["reindex", "--incremental"])
     assert result.exit_code == 0, result.output
     assert "Generation 2 (incremental)" in result.output
     assert "unchanged 7" in result.output
 
 
-def test_reindex_refused_while_another_runs(runner, corpus, index_dir):
-    with lock.reindex_lock(index_dir):
-        result = runner.invoke(args=["reindex", str(corpus), "--index", str(index_dir)])
+def test_reindex_refused_while_another_runs(runner, corpus, fresh_index):
+    with lock.reindex_lock(fresh_index):
+        result = runner.invoke(args=["reindex", str(corpus), "--index", str(fresh_index)])
     assert result.exit_code == 3
     assert "a reindex is already under way" in result.output
 
 
-def test_reindex_exits_5_when_a_writer_process_is_killed(runner, corpus, index_dir, monkeypatch, tmp_path):
+def test_reindex_exits_5_when_a_writer_process_is_killed(runner, corpus, fresh_index, monkeypatch, tmp_path):
     kill_the_first_writer_process(monkeypatch, tmp_path)
-    result = runner.invoke(args=["reindex", str(corpus), "--index", str(index_dir), "--procs", "2"])
+    result = runner.invoke(args=["reindex", str(corpus), "--index", str(fresh_index), "--procs", "2"])
     assert result.exit_code == 5, result.output
     assert "a writer process died (killed by signal 9); nothing was switched" in result.output
-    assert current_generation(index_dir).number == 1
+    assert current_generation(fresh_index).number == 1
 
 
 def test_reindex_with_nothing_valid_exits_4(runner, tmp_path):

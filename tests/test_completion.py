@@ -4,12 +4,10 @@ index, spelt as the articles spell them, most frequent first; then titles."""
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import pytest
 
-from searchsvc import create_app
 from searchsvc.errors import QueryError
 from searchsvc.index.reindex import reindex
 from searchsvc.search import completion
@@ -18,7 +16,7 @@ from searchsvc.search.completion import complete
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.weighting import WEIGHTING
 
-from .builders import validate
+from .builders import index_documents, make_client, open_searcher, validate, write_jsonl
 
 #: président in 4 articles, présidentielle in 3, présidence in 2, prévu in 1.
 ARTICLES = [
@@ -32,28 +30,26 @@ ARTICLES = [
 
 
 def write_articles(root: Path, articles: list[dict]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "articles.jsonl", "w", encoding="utf-8") as f:
-        for article in articles:
-            f.write(json.dumps(article, ensure_ascii=False) + "\n")
-    return root
+    """``articles`` as ``root/articles.jsonl``; returns ``root``, the corpus folder."""
+    return write_jsonl(root / "articles.jsonl", articles).parent
+
+
+# ARTICLES' index, built once: the tests below only read it.
 
 
 @pytest.fixture(scope="module")
 def suggest_index(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("suggest")
-    reindex([write_articles(root / "corpus", ARTICLES)], root / "index")
-    return root / "index"
+    return index_documents(tmp_path_factory.mktemp("suggest"), ARTICLES)
 
 
 @pytest.fixture(scope="module")
 def searcher(suggest_index):
-    return LiveIndex(suggest_index, WEIGHTING).searcher()
+    return open_searcher(suggest_index)
 
 
 @pytest.fixture(scope="module")
 def client(suggest_index):
-    return create_app({"TESTING": True, "INDEX_DIR": str(suggest_index)}).test_client()
+    return make_client(suggest_index, query_log="off")
 
 
 def words(searcher, q, limit=8):
@@ -164,7 +160,7 @@ def test_too_long_is_400_in_the_error_shape(client, q, message):
 
 
 def test_no_index_is_503_in_the_error_shape(tmp_path):
-    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    client = make_client(tmp_path / "none", query_log=None)
     response = client.get("/api/suggest?q=pre")
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "index_not_ready"
 
@@ -204,8 +200,7 @@ def large_vocabulary(tmp_path_factory):
     ]
     articles.append({"id": "often", "title": "Souvent", "body": "azur " * 3})
     articles.append({"id": "often2", "title": "Souvent encore", "body": "azur"})
-    reindex([write_articles(root / "corpus", articles)], root / "index")
-    return LiveIndex(root / "index", WEIGHTING).searcher()
+    return open_searcher(index_documents(root, articles))
 
 
 def counting_prefix_reads(searcher, monkeypatch):
@@ -274,8 +269,7 @@ def test_words_typed_before_rank_the_completions(tmp_path):
     """``coupe du m``: « monde » (with coupe) before « ministre », more frequent overall."""
     articles = [{"id": f"m{i}", "title": f"Gouvernement {i}", "body": "Le ministre parle."} for i in range(5)]
     articles += [{"id": f"c{i}", "title": f"Football {i}", "body": "La coupe du monde."} for i in range(2)]
-    reindex([write_articles(tmp_path / "corpus", articles)], tmp_path / "index")
-    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    searcher = open_searcher(index_documents(tmp_path, articles))
     assert words(searcher, "m")[:2] == ["ministre", "monde"]
     assert words(searcher, "coupe du m")[:2] == ["coupe du monde", "coupe du ministre"]
 
@@ -290,8 +284,8 @@ def test_an_incremental_reindex_keeps_the_table_a_full_one_rewrites_it(tmp_path)
     reindex([corpus], tmp_path / "index", incremental=True)
     kept = current_generation(tmp_path / "index").path / "prefixes.json"
     assert kept.read_bytes() == first.read_bytes() and kept.stat().st_ino == first.stat().st_ino
-    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    searcher = open_searcher(tmp_path / "index")
     assert "zygomatique" in words(searcher, "zyg")  # from its third letter, read from the index
     reindex([corpus], tmp_path / "index")
-    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    searcher = open_searcher(tmp_path / "index")
     assert "zygomatique" in words(searcher, "zy")

@@ -54,9 +54,9 @@ def test_bad_input_names_the_file_and_line(tmp_path):
         load_qrels(tmp_path / "r.tsv")
 
 
-def test_eval_command(runner, judged, index_dir):
+def test_eval_command(runner, judged, shared_index):
     queries, qrels = judged
-    result = runner.invoke(args=["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(index_dir), "--json", "--per-query"])
+    result = runner.invoke(args=["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(shared_index), "--json", "--per-query"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) >= {"ndcg@10", "mrr@10", "recall@100", "queries"}
@@ -67,24 +67,24 @@ def test_eval_command(runner, judged, index_dir):
     assert data["mrr@10"] == pytest.approx(2 / 3, abs=1e-4)
 
 
-def test_eval_command_plain_output(runner, judged, index_dir):
+def test_eval_command_plain_output(runner, judged, shared_index):
     queries, qrels = judged
-    result = runner.invoke(args=["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(index_dir)])
+    result = runner.invoke(args=["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(shared_index)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("3 queries: nDCG@10 0.6667  MRR@10 0.6667  Recall@100 0.6667")
 
 
-def test_eval_command_reports_bad_files(runner, tmp_path, index_dir):
+def test_eval_command_reports_bad_files(runner, tmp_path, shared_index):
     (tmp_path / "q.jsonl").write_text("", "utf-8")
     (tmp_path / "r.tsv").write_text("1\td\t1\n", "utf-8")
-    result = runner.invoke(args=["eval", "--queries", str(tmp_path / "q.jsonl"), "--qrels", str(tmp_path / "r.tsv"), "--index", str(index_dir)])
+    result = runner.invoke(args=["eval", "--queries", str(tmp_path / "q.jsonl"), "--qrels", str(tmp_path / "r.tsv"), "--index", str(shared_index)])
     assert result.exit_code == 2
     assert "no queries" in result.output
 
 
-def test_eval_command_can_strip_accents(runner, judged, index_dir):
+def test_eval_command_can_strip_accents(runner, judged, shared_index):
     queries, qrels = judged
-    args = ["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(index_dir), "--json"]
+    args = ["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(shared_index), "--json"]
     with_accents = json.loads(runner.invoke(args=args).output)
     without = json.loads(runner.invoke(args=[*args, "--strip-accents"]).output)
     assert without == with_accents  # the analysis folds accents: same rankings

@@ -12,16 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from searchsvc import create_app
 from searchsvc.errors import QueryError
 from searchsvc.index.reindex import reindex
 from searchsvc.search import ranking as ranking_module
 from searchsvc.search.limits import MAX_FILTER_VALUES
-from searchsvc.search.live import LiveIndex
 from searchsvc.search.searching import SearchRequest, search
-from searchsvc.search.weighting import WEIGHTING
 
-from .builders import validate
+from .builders import index_documents, make_app, make_client, open_searcher, validate
 
 SOURCES = ["Orange Actu", "AFP", "AA", None]
 DATES = ["2019-03-01", "2019-11-30", "2020-06-15", "2021-01-02", None]
@@ -48,23 +45,17 @@ DOCS = documents()
 
 @pytest.fixture(scope="module")
 def facet_index(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("facets")
-    (root / "corpus").mkdir()
-    with open(root / "corpus" / "docs.jsonl", "w", encoding="utf-8") as f:
-        for doc in DOCS:
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    reindex([root / "corpus"], root / "index")
-    return root / "index"
+    return index_documents(tmp_path_factory.mktemp("facets"), DOCS)
 
 
 @pytest.fixture(scope="module")
 def searcher(facet_index):
-    return LiveIndex(facet_index, WEIGHTING).searcher()
+    return open_searcher(facet_index)
 
 
 @pytest.fixture(scope="module")
 def client(facet_index):
-    return create_app({"TESTING": True, "INDEX_DIR": str(facet_index)}).test_client()
+    return make_client(facet_index, query_log="off")
 
 
 def matching(word: str) -> list[dict]:
@@ -191,7 +182,7 @@ def test_deleted_documents_are_not_counted(tmp_path):
     reindex([corpus], tmp_path / "index")
     (corpus / "a0.jsonl").unlink()
     reindex([corpus], tmp_path / "index", incremental=True)
-    searcher = LiveIndex(tmp_path / "index", WEIGHTING).searcher()
+    searcher = open_searcher(tmp_path / "index")
     assert searcher.reader().has_deletions()  # the incremental run deleted it in place
     page = search(searcher, SearchRequest(q="budget"))
     assert counts(page) == {"source": {"AFP": 1, "AA": 1}, "year": {"2020": 2}}
@@ -270,7 +261,7 @@ def test_bad_filters_are_400_naming_them(client, query, words):
 
 
 def test_the_cache_keys_on_the_filters(facet_index):
-    app = create_app({"TESTING": True, "INDEX_DIR": str(facet_index)})
+    app = make_app(facet_index, query_log="off")
     client, cache = app.test_client(), app.extensions["searchsvc.cache"]
     first = client.get("/api/search?q=budget&source=AFP&source=AA").get_json()
     again = client.get("/api/search?q=budget&source=AA&source=AFP").get_json()  # the same filters

@@ -17,11 +17,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.openapi.checks import RejectedPositiveData
 
-from searchsvc import create_app
-from searchsvc.index.reindex import reindex
 from searchsvc.web.openapi import openapi_document
 
-from .builders import write_corpus
+from .builders import make_app
 
 # The schema is loaded at import time, when no index exists yet, so it comes
 # from the function that builds the served document (the first test checks
@@ -55,11 +53,10 @@ def valid_requests_are_accepted(ctx, response, case):
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fuzz")
-    reindex([write_corpus(root / "corpus")], root / "index")
-    # No result cache: every request runs a search.
-    return create_app({"TESTING": True, "INDEX_DIR": str(root / "index"), "QUERY_CACHE": 0})
+def app(shared):
+    """The app over the session's shared index of the small corpus. No result
+    cache: every request runs a search; no query log: none is read."""
+    return make_app(shared.index, query_log="off", QUERY_CACHE=0)
 
 
 def test_the_fuzzed_description_is_the_one_the_app_serves(app):

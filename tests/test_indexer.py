@@ -47,38 +47,38 @@ from .builders import kill_the_first_writer_process, search_ids, use_a_newer_sch
         ("porte-monnaie", "porte"),
     ],
 )
-def test_readers_typing_without_accents_find_the_article(index_dir, typed, expected):
-    found = search_ids(index_dir, typed, group=AndGroup)
+def test_readers_typing_without_accents_find_the_article(shared_index, typed, expected):
+    found = search_ids(shared_index, typed, group=AndGroup)
     if expected is None:
         assert found == set()
     else:
         assert expected in found
 
 
-def test_queries_use_the_index_own_analyzer(index_dir):
-    generation = current_generation(index_dir)
+def test_queries_use_the_index_own_analyzer(shared_index):
+    generation = current_generation(shared_index)
     ix = whoosh_index.open_dir(str(generation.path))
     # reindex() protects the shipped list by default, as `searchsvc reindex` does
     assert ix.schema["text"].analyzer == french_analyzer(default_words(), lead_boost=1.5)
     assert ix.schema["exact"].analyzer == exact_analyzer(lead_boost=1.5)
 
 
-def test_phrase_with_stop_words_matches_on_the_exact_field(index_dir):
-    assert search_ids(index_dir, '"la nuit de mercredi à jeudi"', fields=("exact",)) == {"nuit.txt"}
-    assert search_ids(index_dir, '"la nuit de jeudi à mercredi"', fields=("exact",)) == set()
+def test_phrase_with_stop_words_matches_on_the_exact_field(shared_index):
+    assert search_ids(shared_index, '"la nuit de mercredi à jeudi"', fields=("exact",)) == {"nuit.txt"}
+    assert search_ids(shared_index, '"la nuit de jeudi à mercredi"', fields=("exact",)) == set()
 
 
 @pytest.mark.parametrize(
     "typed, expected", [("jusqu'à", "porte"), ("jusqu'a", "porte"), ("être ou ne pas être", "hamlet")]
 )
-def test_stop_word_only_queries_still_find_documents(index_dir, typed, expected):
+def test_stop_word_only_queries_still_find_documents(shared_index, typed, expected):
     if "jusqu" in typed:
-        assert search_ids(index_dir, typed) == set()  # nothing left on the stemmed fields
-    assert search_ids(index_dir, f'"{typed}"', fields=("exact",)) == {expected}
+        assert search_ids(shared_index, typed) == set()  # nothing left on the stemmed fields
+    assert search_ids(shared_index, f'"{typed}"', fields=("exact",)) == {expected}
 
 
-def test_stored_fields_and_dates(index_dir):
-    generation = current_generation(index_dir)
+def test_stored_fields_and_dates(shared_index):
+    generation = current_generation(shared_index)
     with whoosh_index.open_dir(str(generation.path)).searcher() as s:
         doc = s.document(id="monde/etats-unis.txt")
         assert doc["title"] == "Les États-Unis et l'OTAN"
@@ -90,31 +90,31 @@ def test_stored_fields_and_dates(index_dir):
     assert generation.manifest["analysis"] == ANALYSIS_VERSION
 
 
-def test_full_reindex_switches_generations_and_keeps_the_previous_one(index_dir, corpus):
-    first = current_generation(index_dir)
-    result = reindex([corpus], index_dir)
+def test_full_reindex_switches_generations_and_keeps_the_previous_one(fresh_index, corpus):
+    first = current_generation(fresh_index)
+    result = reindex([corpus], fresh_index)
     assert result.generation == first.number + 1
-    assert current_generation(index_dir).number == result.generation
-    reindex([corpus], index_dir)
-    numbers = sorted(p.name for p in index_dir.glob("gen-*"))
+    assert current_generation(fresh_index).number == result.generation
+    reindex([corpus], fresh_index)
+    numbers = sorted(p.name for p in fresh_index.glob("gen-*"))
     assert numbers == ["gen-000002", "gen-000003"]  # keep=2: current and previous
 
 
-def test_incremental_writes_only_what_changed(index_dir, corpus):
+def test_incremental_writes_only_what_changed(fresh_index, corpus):
     (corpus / "coeur.txt").unlink()
     text = (corpus / "nuit.txt").read_text("utf-8")
     (corpus / "nuit.txt").write_text(text.replace("400 millions", "500 millions"), "utf-8")
     (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
-    result = reindex([corpus], index_dir, incremental=True)
+    result = reindex([corpus], fresh_index, incremental=True)
     assert (result.mode, result.added, result.updated, result.deleted, result.unchanged) == (
         "incremental", 1, 1, 1, 5,
     )  # fmt: skip
     assert result.documents == 7
-    assert search_ids(index_dir, "coeur") == {"porte"}
-    assert search_ids(index_dir, "baguette") == {"nouveau.txt"}
-    assert search_ids(index_dir, "500") == {"nuit.txt"}
-    assert search_ids(index_dir, "400") == set()
-    assert current_generation(index_dir).manifest["mode"] == "incremental"
+    assert search_ids(fresh_index, "coeur") == {"porte"}
+    assert search_ids(fresh_index, "baguette") == {"nouveau.txt"}
+    assert search_ids(fresh_index, "500") == {"nuit.txt"}
+    assert search_ids(fresh_index, "400") == set()
+    assert current_generation(fresh_index).manifest["mode"] == "incremental"
 
 
 def test_incremental_without_an_index_falls_back_to_full(tmp_path, corpus):
@@ -123,36 +123,36 @@ def test_incremental_without_an_index_falls_back_to_full(tmp_path, corpus):
     assert result.documents == 7
 
 
-def test_incremental_after_an_analysis_change_is_a_full_rebuild(index_dir, corpus):
-    gen = current_generation(index_dir)
+def test_incremental_after_an_analysis_change_is_a_full_rebuild(fresh_index, corpus):
+    gen = current_generation(fresh_index)
     manifest = json.loads((gen.path / "manifest.json").read_text())
     manifest["analysis"] = "fr-0"
     (gen.path / "manifest.json").write_text(json.dumps(manifest))
-    result = reindex([corpus], index_dir, incremental=True)
+    result = reindex([corpus], fresh_index, incremental=True)
     assert result.mode == "full" and "analysis" in result.note
 
 
-def test_incremental_after_a_schema_change_is_a_full_rebuild(index_dir, corpus, monkeypatch):
+def test_incremental_after_a_schema_change_is_a_full_rebuild(fresh_index, corpus, monkeypatch):
     from searchsvc.index import reindex as indexer
 
     use_a_newer_schema(monkeypatch, indexer)
-    result = reindex([corpus], index_dir, incremental=True)
+    result = reindex([corpus], fresh_index, incremental=True)
     assert result.mode == "full" and "schema" in result.note
     assert result.documents == 7
 
 
-def test_incremental_without_a_catalog_is_a_full_rebuild(index_dir, corpus):
+def test_incremental_without_a_catalog_is_a_full_rebuild(fresh_index, corpus):
     """A generation made before the catalog moved to SQLite has none: every
     document would otherwise be added a second time."""
-    gen = current_generation(index_dir)
+    gen = current_generation(fresh_index)
     (gen.path / "catalog.sqlite").rename(gen.path / "catalog.json")
     manifest = json.loads((gen.path / "manifest.json").read_text())
     manifest["files"]["catalog.json"] = manifest["files"].pop("catalog.sqlite")
     (gen.path / "manifest.json").write_text(json.dumps(manifest))
-    result = reindex([corpus], index_dir, incremental=True)
+    result = reindex([corpus], fresh_index, incremental=True)
     assert result.mode == "full" and "catalog" in result.note
     assert result.documents == 7
-    assert search_ids(index_dir, "greffe") == {"coeur.txt"}
+    assert search_ids(fresh_index, "greffe") == {"coeur.txt"}
 
 
 @pytest.mark.parametrize("procs", [1, 2])
@@ -175,12 +175,12 @@ def test_a_large_full_rebuild_commits_segments_in_batches(tmp_path, corpus, monk
 
 
 @pytest.mark.parametrize("incremental", [False, True])
-def test_a_file_that_became_unreadable_keeps_its_indexed_document(index_dir, corpus, incremental):
+def test_a_file_that_became_unreadable_keeps_its_indexed_document(fresh_index, corpus, incremental):
     (corpus / "coeur.txt").write_bytes(b"\x00\x01binary junk")
-    result = reindex([corpus], index_dir, incremental=incremental)
+    result = reindex([corpus], fresh_index, incremental=incremental)
     assert result.kept == 1 and result.deleted == 0
     assert [str(p) for p in result.skipped] == ["coeur.txt: binary file (contains NUL bytes), not a text article"]
-    assert "coeur.txt" in search_ids(index_dir, "greffe")
+    assert "coeur.txt" in search_ids(fresh_index, "greffe")
     assert result.documents == 7
 
 
@@ -198,52 +198,52 @@ def test_bad_input_is_reported_and_the_rest_indexed(tmp_path, corpus):
     ]
 
 
-def test_nothing_valid_switches_nothing(index_dir, tmp_path):
+def test_nothing_valid_switches_nothing(fresh_index, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "bad.txt").write_text("", "utf-8")
-    before = current_generation(index_dir).number
+    before = current_generation(fresh_index).number
     with pytest.raises(NothingToIndex, match="no valid document"):
-        reindex([empty], index_dir)
-    assert current_generation(index_dir).number == before
-    assert sorted(p.name for p in index_dir.glob("gen-*")) == [f"gen-{before:06d}"]
+        reindex([empty], fresh_index)
+    assert current_generation(fresh_index).number == before
+    assert sorted(p.name for p in fresh_index.glob("gen-*")) == [f"gen-{before:06d}"]
 
 
-def test_a_second_reindex_is_refused_and_touches_nothing(index_dir, corpus):
-    before = sorted(p.name for p in index_dir.iterdir())
-    with lock.reindex_lock(index_dir), pytest.raises(ReindexInProgress, match="already under way"):
-        reindex([corpus], index_dir)
-    assert sorted(p.name for p in index_dir.iterdir()) == before
+def test_a_second_reindex_is_refused_and_touches_nothing(fresh_index, corpus):
+    before = sorted(p.name for p in fresh_index.iterdir())
+    with lock.reindex_lock(fresh_index), pytest.raises(ReindexInProgress, match="already under way"):
+        reindex([corpus], fresh_index)
+    assert sorted(p.name for p in fresh_index.iterdir()) == before
 
 
-def test_leftovers_of_a_crashed_build_are_removed(index_dir, corpus):
-    crashed = generations.generation_path(index_dir, 9)
+def test_leftovers_of_a_crashed_build_are_removed(fresh_index, corpus):
+    crashed = generations.generation_path(fresh_index, 9)
     crashed.mkdir()
     (crashed / "half.seg").write_bytes(b"x" * 10)
-    result = reindex([corpus], index_dir)
+    result = reindex([corpus], fresh_index)
     assert not crashed.exists()
     assert result.generation == 10  # numbers are never reused
 
 
-def test_live_index_switches_to_a_new_generation_without_restart(index_dir, corpus):
-    live = LiveIndex(index_dir)
+def test_live_index_switches_to_a_new_generation_without_restart(fresh_index, corpus):
+    live = LiveIndex(fresh_index)
     assert live.searcher().doc_count() == 7
     first = live.generation.number
     (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
-    reindex([corpus], index_dir, incremental=True)
+    reindex([corpus], fresh_index, incremental=True)
     searcher = live.searcher()
     assert live.generation.number == first + 1
     assert searcher.doc_count() == 8
     assert live.searcher() is searcher  # reused, not reopened per query
 
 
-def test_live_index_refuses_a_damaged_generation_and_keeps_serving(index_dir, corpus):
-    live = LiveIndex(index_dir)
+def test_live_index_refuses_a_damaged_generation_and_keeps_serving(fresh_index, corpus):
+    live = LiveIndex(fresh_index)
     live.searcher()
     good = live.generation.number
-    result = reindex([corpus], index_dir)
+    result = reindex([corpus], fresh_index)
     # Truncate a segment of the new generation behind the service's back.
-    segment = next(result_path for result_path in generations.generation_path(index_dir, result.generation).glob("*.seg"))
+    segment = next(result_path for result_path in generations.generation_path(fresh_index, result.generation).glob("*.seg"))
     with open(segment, "r+b") as f:
         f.truncate(100)
     live._retry_at = 0
@@ -258,26 +258,26 @@ def test_no_index_at_all_is_not_ready(tmp_path):
         live.searcher()
 
 
-def test_missing_generation_files_are_reported(index_dir):
-    gen = current_generation(index_dir)
+def test_missing_generation_files_are_reported(fresh_index):
+    gen = current_generation(fresh_index)
     shutil.rmtree(gen.path)
     with pytest.raises(IndexNotReady, match="incomplete"):
-        LiveIndex(index_dir).searcher()
+        LiveIndex(fresh_index).searcher()
 
 
-def test_a_writer_process_killed_fails_the_reindex_and_switches_nothing(index_dir, corpus, monkeypatch, tmp_path):
+def test_a_writer_process_killed_fails_the_reindex_and_switches_nothing(fresh_index, corpus, monkeypatch, tmp_path):
     # Whoosh committed without the dead process's segment, and the reindex
     # published a generation missing its documents, with exit code 0.
-    before = current_generation(index_dir)
+    before = current_generation(fresh_index)
     kill_the_first_writer_process(monkeypatch, tmp_path)
     with pytest.raises(IndexWriteError, match=r"holds 0 documents instead of 7: a writer process died \(killed by signal 9\)"):
-        reindex([corpus], index_dir, procs=2)
-    assert current_generation(index_dir).number == before.number
-    assert sorted(p.name for p in index_dir.glob("gen-*")) == [before.path.name]
-    assert reindex([corpus], index_dir, procs=2).documents == 7  # the lock was released
+        reindex([corpus], fresh_index, procs=2)
+    assert current_generation(fresh_index).number == before.number
+    assert sorted(p.name for p in fresh_index.glob("gen-*")) == [before.path.name]
+    assert reindex([corpus], fresh_index, procs=2).documents == 7  # the lock was released
 
 
-def test_a_full_disk_while_writing_the_catalog_is_a_write_error(index_dir, corpus, monkeypatch):
+def test_a_full_disk_while_writing_the_catalog_is_a_write_error(fresh_index, corpus, monkeypatch):
     # It was sqlite3.OperationalError: exit code 1 and a traceback.
     from searchsvc.index.catalog import Catalog
 
@@ -290,12 +290,12 @@ def test_a_full_disk_while_writing_the_catalog_is_a_write_error(index_dir, corpu
         db.execute("PRAGMA max_page_count = 1")
         db.execute("CREATE TABLE t (x)")  # a real SQLITE_FULL: "database or disk is full"
 
-    before = current_generation(index_dir)
+    before = current_generation(fresh_index)
     monkeypatch.setattr(Catalog, "close", close)
     with pytest.raises(IndexWriteError, match="the disk is full; the previous generation is untouched"):
-        reindex([corpus], index_dir, incremental=True)
-    assert current_generation(index_dir).number == before.number
-    assert sorted(p.name for p in index_dir.glob("gen-*")) == [before.path.name]
+        reindex([corpus], fresh_index, incremental=True)
+    assert current_generation(fresh_index).number == before.number
+    assert sorted(p.name for p in fresh_index.glob("gen-*")) == [before.path.name]
 
 
 def _two_generations(index_dir, corpus):
@@ -307,9 +307,9 @@ def _two_generations(index_dir, corpus):
     return live, newer.generation
 
 
-def test_live_index_falls_back_when_a_file_of_the_generation_in_use_goes(index_dir, corpus, caplog):
-    live, newer = _two_generations(index_dir, corpus)
-    segment = next(generations.generation_path(index_dir, newer).glob("*.seg"))
+def test_live_index_falls_back_when_a_file_of_the_generation_in_use_goes(fresh_index, corpus, caplog):
+    live, newer = _two_generations(fresh_index, corpus)
+    segment = next(generations.generation_path(fresh_index, newer).glob("*.seg"))
     segment.unlink()
     with caplog.at_level(logging.ERROR, logger="searchsvc.search.live"):
         for _ in range(5):
@@ -319,30 +319,30 @@ def test_live_index_falls_back_when_a_file_of_the_generation_in_use_goes(index_d
         f"generation {newer} is damaged: {segment.name} is missing; serving generation {newer - 1}, the last good one"
     )
     assert len(caplog.records) == 1 and "falling back" in caplog.records[0].getMessage()  # once, not per request
-    fresh = LiveIndex(index_dir)  # a worker started afterwards does the same
+    fresh = LiveIndex(fresh_index)  # a worker started afterwards does the same
     assert fresh.searcher().doc_count() == 7 and fresh.problem == live.problem
-    reindex([corpus], index_dir)
+    reindex([corpus], fresh_index)
     assert live.searcher().doc_count() == 8 and live.problem is None
 
 
-def test_live_index_without_a_whole_generation_answers_503_with_the_reason(index_dir, corpus):
-    live, newer = _two_generations(index_dir, corpus)
+def test_live_index_without_a_whole_generation_answers_503_with_the_reason(fresh_index, corpus):
+    live, newer = _two_generations(fresh_index, corpus)
     for number in (newer - 1, newer):
-        next(generations.generation_path(index_dir, number).glob("*.seg")).unlink()
+        next(generations.generation_path(fresh_index, number).glob("*.seg")).unlink()
     with pytest.raises(IndexNotReady, match=f"generation {newer} is damaged: .* is missing"):
         live.searcher()
     assert live.index is None
 
 
-def test_a_segment_truncated_under_the_service_is_not_read(index_dir, corpus):
+def test_a_segment_truncated_under_the_service_is_not_read(fresh_index, corpus):
     """Truncating a mapped file and reading a lost page is SIGBUS: the process
     dies. In a subprocess, so that a regression does not take pytest with it."""
-    _, newer = _two_generations(index_dir, corpus)
+    _, newer = _two_generations(fresh_index, corpus)
     script = f"""
 import os
 from searchsvc.search.live import LiveIndex
 from searchsvc.index.generations import generation_path
-live = LiveIndex({str(index_dir)!r})
+live = LiveIndex({str(fresh_index)!r})
 searcher = live.searcher()
 assert searcher.doc_count() == 8
 for segment in generation_path(live.index_dir, {newer}).glob("*.seg"):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from html import unescape
 from types import SimpleNamespace
 
 import pytest
 
-from searchsvc import create_app
+from .builders import make_client, write_jsonl
 
 
 def text(response) -> str:
@@ -146,19 +145,17 @@ HOSTILE_DOCUMENT = {
 }
 
 
-@pytest.fixture
-def hostile_client(tmp_path):
+@pytest.fixture(scope="module")
+def hostile_client(tmp_path_factory):
     from searchsvc.index.reindex import reindex
 
-    corpus = tmp_path / "hostile"
-    corpus.mkdir()
-    (corpus / "docs.jsonl").write_text(json.dumps(HOSTILE_DOCUMENT) + "\n", "utf-8")
-    result = reindex([corpus], tmp_path / "index")
+    root = tmp_path_factory.mktemp("hostile")
+    corpus = write_jsonl(root / "hostile" / "docs.jsonl", [HOSTILE_DOCUMENT]).parent
+    result = reindex([corpus], root / "index")
     assert [str(p) for p in result.problems] == [
         "docs.jsonl:1: 'url' must be an http(s) address or a path, got \"javascript:alert('lien')\"; loaded without it"
     ]
-    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "index")})
-    return app.test_client()
+    return make_client(root / "index", query_log="off")
 
 
 @pytest.mark.parametrize("q", ["fromage", "fromag", "script alert", "img onerror", "comte", "fromaje"])
@@ -183,7 +180,7 @@ def test_security_headers(client):
 
 
 def test_page_without_index_says_so(tmp_path):
-    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    client = make_client(tmp_path / "none", query_log=None)
     assert client.get("/").status_code == 200  # the box still shows
     response = client.get("/?q=coeur")
     assert response.status_code == 503

@@ -15,17 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searchsvc import create_app
 from searchsvc.errors import QueryError
-from searchsvc.index.reindex import reindex
 from searchsvc.search.limits import MAX_EXPANSIONS, MAX_QUERY_CHARS, MAX_WORDS
-from searchsvc.search.live import LiveIndex
 from searchsvc.search.parsing import parse
 from searchsvc.search.searching import SearchRequest, search
-from searchsvc.search.weighting import WEIGHTING
 from searchsvc.text.analysis import WordCache, exact_analyzer, french_analyzer, index_terms, terms
 
-from .builders import validate, write_corpus
+from .builders import make_client, validate
 
 FAST = settings(
     max_examples=150,
@@ -130,27 +126,14 @@ def strip_accents(text: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# Fixtures: one small index for the whole module (the tests only read it)
+# Fixtures: the session's shared index of the small corpus (the tests only
+# read it); ``searcher`` is conftest.py's, on that index
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("properties")
-    reindex([write_corpus(root / "corpus")], root / "index")
-    return root / "index"
-
-
-@pytest.fixture(scope="module")
-def searcher(index_dir):
-    return LiveIndex(index_dir, WEIGHTING).searcher()
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    # No result cache: every example is a search really computed.
-    return create_app(
-        {"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_CACHE": 0}
-    ).test_client()
+def client(shared):
+    # No result cache: every example is a search really computed; no query log: none is read.
+    return make_client(shared.index, query_log="off", QUERY_CACHE=0)
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import create_app
 from searchsvc.index.generations import current_generation
 from searchsvc.index.reindex import reindex
-from searchsvc.search.live import LiveIndex
 from searchsvc.search.searching import SearchRequest, search
 from searchsvc.text.analysis import stem
 from searchsvc.text.normalize import fold
 from searchsvc.text.protected import default_words, load_protected_words, protected_in
 from searchsvc.text.wordfiles import WatchedFile, default_path
 
-from .builders import validate
+from .builders import make_app, open_searcher, validate, write_jsonl
 
 ARTICLES = [
     ("franc", "Le franc suisse s'apprécie", "Le franc suisse et les francs CFA gagnent du terrain."),
@@ -31,14 +29,11 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    path = tmp_path / "news" / "articles.jsonl"
-    path.parent.mkdir()
-    with path.open("w", encoding="utf-8") as f:
-        for doc_id, title, body in ARTICLES:
-            f.write(json.dumps({"id": doc_id, "title": title, "body": body}, ensure_ascii=False) + "\n")
-    return path
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory) -> Path:
+    """ARTICLES as one JSON-lines file (no test changes it)."""
+    documents = [{"id": doc_id, "title": title, "body": body} for doc_id, title, body in ARTICLES]
+    return write_jsonl(tmp_path_factory.mktemp("protected") / "news" / "articles.jsonl", documents)
 
 
 def build(articles: Path, index_dir: Path, protected=()) -> Path:
@@ -46,8 +41,22 @@ def build(articles: Path, index_dir: Path, protected=()) -> Path:
     return index_dir
 
 
+@pytest.fixture(scope="module")
+def built_with(articles, tmp_path_factory):
+    """``built_with(*words)``: ARTICLES' index with these protected words, built
+    once per module for the tests that only search it."""
+    built: dict[tuple[str, ...], Path] = {}
+
+    def index_with(*protected: str) -> Path:
+        if protected not in built:
+            built[protected] = build(articles, tmp_path_factory.mktemp("protected-index"), protected=protected)
+        return built[protected]
+
+    return index_with
+
+
 def found(index_dir: Path, q: str) -> set[str]:
-    searcher = LiveIndex(index_dir).searcher()
+    searcher = open_searcher(index_dir)
     return {hit.id for hit in search(searcher, SearchRequest(q=q, per_page=100), render=False).hits}
 
 
@@ -71,12 +80,12 @@ def test_the_shipped_list_is_clean_and_each_word_needs_protecting():
     assert all(stem(word) != word for word in protected.words)
 
 
-def test_france_matches_the_currency_unless_protected(articles, tmp_path):
-    plain = build(articles, tmp_path / "plain")
+def test_france_matches_the_currency_unless_protected(built_with):
+    plain = built_with()
     assert {"france", "franc", "francais"} <= found(plain, "france")  # all stemmed to « franc »
     assert "gaz" in found(plain, "gaza")
 
-    protected = build(articles, tmp_path / "protected", protected=["France", "Gaza"])
+    protected = built_with("France", "Gaza")
     assert found(protected, "france") == {"france"}
     assert found(protected, "gaza") == {"gaza"}
     assert "france" not in found(protected, "francs") and "franc" in found(protected, "francs")
@@ -84,22 +93,22 @@ def test_france_matches_the_currency_unless_protected(articles, tmp_path):
 
 
 @pytest.mark.parametrize("typed", ["France", "FRANCE", "france", "Fránce", "title:France"])
-def test_a_protected_word_is_folded_but_not_stemmed(articles, tmp_path, typed):
-    index_dir = build(articles, tmp_path / "ix", protected=["france"])
+def test_a_protected_word_is_folded_but_not_stemmed(built_with, typed):
+    index_dir = built_with("france")
     assert found(index_dir, typed) == {"france"}
 
 
-def test_a_protected_word_does_not_cover_its_plural(articles, tmp_path):
+def test_a_protected_word_does_not_cover_its_plural(built_with):
     # « Frances » is another word: stemmed as usual, it is the currency's « franc ».
-    index_dir = build(articles, tmp_path / "ix", protected=["france"])
+    index_dir = built_with("france")
     assert "france" not in found(index_dir, "Frances")
 
 
-def test_the_index_and_its_manifest_record_the_words(articles, tmp_path):
-    index_dir = build(articles, tmp_path / "ix", protected=["Gaza", "France"])
+def test_the_index_and_its_manifest_record_the_words(built_with):
+    index_dir = built_with("Gaza", "France")
     generation = current_generation(index_dir)
     assert generation.manifest["protected_words"] == ["france", "gaza"]
-    assert protected_in(LiveIndex(index_dir).searcher().schema) == {"france", "gaza"}
+    assert protected_in(open_searcher(index_dir).schema) == {"france", "gaza"}
 
 
 def test_reindex_uses_the_shipped_list_by_default(articles, tmp_path):
@@ -129,10 +138,7 @@ def words_file(tmp_path: Path) -> Path:
 def protected_app(articles, tmp_path, words_file, monkeypatch):
     monkeypatch.setattr(WatchedFile, "CHECK_EVERY", 0.0)
     index_dir = build(articles, tmp_path / "index", protected=["france"])
-    return create_app(
-        {"TESTING": True, "INDEX_DIR": str(index_dir), "SOURCE_DIR": str(articles),
-         "PROTECTED_WORDS": str(words_file), "SYNONYMS": ""}
-    )  # fmt: skip
+    return make_app(index_dir, query_log=None, SOURCE_DIR=str(articles), PROTECTED_WORDS=str(words_file), SYNONYMS="")
 
 
 def test_health_asks_for_a_reindex_after_the_list_changed(protected_app, words_file):

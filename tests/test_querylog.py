@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import create_app
 from searchsvc.ops.querylog import QueryLog, resolve_path, stats
 from searchsvc.text.normalize import fold_text as fold
+
+from .builders import make_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400.0
@@ -33,17 +34,18 @@ def flushed(app) -> Path:
     return query_log.path
 
 
-def test_each_search_is_recorded_with_nothing_about_the_reader(app, client, index_dir):
+def test_each_search_is_recorded_with_nothing_about_the_reader(fresh_app, fresh_client, fresh_index):
+    """Over an index of its own: the log is where the service puts it by default."""
     before = time.time()
-    response = client.get(
+    response = fresh_client.get(
         "/api/search?q=%20%20Universite%CC%81%20%20de%20%20Lyon%20",  # decomposed é, extra spaces
         headers={"User-Agent": "agent-secret/1.0", "Cookie": "session=cookie-secret", "Referer": "https://referer-secret/"},
         environ_base={"REMOTE_ADDR": "203.0.113.77"},
     )
     body = response.get_json()
-    assert client.get("/?q=coeur&page=1").status_code == 200
-    path = flushed(app)
-    assert path == index_dir / "querylog.sqlite"
+    assert fresh_client.get("/?q=coeur&page=1").status_code == 200
+    path = flushed(fresh_app)
+    assert path == fresh_index / "querylog.sqlite"
     with sqlite3.connect(path) as conn:
         columns = [c[1] for c in conn.execute("PRAGMA table_info(searches)")]
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -52,7 +54,7 @@ def test_each_search_is_recorded_with_nothing_about_the_reader(app, client, inde
     assert first[:5] == ("Université de Lyon", "universite de lyon", body["total"], body["took_ms"], 1)
     assert before <= first[5] <= time.time()
     assert second[0] == "coeur" and second[2] == 2
-    stored = b"".join(p.read_bytes() for p in index_dir.glob("querylog.sqlite*"))
+    stored = b"".join(p.read_bytes() for p in fresh_index.glob("querylog.sqlite*"))
     for secret in (b"203.0.113.77", b"agent-secret", b"cookie-secret", b"referer-secret"):
         assert secret not in stored
 
@@ -80,12 +82,11 @@ def test_the_log_keeps_the_newest_rows_only(tmp_path):
     assert [ts for (ts,) in kept] == [1000.0 + i for i in range(80, 130)]
 
 
-def test_the_log_survives_a_restart(tmp_path, index_dir):
-    config = {"TESTING": True, "INDEX_DIR": str(index_dir)}
-    first = create_app(config)
+def test_the_log_survives_a_restart(fresh_index):
+    first = make_app(fresh_index, query_log=None)  # the log in the index folder, as by default
     first.test_client().get("/api/search?q=otan")
     first.extensions["searchsvc.querylog"].close()
-    second = create_app(config)
+    second = make_app(fresh_index, query_log=None)
     second.test_client().get("/api/search?q=OTAN")
     flushed(second)
     result = second.test_cli_runner().invoke(args=["stats", "--json"])
@@ -149,22 +150,23 @@ def test_a_forked_worker_starts_with_an_empty_buffer(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["a folder in its place", "under a file", "read-only folder"])
-def test_a_log_that_cannot_be_written_never_breaks_a_search(tmp_path, index_dir, caplog, where):
-    config = {"TESTING": True, "INDEX_DIR": str(index_dir)}
+def test_a_log_that_cannot_be_written_never_breaks_a_search(tmp_path, shared_index, request, caplog, where):
+    index_dir, query_log = shared_index, None
     if where == "a folder in its place":
+        index_dir = request.getfixturevalue("fresh_index")  # the default place: in the index folder
         (index_dir / "querylog.sqlite").mkdir()
     elif where == "under a file":
         (tmp_path / "a-file").write_text("")
-        config["QUERY_LOG"] = str(tmp_path / "a-file" / "querylog.sqlite")
+        query_log = tmp_path / "a-file" / "querylog.sqlite"
     else:
         if sys.platform != "linux" or Path("/proc/self/status").read_text().count("Uid:\t0\t"):
             # root writes anywhere; /proc refuses new files to everyone
-            config["QUERY_LOG"] = "/proc/searchsvc-querylog.sqlite"
+            query_log = "/proc/searchsvc-querylog.sqlite"
         else:
             readonly = tmp_path / "readonly"
             readonly.mkdir(mode=0o555)
-            config["QUERY_LOG"] = str(readonly / "querylog.sqlite")
-    app = create_app(config)
+            query_log = readonly / "querylog.sqlite"
+    app = make_app(index_dir, query_log=query_log)
     client = app.test_client()
     with caplog.at_level(logging.WARNING, logger="searchsvc.ops.querylog"):
         for q in ("otan", "coeur", "otan"):
@@ -186,17 +188,17 @@ def test_a_failing_record_never_breaks_a_search(app, client, monkeypatch):
     assert client.get("/api/search?q=otan").status_code == 200
 
 
-def test_the_log_can_be_switched_off_or_moved(tmp_path, index_dir):
-    off = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_LOG": "off"})
+def test_the_log_can_be_switched_off_or_moved(tmp_path, shared_index):
+    off = make_app(shared_index, query_log="off")
     assert off.test_client().get("/api/search?q=otan").status_code == 200
     off.extensions["searchsvc.querylog"].flush()
-    assert not list(index_dir.glob("querylog*"))
+    assert not list(shared_index.glob("querylog*"))
     result = off.test_cli_runner().invoke(args=["stats"])
     assert result.exit_code == 1 and "the query log is off" in result.output
 
-    moved = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_LOG": str(tmp_path / "ailleurs.sqlite")})
+    moved = make_app(shared_index, query_log=tmp_path / "ailleurs.sqlite")
     moved.test_client().get("/api/search?q=otan")
-    assert rows(flushed(moved)) and not list(index_dir.glob("querylog*"))
+    assert rows(flushed(moved)) and not list(shared_index.glob("querylog*"))
 
 
 @pytest.mark.parametrize(
@@ -255,10 +257,10 @@ def test_stats_of_a_log_never_written_are_empty(tmp_path):
     assert not (tmp_path / "nothing.sqlite").exists()
 
 
-def test_stats_command_prints_three_tables(tmp_path, index_dir):
+def test_stats_command_prints_three_tables(tmp_path, shared_index):
     now = time.time()
     _fill(tmp_path / "log.sqlite", now)
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_LOG": str(tmp_path / "log.sqlite")})
+    app = make_app(shared_index, query_log=tmp_path / "log.sqlite")
     runner = app.test_cli_runner()
 
     text = runner.invoke(args=["stats", "--days", "30"])
@@ -286,9 +288,9 @@ def test_stats_command_prints_three_tables(tmp_path, index_dir):
     assert runner.invoke(args=["stats", "--days", "0"]).exit_code == 2
 
 
-def test_stats_of_a_damaged_log_is_an_error(tmp_path, index_dir):
+def test_stats_of_a_damaged_log_is_an_error(tmp_path, shared_index):
     (tmp_path / "log.sqlite").write_bytes(b"not a database at all" * 100)
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_LOG": str(tmp_path / "log.sqlite")})
+    app = make_app(shared_index, query_log=tmp_path / "log.sqlite")
     result = app.test_cli_runner().invoke(args=["stats"])
     assert result.exit_code == 1
     assert "cannot be read" in result.output

@@ -51,13 +51,13 @@ def test_the_cache_is_not_pickled_into_the_index():
     assert sorted(restored["text"].index("Les élections")) == sorted(schema["text"].index("Les élections"))
 
 
-def test_field_lengths_from_memory_are_whooshs(index_dir):
+def test_field_lengths_from_memory_are_whooshs(shared_index):
     from whoosh import index as whoosh_index
 
     from searchsvc.index import generations
     from searchsvc.text import whoosh_patches
 
-    generation = generations.current_generation(index_dir)
+    generation = generations.current_generation(shared_index)
     ix = whoosh_index.open_dir(str(generation.path))
     expected, actual = [], []
     for install in (whoosh_patches.uninstall, whoosh_patches.install):

@@ -16,10 +16,11 @@ from whoosh import query as wq
 from searchsvc.index.reindex import reindex
 from searchsvc.search import parsing as querying
 from searchsvc.search.clauses import clauses
-from searchsvc.search.live import LiveIndex
 from searchsvc.search.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, rank
 from searchsvc.search.scoring import VectorScorer
 from searchsvc.search.weighting import WEIGHTING
+
+from .builders import open_searcher
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:300]
@@ -51,7 +52,7 @@ def searcher(tmp_path_factory):
         (corpus / path.name).unlink()
     result = reindex([corpus], index_dir, incremental=True)
     assert result.updated == 20 and result.deleted == 10
-    searcher = LiveIndex(index_dir, WEIGHTING).searcher()
+    searcher = open_searcher(index_dir)
     assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()
     return searcher
 

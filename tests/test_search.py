@@ -14,10 +14,10 @@ from searchsvc.search.parsing import parse
 from searchsvc.search.searching import SearchRequest, search
 from searchsvc.search.weighting import WEIGHTING
 
+from .builders import build_index, index_documents, open_searcher
 
-@pytest.fixture
-def searcher(index_dir):
-    return LiveIndex(index_dir, WEIGHTING).searcher()
+# ``searcher``: the service's searcher on the session's shared index of the
+# small corpus (conftest.py); tests needing other articles build their own.
 
 
 def ids(searcher, q, **kwargs):
@@ -48,8 +48,7 @@ def test_documents_with_all_words_rank_above_those_with_some(tmp_path):
     (corpus / "repete.txt").write_text("Tramway\n" + "tramway tramway tramway tramway à Lyon\n", "utf-8")
     (corpus / "deux.txt").write_text("Travaux\nLe tramway et la gare seront fermés pendant un an de travaux.\n", "utf-8")
     (corpus / "gare.txt").write_text("Gare\nLa gare gare gare rénovée.\n", "utf-8")
-    reindex([corpus], tmp_path / "ix")
-    s = LiveIndex(tmp_path / "ix", WEIGHTING).searcher()
+    s = open_searcher(build_index(corpus, tmp_path / "ix"))
     assert ids(s, "tramway gare")[0] == "deux.txt"
     assert set(ids(s, "tramway gare")) == {"deux.txt", "repete.txt", "gare.txt"}
 
@@ -99,17 +98,11 @@ def test_a_misspelt_word_is_forgiven_and_suggested_with_accents(searcher):
 @pytest.fixture(scope="module")
 def titles_searcher(tmp_path_factory):
     """Articles holding « titre » and « titres »: words one typo from ``title``."""
-    import json
-
-    root = tmp_path_factory.mktemp("titles")
-    (root / "corpus").mkdir()
     articles = [
         {"id": "a", "title": "Le titre du film", "body": "Un titre et des titres."},
         {"id": "b", "title": "Élection présidentielle", "body": "La présidentielle approche."},
     ]
-    (root / "corpus" / "a.jsonl").write_text("\n".join(json.dumps(a) for a in articles), "utf-8")
-    reindex([root / "corpus"], root / "index")
-    return LiveIndex(root / "index", WEIGHTING).searcher()
+    return open_searcher(index_documents(tmp_path_factory.mktemp("titles"), articles))
 
 
 @pytest.mark.parametrize(
@@ -141,14 +134,14 @@ def test_sort_by_date_newest_first(searcher):
     assert found == ["monde/etats-unis.txt", "universite.txt", "election.txt", "coeur.txt"]
 
 
-def test_snippets_highlight_accented_words_and_escape_html(searcher, tmp_path, corpus, index_dir):
+def test_snippets_highlight_accented_words_and_escape_html(searcher, corpus, fresh_index):
     page = search(searcher, SearchRequest(q="etats-unis"))
     hit = page.hits[0]
     assert "<mark>États</mark>-<mark>Unis</mark>" in hit.snippet
     assert hit.title_html == "Les <mark>États</mark>-<mark>Unis</mark> et l'OTAN"
     (corpus / "xss.txt").write_text('<script>alert("titre")</script>\nUn <b>corps</b> & <img src=x onerror=alert(1)>\n', "utf-8")
-    reindex([corpus], index_dir)
-    page = search(LiveIndex(index_dir, WEIGHTING).searcher(), SearchRequest(q="corps alert"))
+    reindex([corpus], fresh_index)
+    page = search(open_searcher(fresh_index), SearchRequest(q="corps alert"))
     hit = page.hits[0]
     assert "<script" not in hit.title_html and "&lt;script&gt;" in hit.title_html
     assert hit.snippet.startswith("Un &lt;b&gt;<mark>corps</mark>&lt;/b&gt; &amp; &lt;img src=x onerror=")
@@ -199,18 +192,17 @@ def test_prefix_expansion_is_bounded(tmp_path):
     corpus.mkdir()
     words = " ".join(f"ab{i:04d}" for i in range(400))
     (corpus / "many.txt").write_text(f"Beaucoup de mots\n{words}\n", "utf-8")
-    reindex([corpus], tmp_path / "ix")
-    s = LiveIndex(tmp_path / "ix", WEIGHTING).searcher()
+    s = open_searcher(build_index(corpus, tmp_path / "ix"))
     parsed = parse("ab*", s.schema, s.reader())
     assert len(set(parsed.query.iter_all_terms())) == MAX_EXPANSIONS
     assert ids(s, "ab*") == ["many.txt"]
 
 
-def test_searcher_picks_up_a_new_generation(index_dir, corpus):
-    live = LiveIndex(index_dir, WEIGHTING)
+def test_searcher_picks_up_a_new_generation(fresh_index, corpus):
+    live = LiveIndex(fresh_index, WEIGHTING)
     assert ids(live.searcher(), "baguette") == []
     (corpus / "pain.txt").write_text("Le pain\nUne baguette bien cuite.\n", "utf-8")
-    reindex([corpus], index_dir, incremental=True)
+    reindex([corpus], fresh_index, incremental=True)
     assert ids(live.searcher(), "baguette") == ["pain.txt"]
 
 
@@ -235,6 +227,5 @@ def test_consecutive_words_found_together_rank_higher(tmp_path):
         "Article A\nLa fête de Noël approche, et la ville se pare de lumières pour les enfants.\n", "utf-8"
     )
     (corpus / "separes.txt").write_text("Article B\nNoël approche ; la fête aussi.\n", "utf-8")
-    reindex([corpus], tmp_path / "ix")
-    s = LiveIndex(tmp_path / "ix", WEIGHTING).searcher()
+    s = open_searcher(build_index(corpus, tmp_path / "ix"))
     assert ids(s, "fête Noël") == ["ensemble.txt", "separes.txt"]

@@ -5,21 +5,19 @@ excluded words, picked up without a reindex or a restart)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchsvc import create_app
-from searchsvc.index.reindex import reindex
 from searchsvc.search import parsing as querying
 from searchsvc.search.limits import MAX_WORDS
-from searchsvc.search.live import LiveIndex
 from searchsvc.text.synonyms import SYNONYM_WEIGHT, Synonyms, load_synonyms, parse_line
 from searchsvc.text.wordfiles import WatchedFile, default_path
 
-from .builders import validate
+from .builders import ReadOnlyFolder, index_documents, make_app, open_searcher, validate
 
 ARTICLES = [
     ("otan", "Sommet de l'OTAN à Bruxelles", "Les dirigeants de l'OTAN se réunissent pour parler de défense."),
@@ -47,20 +45,15 @@ kiev, kyiv
 """
 
 
-def write_articles(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "articles.jsonl"
-    with path.open("w", encoding="utf-8") as f:
-        for doc_id, title, body in ARTICLES:
-            f.write(json.dumps({"id": doc_id, "title": title, "body": body}, ensure_ascii=False) + "\n")
-    return path
-
-
-@pytest.fixture
-def news_index(tmp_path: Path) -> Path:
-    index_dir = tmp_path / "index"
-    reindex([write_articles(tmp_path / "news")], index_dir, protected=())
-    return index_dir
+@pytest.fixture(scope="module")
+def news_index(tmp_path_factory) -> Iterator[Path]:
+    """ARTICLES' index, built once: the tests only read it (each edits a synonyms file of its own)."""
+    root = tmp_path_factory.mktemp("synonyms")
+    documents = [{"id": doc_id, "title": title, "body": body} for doc_id, title, body in ARTICLES]
+    index_dir = index_documents(root, documents, protected=())
+    folder = ReadOnlyFolder(root)
+    yield index_dir
+    folder.check("during tests/test_synonyms.py")
 
 
 @pytest.fixture
@@ -71,10 +64,8 @@ def synonyms_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def news_app(news_index: Path, synonyms_path: Path):
-    return create_app(
-        {"TESTING": True, "INDEX_DIR": str(news_index), "SYNONYMS": str(synonyms_path), "PROTECTED_WORDS": ""}
-    )
+def news_app(news_index: Path, synonyms_path: Path, query_log: Path):
+    return make_app(news_index, query_log=query_log, SYNONYMS=str(synonyms_path), PROTECTED_WORDS="")
 
 
 @pytest.fixture
@@ -256,8 +247,7 @@ def test_a_word_with_synonyms_is_not_taken_for_a_typo(news):
 
 
 def test_synonyms_never_push_a_typed_word_out_of_the_query(news_index, synonyms_path):
-    live = LiveIndex(news_index)
-    searcher = live.searcher()
+    searcher = open_searcher(news_index)
     synonyms = load_synonyms(synonyms_path)
     fillers = [f"mot{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(MAX_WORDS - 1)]
     parsed = querying.parse(" ".join([*fillers, "otan"]), searcher.schema, searcher.reader(), synonyms)
@@ -268,7 +258,7 @@ def test_synonyms_never_push_a_typed_word_out_of_the_query(news_index, synonyms_
 
 
 def test_a_synonym_weighs_less_than_the_word_typed(news_index, synonyms_path):
-    searcher = LiveIndex(news_index).searcher()
+    searcher = open_searcher(news_index)
     parsed = querying.parse("nato", searcher.schema, searcher.reader(), load_synonyms(synonyms_path))
     boosts = {(leaf.fieldname, leaf.text): leaf.boost for leaf in parsed.query.leaves()}
     assert boosts[("text", "nato")] == 1.0
@@ -276,7 +266,7 @@ def test_a_synonym_weighs_less_than_the_word_typed(news_index, synonyms_path):
 
 
 def test_no_synonyms_is_the_plain_search(news_index):
-    searcher = LiveIndex(news_index).searcher()
+    searcher = open_searcher(news_index)
     plain = querying.parse("otan", searcher.schema, searcher.reader())
     empty = querying.parse("otan", searcher.schema, searcher.reader(), Synonyms())
     assert plain.query == empty.query and plain.expanded == empty.expanded == []

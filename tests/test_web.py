@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from searchsvc import create_app
 from searchsvc.index.reindex import reindex
 from searchsvc.text.analysis import ANALYSIS_VERSION
+
+from .builders import make_app, make_client, use_a_newer_schema
 
 
 def test_health_reports_documents_and_generation(client):
@@ -19,15 +20,15 @@ def test_health_reports_documents_and_generation(client):
     assert body == {"status": "ok", "documents": 7, "generation": 1, "analysis": ANALYSIS_VERSION}
 
 
-def test_health_follows_a_reindex_without_restart(client, corpus, index_dir):
+def test_health_follows_a_reindex_without_restart(fresh_client, corpus, fresh_index):
     (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
-    reindex([corpus], index_dir, incremental=True)
-    assert client.get("/api/health").get_json()["generation"] == 2
-    assert client.get("/api/health").get_json()["documents"] == 8
+    reindex([corpus], fresh_index, incremental=True)
+    assert fresh_client.get("/api/health").get_json()["generation"] == 2
+    assert fresh_client.get("/api/health").get_json()["documents"] == 8
 
 
 def test_no_index_is_503_in_the_error_shape(tmp_path):
-    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    client = make_client(tmp_path / "none", query_log=None)
     response = client.get("/api/health")
     assert response.status_code == 503
     assert response.get_json() == {
@@ -36,12 +37,12 @@ def test_no_index_is_503_in_the_error_shape(tmp_path):
     assert "searchsvc reindex" in response.get_json()["error"]["message"]
 
 
-def test_index_built_with_another_chain_is_reported(client, index_dir):
-    gen_dir = next(index_dir.glob("gen-*"))
+def test_index_built_with_another_chain_is_reported(fresh_client, fresh_index):
+    gen_dir = next(fresh_index.glob("gen-*"))
     manifest = json.loads((gen_dir / "manifest.json").read_text())
     manifest["analysis"] = "fr-0"
     (gen_dir / "manifest.json").write_text(json.dumps(manifest))
-    body = client.get("/api/health").get_json()
+    body = fresh_client.get("/api/health").get_json()
     assert body["status"] == "degraded"
     assert "fr-0" in body["problem"] and "reindex" in body["problem"]
 
@@ -64,10 +65,8 @@ def test_wrong_method_is_405_in_the_error_shape(client):
     assert response.get_json()["error"]["code"] == "method_not_allowed"
 
 
-def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeypatch):
+def test_an_index_from_an_older_schema_is_503_not_500(client, monkeypatch):
     from searchsvc.search import live
-
-    from .builders import use_a_newer_schema
 
     use_a_newer_schema(monkeypatch, live)
     response = client.get("/api/search?q=coeur")
@@ -79,8 +78,8 @@ def test_an_index_from_an_older_schema_is_503_not_500(client, index_dir, monkeyp
     assert health.get_json()["status"] == "unavailable" and "another schema" in health.get_json()["problem"]
 
 
-def test_repeated_searches_come_from_the_cache_until_the_next_generation(app, client, corpus, index_dir):
-    cache = app.extensions["searchsvc.cache"]
+def test_repeated_searches_come_from_the_cache_until_the_next_generation(fresh_app, corpus, fresh_index):
+    client, cache = fresh_app.test_client(), fresh_app.extensions["searchsvc.cache"]
     first = client.get("/api/search?q=baguette").get_json()
     assert first["total"] == 0 and (cache.hits, cache.misses) == (0, 1)
     again = client.get("/api/search?q=baguette").get_json()
@@ -89,13 +88,13 @@ def test_repeated_searches_come_from_the_cache_until_the_next_generation(app, cl
     assert "<mark>" not in client.get("/?q=baguette").get_data(as_text=True)  # the page shares the cache
     assert cache.hits == 2
     (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
-    reindex([corpus], index_dir, incremental=True)
+    reindex([corpus], fresh_index, incremental=True)
     after = client.get("/api/search?q=baguette").get_json()
     assert after["total"] == 1 and cache.misses == 2  # a new generation is never answered from the old one's pages
 
 
-def test_the_cache_can_be_turned_off(tmp_path, index_dir):
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_CACHE": 0})
+def test_the_cache_can_be_turned_off(shared_index, query_log):
+    app = make_app(shared_index, query_log=query_log, QUERY_CACHE=0)
     client = app.test_client()
     for _ in range(2):
         assert client.get("/api/search?q=coeur").status_code == 200
