@@ -1,11 +1,11 @@
-"""Growth benchmark (issue 5): how build time, index size, memory and query latency grow with the corpus.
+"""Growth benchmark: how build time, index size, memory and query latency grow with the corpus.
 
 Why: a site owner needs to see at which size one machine stops being enough
 (a build that takes hours, an index that does not fit, memory over 1 GB,
 queries over 50 ms). For each size (default 20,000, 100,000, 300,000 and
 1,000,000 documents) it:
 
-1. makes the corpus with ``make_growth_corpus.py`` (the 20,000 OrangeSum
+1. makes the corpus with ``bench.corpora.make_growth_corpus`` (the 20,000 OrangeSum
    articles, then documents recombined from their sentences), or reuses it
    from ``bench/work/growth/`` when its ``.meta.json`` matches;
 2. builds an index in a fresh subprocess with the service's own indexer,
@@ -58,7 +58,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -66,33 +65,33 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from bench.common import (
+    MIB,
+    RESULTS,
+    ROOT,
+    WORK,
+    git_state,
+    last_json,
+    log,
+    module_command,
+    percentile,
+    process_tree,
+    save_json,
+    versions,
+)
 from bench.corpora import make_growth_corpus
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH = REPO_ROOT / "bench"
-WORK = BENCH / "work" / "growth"
-RESULTS = BENCH / "results"
-
-
+GROWTH_WORK = WORK / "growth"
 DEFAULT_SIZES = "20000,100000,300000,1000000"
 QUERIES = 300
 LIMITMB = 128  # the service default (SEARCHSVC_WRITER_LIMIT_MB)
 POLL_S = 0.2
 HEARTBEAT_S = 60.0
-MIB = 1024 * 1024
 ONE_GB_MIB = 1024  # the memory panel's line: a 1 GB machine
 LATENCY_LINE_MS = 50
 RESULTS_FORMAT = 1
-
-Log = Callable[[str], None]
-
-
-def log_err(message: str) -> None:
-    """Progress goes to stderr, so that stdout is only the table or the JSON."""
-    print(message, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -109,35 +108,6 @@ def read_status_kib(pid: int, key: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None  # a zombie has no Vm* lines
-
-
-def parent_map() -> dict[int, list[int]]:
-    """Children of every process, from ``/proc/*/stat`` (``task/*/children``
-    needs CONFIG_PROC_CHILDREN, which this machine's kernel lacks)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The command name (field 2) may hold spaces and parentheses: fields after the last ")".
-        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants, alive now."""
-    children = parent_map()
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, ()))
-    return tree
 
 
 class TreeSampler:
@@ -172,7 +142,7 @@ class TreeSampler:
         self.peak_processes = max(self.peak_processes, alive)
 
 
-def run_sampled(cmd: list[str], label: str, log: Log) -> tuple[dict, TreeSampler, float]:
+def run_sampled(cmd: list[str], label: str) -> tuple[dict, TreeSampler, float]:
     """Run ``cmd`` (which prints one JSON line last), sampling its tree's memory meanwhile.
 
     Output goes to temporary files rather than pipes, so that a chatty child
@@ -180,7 +150,7 @@ def run_sampled(cmd: list[str], label: str, log: Log) -> tuple[dict, TreeSampler
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO_ROOT, text=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, text=True)
         sampler = TreeSampler(proc.pid)
         next_beat = started + HEARTBEAT_S
         while proc.poll() is None:
@@ -197,10 +167,11 @@ def run_sampled(cmd: list[str], label: str, log: Log) -> tuple[dict, TreeSampler
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
+    figures = last_json(stdout) if proc.returncode == 0 else None
+    if not isinstance(figures, dict):
         sys.stderr.write(stdout + stderr)
         raise SystemExit(f"{label} failed (exit {proc.returncode})")
-    return json.loads(stdout.strip().splitlines()[-1]), sampler, elapsed
+    return figures, sampler, elapsed
 
 
 def disk_usage(path: Path) -> tuple[int, int]:
@@ -269,12 +240,6 @@ def child_build(docs: Path, index_dir: Path, procs: int) -> dict:
     }
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile, as ``bench_query.py`` computes it."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def child_queries(index_dir: Path, queries: list[str], rounds: int) -> dict:
     """Open the index as the service does, warm up once, then time ``rounds`` rounds."""
     from searchsvc.search.live import LiveIndex
@@ -322,66 +287,48 @@ def run_child(args: argparse.Namespace) -> None:
 # Parent side: corpora, queries, one size at a time, results, table, plot
 
 
-def git_state() -> tuple[str, bool]:
-    """(short commit, whether searchsvc/ has uncommitted changes): what the figures belong to."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--", "searchsvc"))
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown", True
-    return commit, dirty
-
-
-def ensure_corpus(size: int, log: Log) -> tuple[Path, dict]:
+def ensure_corpus(size: int) -> tuple[Path, dict]:
     """The growth corpus of ``size`` documents under ``bench/work/growth/``, made if missing or stale."""
-    path = WORK / f"docs-{size}.jsonl"
+    path = GROWTH_WORK / f"docs-{size}.jsonl"
     source = make_growth_corpus.DEFAULT_SOURCE.resolve()
     seed = make_growth_corpus.DEFAULT_SEED
     if make_growth_corpus.is_current(path, source, size, seed):
-        log(f"  corpus: reusing {path.relative_to(REPO_ROOT)}")
+        log(f"  corpus: reusing {path.relative_to(ROOT)}")
         return path, json.loads(make_growth_corpus.meta_path(path).read_text(encoding="utf-8"))
-    log(f"  corpus: writing {path.relative_to(REPO_ROOT)}…")
+    log(f"  corpus: writing {path.relative_to(ROOT)}…")
     meta = make_growth_corpus.write_corpus(source, path, size, seed)
     log(f"  corpus: {meta['bytes'] / MIB:,.0f} MiB in {meta['seconds']:.1f} s")
     return path, meta
 
 
-def ensure_queries(log: Log) -> Path:
+def ensure_queries() -> Path:
     """The 300 short queries, from the 20,000 source articles: the same at every size."""
     from bench.bench_query import short_queries  # imports searchsvc and Whoosh: only here
 
     queries = short_queries(make_growth_corpus.DEFAULT_SOURCE.resolve(), QUERIES)
-    path = WORK / "queries.json"
-    WORK.mkdir(parents=True, exist_ok=True)
+    path = GROWTH_WORK / "queries.json"
+    GROWTH_WORK.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(queries, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
-    log(f"queries: {len(queries)} short queries → {path.relative_to(REPO_ROOT)}")
+    log(f"queries: {len(queries)} short queries → {path.relative_to(ROOT)}")
     return path
 
 
 def child_cmd(kind: str, index_dir: Path, **options: object) -> list[str]:
     """This module again, as the ``kind`` subprocess (``--child``), with ``--key value`` options
     (run from the repo root, as ``run_sampled`` does)."""
-    cmd = [sys.executable, "-m", "bench.bench_growth", "--child", kind]
     options["index-dir"] = index_dir
-    for key, value in options.items():
-        cmd += [f"--{key}", str(value)]
-    return cmd
+    pairs = [item for key, value in options.items() for item in (f"--{key}", value)]
+    return module_command("bench.bench_growth", "--child", kind, *pairs)
 
 
-def measure_size(size: int, args: argparse.Namespace, queries: Path, log: Log) -> dict:
+def measure_size(size: int, args: argparse.Namespace, queries: Path) -> dict:
     """Corpus, build, index size, queries for one size; the index deleted unless ``--keep``."""
-    docs, corpus = ensure_corpus(size, log)
-    index_dir = WORK / f"index-{size}"
+    docs, corpus = ensure_corpus(size)
+    index_dir = GROWTH_WORK / f"index-{size}"
     shutil.rmtree(index_dir, ignore_errors=True)  # always a fresh, full build
     log(f"  build: reindex(procs={args.procs}, limitmb={LIMITMB})…")
     build, tree, process_s = run_sampled(
-        child_cmd("build", index_dir, docs=docs, procs=args.procs), f"build {size:,}", log
+        child_cmd("build", index_dir, docs=docs, procs=args.procs), f"build {size:,}"
     )
     allocated, apparent = disk_usage(index_dir)
     log(
@@ -393,7 +340,6 @@ def measure_size(size: int, args: argparse.Namespace, queries: Path, log: Log) -
     query, query_tree, _ = run_sampled(
         child_cmd("queries", index_dir, queries=queries, rounds=args.rounds),
         f"queries {size:,}",
-        log,
     )
     log(f"  queries: p50 {query['p50_ms']:.1f} ms, p95 {query['p95_ms']:.1f} ms")
     if not args.keep:
@@ -431,7 +377,7 @@ def machine() -> dict:
     """What the figures were measured on, stored with each entry."""
     with open("/proc/meminfo", encoding="ascii") as f:
         ram_kib = int(next(line for line in f if line.startswith("MemTotal:")).split()[1])
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "ram_mib": ram_kib / 1024}
+    return {"python": versions()["python"], "cpus": os.cpu_count(), "ram_mib": ram_kib / 1024}
 
 
 def load_results(path: Path) -> dict:
@@ -442,14 +388,6 @@ def load_results(path: Path) -> dict:
         return {"format": RESULTS_FORMAT, "runs": {}}
     data.setdefault("runs", {})
     return data
-
-
-def save_results(path: Path, data: dict) -> None:
-    """Atomically (a killed run never leaves half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(partial, path)
 
 
 def human(n: float) -> str:
@@ -651,30 +589,31 @@ def main(argv: list[str] | None = None) -> int:
 
     json_path, png_path = args.results / "growth.json", args.results / "growth.png"
     results = load_results(json_path)
-    commit, dirty = git_state()
-    log_err(
+    commit, dirty = git_state("searchsvc")
+    commit = commit or "unknown"
+    log(
         f"commit {commit}{' (searchsvc/ has uncommitted changes)' if dirty else ''}; "
         f"sizes {', '.join(human(s) for s in args.sizes)}; results → {json_path}"
     )
     if args.plot_only:
         entries = [results["runs"][k] for k in sorted(results["runs"], key=int)]
         plot(entries, png_path)
-        log_err(f"plot → {png_path}")
+        log(f"plot → {png_path}")
         return 0
     load = os.getloadavg()[0]  # before our own work, which raises it
     if load > 0.5:
-        log_err(f"WARNING: load average {load:.1f} at start: other work will skew the figures")
+        log(f"WARNING: load average {load:.1f} at start: other work will skew the figures")
     queries = None
     for size in args.sizes:
         previous = results["runs"].get(str(size))
         if args.resume and previous and previous.get("commit") == commit:
-            log_err(
+            log(
                 f"{size:,} documents: already measured at {commit} ({previous['measured_at']}), skipped"
             )
             continue
-        log_err(f"{size:,} documents:")
-        queries = queries or ensure_queries(log_err)
-        entry = measure_size(size, args, queries, log_err)
+        log(f"{size:,} documents:")
+        queries = queries or ensure_queries()
+        entry = measure_size(size, args, queries)
         entry |= {
             "commit": commit,
             "dirty": dirty,
@@ -687,11 +626,11 @@ def main(argv: list[str] | None = None) -> int:
             **machine(),
         }
         results["runs"][str(size)] = entry
-        save_results(json_path, results)
+        save_json(json_path, results)  # after each size: a long run can be resumed
 
     entries = [results["runs"][str(s)] for s in args.sizes]
     plot(entries, png_path)
-    log_err(f"plot → {png_path}")
+    log(f"plot → {png_path}")
     if args.json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
     else:
@@ -702,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         print(fmt_table(entries))
     problems = [p for e in entries for p in e["problems"]]
     for p in problems:
-        log_err(f"WARNING: {p}")
+        log(f"WARNING: {p}")
     return 1 if problems else 0
 
 

@@ -7,7 +7,7 @@ the same run (title + body, stored, as the service does):
   minimal schema ``id`` / ``title`` / ``body`` (both stored), one
   ``ix.writer(limitmb=256)``, ``add_document`` per line read with plain
   ``json.loads``, one ``commit()``. The baseline.
-* ``searchsvc procs=1``: ``searchsvc.indexer.reindex([docs], tmpdir, procs=1)``,
+* ``searchsvc procs=1``: ``searchsvc.index.reindex.reindex([docs], tmpdir, procs=1)``,
   i.e. the service's real path: its loader (validation, NFC, fingerprints),
   its French chain, and its full schema, which also indexes title + body a
   second time in the unstemmed ``exact`` field, plus ``date``; a catalog and
@@ -61,10 +61,9 @@ rows with workers get a footnote (several workers run at once, so their
 combined footprint can reach main + procs × worker). tantivy's writer threads
 live in the child's own process, so they are in its RSS. The FTS5 and tantivy
 children import only the standard library and sqlite3 / tantivy: the
-tantivy chain is repeated here rather than imported from
-``bench_relevance.py``, whose import loads ir-measures (about 22 MiB of peak
-RSS that would be charged to those rows); the parent checks that both chains
-give the same tokens on a sample text.
+tantivy chain comes from ``bench.common`` (``bench_relevance.py`` uses the
+same one), not from ``bench_relevance.py``, whose import loads ir-measures
+(about 22 MiB of peak RSS that would be charged to those rows).
 
 After each run the child counts the documents actually in the index (and,
 for the incremental rows, how many of the changed titles the index now
@@ -95,9 +94,9 @@ Stdlib only (plus searchsvc, Whoosh and tantivy, from the venv).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
-import platform
 import resource
 import shutil
 import sqlite3
@@ -108,16 +107,26 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DOCS = REPO_ROOT / ".." / "shared" / "data" / "orangesum_news" / "docs.jsonl"
+from bench.common import (
+    FTS5_TABLE,
+    MIB,
+    NEWS_DOCS,
+    ROOT,
+    TANTIVY_TOKENIZER,
+    fts5_available,
+    last_json,
+    log,
+    module_command,
+    tantivy_analyzer,
+    tantivy_available,
+    tantivy_schema,
+    versions,
+)
+
 LIMITMB = 256
 UPDATE_EVERY = 100
 UPDATE_SUFFIX = " (mis à jour)"
-MIB = 1024 * 1024
-#: bench_relevance.build_fts5's tokenizer.
-FTS5_TOKENIZE = "unicode61 remove_diacritics 2"
 FTS5_FILE = "fts5.db"
-TANTIVY_TOKENIZER = "fr_stem_fold"
 #: A changed document's line number in the documents file (the FTS5 rowid).
 LINE_KEY = "_line"
 
@@ -206,9 +215,7 @@ def run_fts5(docs: Path, index_dir: Path) -> dict:
 
     started = time.perf_counter()
     db = sqlite3.connect(path)
-    db.execute(
-        f"CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, tokenize = '{FTS5_TOKENIZE}')"
-    )
+    db.execute(FTS5_TABLE)
     with db:
         db.executemany("INSERT INTO docs (rowid, id, title, body) VALUES (?, ?, ?, ?)", rows())
     db.close()
@@ -245,33 +252,6 @@ def run_fts5_incremental(changes: Path, index_dir: Path) -> dict:
         "docs": indexed, "wall_s": wall, "index_bytes": dir_size(index_dir),
         "indexed": indexed, "updated": count, "verified": verified,
     }  # fmt: skip
-
-
-def tantivy_analyzer():
-    """lowercase, ASCII folding, Snowball French, on tantivy's simple tokenizer.
-
-    The chain of ``bench_relevance.tantivy_analyzer`` (checked by the parent,
-    see :func:`check_tantivy_chain`), repeated so that this child does not
-    import ir-measures."""
-    import tantivy
-
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("french"))
-        .build()
-    )
-
-
-def tantivy_schema():
-    import tantivy
-
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("title", stored=True, tokenizer_name=TANTIVY_TOKENIZER)
-    builder.add_text_field("body", stored=True, tokenizer_name=TANTIVY_TOKENIZER)
-    return builder.build()
 
 
 def tantivy_document(d: dict):
@@ -421,44 +401,16 @@ def prepare_inputs(source: Path, limit: int | None, workdir: Path) -> tuple[Path
 
 
 def child(name: str, docs: Path, index_dir: Path, procs: int = 1) -> dict:
-    cmd = [
-        sys.executable, "-m", "bench.bench_index", "--run-one", name,
-        "--docs", str(docs), "--index-dir", str(index_dir), "--procs", str(procs),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO_ROOT)
-    if proc.returncode != 0:
+    """One configuration measured in a fresh process (this module with ``--run-one``)."""
+    cmd = module_command(
+        "bench.bench_index", "--run-one", name, "--docs", docs, "--index-dir", index_dir, "--procs", procs
+    )
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT)
+    figures = last_json(proc.stdout) if proc.returncode == 0 else None
+    if not isinstance(figures, dict):
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"configuration {name!r} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def fts5_available() -> bool:
-    try:
-        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-        return True
-    except sqlite3.OperationalError:
-        return False
-
-
-def tantivy_available() -> bool:
-    try:
-        import tantivy  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def check_tantivy_chain() -> str | None:
-    """A problem if this file's tantivy chain and bench_relevance's differ on a sample."""
-    sample = "L’État a décidé : les Élections présidentielles d'été, 12 hôpitaux, cœur, naïveté."
-    try:
-        from bench.bench_relevance import tantivy_analyzer as relevance_analyzer
-    except Exception as exc:  # a check only: say why it could not run
-        return f"could not compare the tantivy chain with bench_relevance's: {exc!r}"
-    ours, theirs = tantivy_analyzer().analyze(sample), relevance_analyzer().analyze(sample)
-    if ours != theirs:
-        return f"tantivy chain differs from bench_relevance's: {ours} != {theirs}"
-    return None
+    return figures
 
 
 def fmt_table(rows: list[dict]) -> str:
@@ -494,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--docs",
         type=Path,
-        default=DEFAULT_DOCS,
+        default=NEWS_DOCS,
         help="JSON Lines documents (default: %(default)s)",
     )
     parser.add_argument("--limit", type=int, default=None, help="use only the first N lines")
@@ -519,17 +471,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.tmp:
         args.tmp.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench_index-", dir=args.tmp))
-    log = (
-        (lambda *a: print(*a, file=sys.stderr, flush=True))
-        if args.json
-        else (lambda *a: print(*a, flush=True))
-    )
+    progress = log if args.json else functools.partial(log, file=sys.stdout)
     problems: list[str] = []
     notes: list[str] = []
+    info = versions()
     try:
         docs, updated, only_changed, changed = prepare_inputs(source, args.limit, workdir)
-        log(f"documents: {source}" + (f" (first {args.limit} lines)" if args.limit else ""))
-        log(f"temporary folder: {workdir}")
+        progress(f"documents: {source}" + (f" (first {args.limit} lines)" if args.limit else ""))
+        progress(f"temporary folder: {workdir}")
         # (label, child name, system, input, index folder, procs)
         plan = [
             ("stock", "stock", "stock", docs, workdir / "stock", 1),
@@ -546,8 +495,6 @@ def main(argv: list[str] | None = None) -> int:
         if tantivy_available():
             peers.append("tantivy")
             plan.append(("tantivy", "tantivy", "tantivy", docs, workdir / "tantivy", 1))
-            if problem := check_tantivy_chain():
-                problems.append(problem)
         else:
             notes.append("tantivy not installed (pip install -e '.[bench]'): its rows skipped")
         for peer in peers:
@@ -556,11 +503,11 @@ def main(argv: list[str] | None = None) -> int:
                 only_changed, workdir / peer, 1,
             ))  # fmt: skip
         for note in notes:
-            log(f"note: {note}")
+            progress(f"note: {note}")
 
         rows = []
         for label, name, system, inputs, index_dir, procs in plan:
-            log(f"running {label}…")
+            progress(f"running {label}…")
             r = child(name, inputs, index_dir, procs)
             r["config"] = label
             r["kind"] = name
@@ -570,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             r["docs_per_s"] = r["docs"] / r["wall_s"] if r["wall_s"] else float("nan")
             r["peak_rss_mib"] = max(r["rss_self_mib"], r["rss_children_mib"])
             rows.append(r)
-            log(f"  {r['docs']} docs in {r['wall_s']:.1f} s")
+            progress(f"  {r['docs']} docs in {r['wall_s']:.1f} s")
 
         full = next(r for r in rows if r["config"] == "searchsvc procs=1")
         incr = next(r for r in rows if r["kind"] == "incremental")
@@ -610,8 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = {
             "documents_file": str(source),
             "limit": args.limit,
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
+            **info,
             "cpus": os.cpu_count(),
             "limitmb": LIMITMB,
             "changed_for_incremental": changed,
@@ -651,8 +597,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
             print(
                 f"peak RSS: max resident set of the process doing the work or of its workers; "
-                f"limitmb={LIMITMB}; Python {platform.python_version()}, "
-                f"sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs"
+                f"limitmb={LIMITMB}; Python {info['python']}, "
+                f"sqlite {info['sqlite']}, {os.cpu_count()} CPUs"
             )
             for note in notes:
                 print(f"note: {note}")

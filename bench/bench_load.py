@@ -29,7 +29,8 @@ just mean the server did not get the CPUs), and the errors by kind. ``--json``
 prints one JSON object instead (the keys of :func:`summarize`). Exits with status 1 if any timed request failed, 2 if
 the run could not start (gunicorn died, or ``/api/health`` is not ``ok``:
 after a schema change, rerun with ``--rebuild``).
-Target (issue 5): at least 300 requests/s with 0 errors on 20,000 documents.
+The speed benchmark's target (``bench_speed``): at least 300 requests/s with 0 errors on
+20,000 documents.
 
 Run from the repo root::
 
@@ -50,34 +51,27 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import resource
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
 from bench.bench_query import short_queries
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
-WORK = ROOT / "bench" / "work"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-HOST = "127.0.0.1"
-
-
-class SetupError(Exception):
-    """The run cannot start (server down, index unusable): nothing to measure."""
-
+from bench.common import (
+    HOST,
+    NEWS_DOCS,
+    WORK,
+    Gunicorn,
+    SetupError,
+    log,
+    process_tree,
+    rounded_percentile,
+    versions,
+)
 
 # ---------------------------------------------------------------- the index
 
@@ -102,36 +96,13 @@ def ensure_index(index_dir: Path, docs: Path, rebuild: bool) -> None:
         return
     from searchsvc.index.reindex import reindex
 
-    print(f"building the index of {docs} in {index_dir}…", file=sys.stderr)
+    log(f"building the index of {docs} in {index_dir}…")
     started = time.perf_counter()
     reindex([docs], index_dir, procs=0)
-    print(f"index built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    log(f"index built in {time.perf_counter() - started:.0f} s")
 
 
 # ---------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now (the kernel picks it), so runs never collide."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def gunicorn_command(port: int, workers: int, worker_class: str, threads: int) -> list[str]:
-    """The server command line; ``--threads 1`` with ``sync`` is gunicorn's plain default."""
-    return [
-        str(GUNICORN), "--workers", str(workers), "--bind", f"{HOST}:{port}",
-        "--worker-class", worker_class, "--threads", str(threads), "wsgi:app",
-    ]  # fmt: skip
-
-
-def server_env(index_dir: Path, query_cache: int | None) -> dict[str, str]:
-    """This environment, the index folder, and the result cache size if one was asked for."""
-    env = dict(os.environ, SEARCHSVC_INDEX_DIR=str(index_dir.resolve()))
-    if query_cache is not None:
-        env["SEARCHSVC_QUERY_CACHE"] = str(query_cache)
-    return env
 
 
 def cache_note(env: dict[str, str]) -> str:
@@ -145,57 +116,13 @@ def cache_note(env: dict[str, str]) -> str:
     return f"result cache: SEARCHSVC_QUERY_CACHE={value} pages per worker"
 
 
-def start_server(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """Start gunicorn in its own session, so a Ctrl-C reaches only this script, which then stops it."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def wait_healthy(
-    port: int, server: subprocess.Popen, log_path: Path, timeout: float = 60.0
-) -> dict:
-    """Poll ``/api/health`` until it answers 200 and return its body; fail early if gunicorn
-    died, or if the index is degraded (every search would fail with 503: nothing to measure)."""
-    deadline = time.monotonic() + timeout
-    url = f"http://{HOST}:{port}/api/health"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SetupError(f"gunicorn exited with status {server.returncode}:\n{tail(log_path)}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                health = json.load(response)
-        except (OSError, urllib.error.URLError, ValueError):
-            time.sleep(0.2)
-            continue
-        if health.get("status") != "ok":
-            raise SetupError(
-                f"the service is {health.get('status')}: {health.get('problem')} (try --rebuild)"
-            )
-        return health
-    raise SetupError(f"{url} did not answer 200 within {timeout:.0f} s:\n{tail(log_path)}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn's graceful stop), then SIGKILL to its process group if it lingers."""
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)  # its own session: the master and its workers only
-        server.wait()
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    """The end of the server log, to say why it failed."""
-    try:
-        return "\n".join(path.read_text("utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def check_health(health: dict) -> dict:
+    """The server's first 200 from ``/api/health`` (:class:`bench.common.Gunicorn` waits for
+    it, and fails early if gunicorn died), unless the index is degraded: every search would
+    then fail with 503, nothing to measure."""
+    if health.get("status") != "ok":
+        raise SetupError(f"the service is {health.get('status')}: {health.get('problem')} (try --rebuild)")
+    return health
 
 
 # ---------------------------------------------------------------- the client
@@ -356,16 +283,22 @@ def cpu_seconds() -> float:
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU used so far by ``pid`` and its children (gunicorn's master and workers), from
-    ``/proc``; None where there is no ``/proc``. Says whether the server had the CPUs."""
+def own_cpu_seconds(pid: int) -> float | None:
+    """CPU used so far by process ``pid`` itself (utime + stime, from ``/proc``)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        own = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
     except (OSError, IndexError, ValueError):
         return None
-    return own + sum(tree_cpu_seconds(int(c)) or 0.0 for c in children)
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU used so far by ``pid`` and its descendants (gunicorn's master and workers), from
+    ``/proc``; None where there is no ``/proc``. Says whether the server had the CPUs."""
+    own = own_cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(own_cpu_seconds(p) or 0.0 for p in process_tree(pid) if p != pid)
 
 
 def busy_cpu_seconds() -> float | None:
@@ -405,28 +338,20 @@ def cpu_use(before: tuple, after: tuple) -> CpuUse:
 # ---------------------------------------------------------------- the report
 
 
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile in ms, rounded, the same rule as ``bench_query.py``;
-    None (JSON null, not NaN) when no request succeeded."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))], 1)
-
-
 def summarize(
     result: LoadResult, args: argparse.Namespace, distinct: int, client_cpu: float
 ) -> dict:
-    """The figures, under the keys of ``--json``. Requests per second counts successes only."""
+    """The figures, under the keys of ``--json``. Requests per second counts successes only;
+    the latencies are :func:`bench.common.percentile`, in ms to 0.1 (null if none succeeded)."""
     lat = result.latencies_ms
     return {
         "requests": args.requests,
         "errors": sum(result.errors.values()),
         "rps": round(len(lat) / result.wall_s, 1) if result.wall_s else 0.0,
-        "p50_ms": percentile(lat, 50),
-        "p99_ms": percentile(lat, 99),
-        "p90_ms": percentile(lat, 90),
-        "max_ms": percentile(lat, 100),
+        "p50_ms": rounded_percentile(lat, 50),
+        "p99_ms": rounded_percentile(lat, 99),
+        "p90_ms": rounded_percentile(lat, 90),
+        "max_ms": rounded_percentile(lat, 100),
         "concurrency": args.concurrency,
         "workers": args.workers,
         "distinct_queries": distinct,
@@ -485,9 +410,10 @@ def print_table(
     )
     if result.errors:
         print("errors: " + ", ".join(f"{kind} × {n}" for kind, n in result.errors.most_common()))
+    found = versions("gunicorn")
     print(
-        f"latency: connect (if any) to last body byte; python {platform.python_version()}, "
-        f"gunicorn {metadata.version('gunicorn')}, {os.cpu_count()} CPUs shared by client and server"
+        f"latency: connect (if any) to last body byte; python {found['python']}, "
+        f"gunicorn {found['gunicorn']}, {os.cpu_count()} CPUs shared by client and server"
     )
 
 
@@ -502,7 +428,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--docs",
         type=Path,
-        default=DATA / "orangesum_news" / "docs.jsonl",
+        default=NEWS_DOCS,
         help="JSON Lines articles: the index's source and the queries' titles",
     )
     parser.add_argument("--requests", type=int, default=3000, help="timed requests")
@@ -533,13 +459,13 @@ def measure(
 ) -> tuple[LoadResult, CpuUse]:
     """Warm up on each distinct query once, then run the timed requests; return them and the CPU use."""
     distinct = list(dict.fromkeys(queries))
-    print(f"warm-up: {len(distinct)} distinct queries…", file=sys.stderr)
+    log(f"warm-up: {len(distinct)} distinct queries…")
     warm = asyncio.run(
         run_load(port, search_paths(distinct, len(distinct)), args.concurrency, args.timeout)
     )
     if warm.errors:
-        print(f"warm-up errors: {dict(warm.errors)}", file=sys.stderr)
-    print(f"timing {args.requests} requests at concurrency {args.concurrency}…", file=sys.stderr)
+        log(f"warm-up errors: {dict(warm.errors)}")
+    log(f"timing {args.requests} requests at concurrency {args.concurrency}…")
     paths = search_paths(queries, args.requests)
     before = cpu_snapshot(server_pid)
     result = asyncio.run(run_load(port, paths, args.concurrency, args.timeout))
@@ -550,29 +476,27 @@ def main() -> int:
     args = parse_args()
     ensure_index(args.index, args.docs, args.rebuild)
     queries = short_queries(args.docs)
-    port = free_port()
-    log_path = WORK / "load-gunicorn.log"
-    command = gunicorn_command(port, args.workers, args.worker_class, args.threads)
-    print(" ".join(command[1:]), f"(SEARCHSVC_INDEX_DIR={args.index})", file=sys.stderr)
-    env = server_env(args.index, args.query_cache)
-    print(cache_note(env), file=sys.stderr)
-    server = start_server(command, env, log_path)
+    gunicorn = Gunicorn(
+        args.index, WORK / "load-gunicorn.log", workers=args.workers, worker_class=args.worker_class,
+        threads=args.threads, query_cache=args.query_cache, want_200=True,
+    )  # fmt: skip
+    log(" ".join(gunicorn.command[1:]), f"(SEARCHSVC_INDEX_DIR={args.index})")
+    log(cache_note(gunicorn.env))
     try:
-        health = wait_healthy(port, server, log_path)
-        result, cpu = measure(args, port, server.pid, queries)
+        with gunicorn:
+            health = check_health(gunicorn.health)
+            result, cpu = measure(args, gunicorn.port, gunicorn.server.pid, queries)
     except SetupError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log(f"error: {e}")
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        log("interrupted")
         return 130
-    finally:
-        stop_server(server)
     figures = summarize(result, args, len(set(queries)), cpu.client)
     if args.json:
         print(json.dumps(figures))
     else:
-        print_table(figures, result, args, health, len(queries), cpu, cache_note(env))
+        print_table(figures, result, args, health, len(queries), cpu, cache_note(gunicorn.env))
     return 1 if figures["errors"] else 0
 
 

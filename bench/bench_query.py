@@ -21,16 +21,17 @@ documents, built first (or reused from ``bench/work/`` with ``--reuse``):
 * ``fts5`` and ``fts5-no-snippets``: SQLite FTS5 built by
   ``bench_relevance.build_fts5`` (``tokenize = 'unicode61 remove_diacritics 2'``,
   id / title / body, FTS5 keeps the text); the query's ``\\w+`` tokens,
-  lowercased, each quoted and joined with OR, as ``bench_relevance.py`` does
-  (the tokenizer folds the accents), ``ORDER BY rank LIMIT 10``, fetching
-  id and title, and for ``fts5`` also ``snippet(docs, 2, '<b>', '</b>', '…',
-  32)`` on the body (32 tokens, about searchsvc's 240 characters).
+  lowercased, each quoted and joined with OR (``bench.common.fts5_match``, as
+  ``bench_relevance.py`` does; the tokenizer folds the accents),
+  ``ORDER BY rank LIMIT 10``, fetching id and title, and for ``fts5`` also
+  ``snippet(docs, 2, '<b>', '</b>', '…', 32)`` on the body (32 tokens, about
+  searchsvc's 240 characters).
   ``rank`` is ``bm25(docs)`` with FTS5's defaults, so the order is that of
   ``ORDER BY bm25(docs)``; but FTS5 then sorts the rows itself and SQLite
   stops after ten, whereas with ``ORDER BY bm25(docs)`` SQLite computes the
   snippet of every matching row before sorting (about twice as slow a median
   with snippets on the short queries, the same without);
-* ``tantivy``: tantivy-py, ``bench_relevance.tantivy_analyzer`` (simple
+* ``tantivy``: tantivy-py, ``bench.common.tantivy_analyzer`` (simple
   tokenizer, lowercase, ASCII folding, Snowball French) on title and body,
   both stored; the query cleaned by ``bench_relevance.clean_query`` and
   parsed by ``index.parse_query(text, ["title", "body"])`` (OR),
@@ -67,9 +68,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import platform
 import random
-import re
 import shutil
 import sqlite3
 import statistics
@@ -83,7 +82,20 @@ from whoosh.analysis import LanguageAnalyzer
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import MultifieldParser, OrGroup
 
-from bench.bench_index import TANTIVY_TOKENIZER, tantivy_schema
+from bench.common import (
+    DATA,
+    NEWS_DOCS,
+    TANTIVY_TOKENIZER,
+    WORK,
+    fts5_available,
+    fts5_match,
+    log,
+    percentile,
+    tantivy_analyzer,
+    tantivy_available,
+    tantivy_schema,
+    versions,
+)
 from searchsvc.index.reindex import reindex
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.searching import SearchRequest, search
@@ -91,13 +103,9 @@ from searchsvc.search.weighting import WEIGHTING
 from searchsvc.text.analysis import STOP_WORDS
 from searchsvc.text.normalize import fold
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
-WORK = ROOT / "bench" / "work"
 PIAF = DATA / "piaf_retrieval"
 
-
-# bench_relevance (the FTS5 and tantivy builders, clean_query) is imported where
+# bench_relevance (the FTS5 builder, read_docs, clean_query) is imported where
 # used: bench_load.py imports short_queries from here, and need not load
 # bench_relevance's ir-measures.
 
@@ -107,10 +115,6 @@ SNIPPET_TOKENS = 32
 SNIPPET_CHARS = 240
 
 Runner = Callable[[str], object]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -149,7 +153,7 @@ def build_tantivy(docs_path: Path, target: Path) -> None:
     """Like ``bench_relevance.build_tantivy``, with title and body stored (for snippets)."""
     import tantivy
 
-    from bench.bench_relevance import read_docs, tantivy_analyzer
+    from bench.bench_relevance import read_docs
 
     target.mkdir(parents=True)
     index = tantivy.Index(tantivy_schema(), path=str(target))
@@ -238,12 +242,6 @@ def stock_runner(folder: Path) -> Runner:
     return run
 
 
-def fts5_match(text: str) -> str | None:
-    """bench_relevance's FTS5 query: the ``\\w+`` tokens, quoted, joined with OR."""
-    tokens = re.findall(r"\w+", text.lower())
-    return " OR ".join(f'"{t}"' for t in tokens) if tokens else None
-
-
 def fts5_runner(folder: Path, snippets: bool) -> Runner:
     db = sqlite3.connect(folder / "fts5.db", check_same_thread=False)
     snippet = f", snippet(docs, 2, '<b>', '</b>', '…', {SNIPPET_TOKENS})" if snippets else ""
@@ -259,7 +257,7 @@ def fts5_runner(folder: Path, snippets: bool) -> Runner:
 def tantivy_runner(folder: Path) -> Runner:
     import tantivy
 
-    from bench.bench_relevance import clean_query, tantivy_analyzer
+    from bench.bench_relevance import clean_query
 
     index = tantivy.Index.open(str(folder))
     index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
@@ -339,11 +337,6 @@ def time_queries(run: Runner, queries: list[str], rounds: int) -> list[float]:
     return timings
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def limited_docs(source: Path, limit: int | None) -> Path:
     """``source``, or a copy of its first ``limit`` lines under bench/work/."""
     if not limit:
@@ -357,21 +350,13 @@ def limited_docs(source: Path, limit: int | None) -> Path:
     return target
 
 
-def versions() -> dict[str, str]:
-    from importlib import metadata
-
-    found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for package in ("whoosh-reloaded", "tantivy", "searchsvc"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
+def query_versions() -> dict[str, str]:
+    return versions("whoosh-reloaded", "tantivy", "searchsvc")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--docs", type=Path, default=DATA / "orangesum_news" / "docs.jsonl")
+    parser.add_argument("--docs", type=Path, default=NEWS_DOCS)
     parser.add_argument("--limit", type=int, default=None, help="index only the first N articles")
     parser.add_argument("--queries", type=int, default=300, help="queries per set (default 300)")
     parser.add_argument("--reuse", action="store_true", help="reuse the indexes in bench/work/")
@@ -381,16 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="short,questions,piaf", help="subset of short,questions,piaf")
     args = parser.parse_args(argv)
 
-    from bench.bench_relevance import fts5_available
-
     systems = [s for s in SYSTEMS if s in args.systems.split(",")]
     notes = []
     if not fts5_available():
         notes.append(f"sqlite {sqlite3.sqlite_version} has no FTS5: fts5 skipped")
         systems = [s for s in systems if not s.startswith("fts5")]
-    try:
-        import tantivy  # noqa: F401
-    except ImportError:
+    if not tantivy_available():
         notes.append("tantivy not installed (pip install -e '.[bench]'): skipped")
         systems = [s for s in systems if s != "tantivy"]
     for note in notes:
@@ -434,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, (corpus, docs, queries) in sets.items()
             },
             "systems": systems,
-            "versions": versions(),
+            "versions": query_versions(),
             "notes": notes,
             "rows": rows,
         }, indent=2, ensure_ascii=False))  # fmt: skip
@@ -463,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {vs_stock} | {vs_plain} |"
         )
     print()
-    print(", ".join(f"{k} {v}" for k, v in versions().items()))
+    print(", ".join(f"{k} {v}" for k, v in query_versions().items()))
     for note in notes:
         print(f"note: {note}")
     return 0

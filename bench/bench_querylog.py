@@ -22,11 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import ROOT, percentile
 from searchsvc import create_app
 from searchsvc.ops.querylog import QueryLog
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 QUERIES = [
     "macron", "retraites", "etats-unis otan", "covid", "élection présidentielle", "coeur", "université",
@@ -34,11 +32,6 @@ QUERIES = [
     "impôts", "hôpital", "vaccin", "europe", "brexit", "football", "tour de france", "justice", "prix",
     "zzzqqqx", "presidentiele", "nuit de mercredi à jeudi", "manifestation", "école", "budget",
 ]  # fmt: skip
-
-
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
 def through_the_app(index_dir: Path, searches: int, cache: int, log_file: Path) -> dict:
@@ -104,7 +97,7 @@ def main() -> None:
         index_dir = args.index
         if not (index_dir / "CURRENT").exists():
             from searchsvc.index.reindex import reindex
-            from tests.conftest import write_corpus
+            from tests.builders import write_corpus
 
             index_dir = Path(tmp) / "index"
             reindex([write_corpus(Path(tmp) / "corpus")], index_dir)

@@ -55,6 +55,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.common import (
+    DATA,
+    FTS5_TABLE,
+    TANTIVY_TOKENIZER,
+    fts5_available,
+    fts5_match,
+    log,
+    tantivy_analyzer,
+    tantivy_available,
+    tantivy_schema,
+    versions,
+)
 from searchsvc.ops.evaluation import (
     DEPTH,
     load_qrels,
@@ -63,10 +75,6 @@ from searchsvc.ops.evaluation import (
     score_run,
     strip_accents_from,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
-
 
 SYSTEMS = ("searchsvc", "whoosh-stock", "sqlite-fts5", "tantivy")
 COLLECTIONS = ("piaf_retrieval", "fquad_retrieval")
@@ -90,10 +98,6 @@ def clean_query(text: str) -> str:
 def read_docs(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -149,10 +153,7 @@ def build_whoosh_stock(docs_path: Path, docs: list[dict], folder: Path) -> Syste
 
 def build_fts5(docs_path: Path, docs: list[dict], folder: Path) -> System:
     db = sqlite3.connect(folder / "fts5.db")
-    db.execute(
-        "CREATE VIRTUAL TABLE docs USING fts5("
-        "id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2')"
-    )
+    db.execute(FTS5_TABLE)
     with db:
         db.executemany(
             "INSERT INTO docs (id, title, body) VALUES (?, ?, ?)",
@@ -163,11 +164,10 @@ def build_fts5(docs_path: Path, docs: list[dict], folder: Path) -> System:
     def run(queries: dict[str, str]) -> Run:
         out: Run = {}
         for qid, text in queries.items():
-            tokens = re.findall(r"\w+", text.lower())
-            if not tokens:
+            match = fts5_match(text)
+            if match is None:
                 out[qid] = []
                 continue
-            match = " OR ".join(f'"{t}"' for t in tokens)
             # bm25() is lower-is-better (negative); the run keeps rank order.
             out[qid] = [(doc_id, -score) for doc_id, score in db.execute(sql, (match, DEPTH))]
         return out
@@ -175,29 +175,11 @@ def build_fts5(docs_path: Path, docs: list[dict], folder: Path) -> System:
     return run, db.close
 
 
-def tantivy_analyzer():
-    """lowercase, ASCII folding, Snowball French, on tantivy's simple tokenizer."""
-    import tantivy
-
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("french"))
-        .build()
-    )
-
-
 def build_tantivy(docs_path: Path, docs: list[dict], folder: Path) -> System:
     import tantivy
 
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("title", tokenizer_name="fr_stem_fold")
-    builder.add_text_field("body", tokenizer_name="fr_stem_fold")
-    schema = builder.build()
-    index = tantivy.Index(schema, path=str(folder))
-    index.register_tokenizer("fr_stem_fold", tantivy_analyzer())
+    index = tantivy.Index(tantivy_schema(stored=False), path=str(folder))
+    index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
     writer = index.writer()
     for doc in docs:
         writer.add_document(
@@ -238,26 +220,6 @@ BUILDERS = {
     "sqlite-fts5": build_fts5,
     "tantivy": build_tantivy,
 }
-
-
-def versions() -> dict[str, str]:
-    from importlib import metadata
-
-    found = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}
-    for package in ("whoosh-reloaded", "tantivy", "ir-measures", "searchsvc"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def fts5_available() -> bool:
-    try:
-        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-        return True
-    except sqlite3.OperationalError:
-        return False
 
 
 # --------------------------------------------------------------------------
@@ -358,12 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     if "sqlite-fts5" in systems and not fts5_available():
         log(f"sqlite {sqlite3.sqlite_version} has no FTS5: skipping sqlite-fts5")
         systems.remove("sqlite-fts5")
-    if "tantivy" in systems:
-        try:
-            import tantivy  # noqa: F401
-        except ImportError:
-            log("tantivy is not installed (pip install -e '.[bench]'): skipping it")
-            systems.remove("tantivy")
+    if "tantivy" in systems and not tantivy_available():
+        log("tantivy is not installed (pip install -e '.[bench]'): skipping it")
+        systems.remove("tantivy")
 
     results = []
     for name in [c.strip() for c in args.collections.split(",") if c.strip()]:
@@ -372,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no docs.jsonl in {folder}")
         results.append(bench_collection(folder, systems, args.limit, args.tmp))
 
-    info = versions()
+    info = versions("whoosh-reloaded", "tantivy", "ir-measures", "searchsvc")
     if args.json:
         print(json.dumps({"versions": info, "limit": args.limit, "collections": results}, indent=2))
         return 0

@@ -1,4 +1,4 @@
-"""Issue 5's speed benchmark in one command: searchsvc beside stock Whoosh, SQLite FTS5 and tantivy.
+"""The speed benchmark in one command: searchsvc beside stock Whoosh, SQLite FTS5 and tantivy.
 
 Runs, one after the other, each as a subprocess with its progress on stderr:
 
@@ -20,7 +20,7 @@ Then prints ONE markdown table: one row per figure, columns searchsvc |
 stock Whoosh | FTS5 | tantivy | searchsvc ÷ stock | searchsvc ÷ FTS5 |
 searchsvc ÷ tantivy | target | met?. A ratio is the plain quotient of the two
 figures, whatever the direction (above 1 for docs/s means searchsvc is
-faster, above 1 for milliseconds means it is slower). The targets of issue 5:
+faster, above 1 for milliseconds means it is slower). The targets set for searchsvc:
 
 * full reindex at least 3× stock Whoosh's docs/s (the ``searchsvc ÷ stock``
   cell of the docs/s row);
@@ -57,18 +57,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import (
+    RESULTS,
+    ROOT,
+    git_state,
+    last_json,
+    log,
+    module_command,
+    save_json,
+    versions,
+)
+
 BENCH = ROOT / "bench"
-RESULTS = BENCH / "results"
 SYSTEMS = ("searchsvc", "stock", "fts5", "tantivy")
 HEADER = [
     "figure", "searchsvc", "stock Whoosh", "FTS5", "tantivy",
@@ -77,20 +84,16 @@ HEADER = [
 QUICK_LIMIT = 2000
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def module_name(name: str) -> str:
     """``bench_load.py`` -> ``bench.bench_load``: the scripts run as modules, from the repo root."""
     return f"bench.{Path(name).stem}"
 
 
 def run_json(name: str, args: list[str], timeout: float | None = None) -> tuple[dict | None, str]:
-    """Run ``bench/<name> args`` (stderr passed through); its JSON stdout and a status."""
+    """Run ``python -m bench.<name> args`` (stderr passed through); its JSON stdout and a status."""
     if not (BENCH / name).is_file():
         return None, f"{name} not found"
-    cmd = [sys.executable, "-m", module_name(name), *args]
+    cmd = module_command(module_name(name), *args)
     log(f"\n== {' '.join([Path(cmd[0]).name, *cmd[1:]])}")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True)
     try:
@@ -105,15 +108,8 @@ def run_json(name: str, args: list[str], timeout: float | None = None) -> tuple[
             proc.kill()
             proc.communicate()
         return None, f"{name} timed out after {timeout:.0f} s"
-    data = None
-    out = stdout.strip()
-    for candidate in (out, out.splitlines()[-1] if out else ""):
-        try:
-            data = json.loads(candidate)
-            break
-        except ValueError:
-            continue
-    if data is None:
+    data = last_json(stdout)
+    if not isinstance(data, dict):
         return None, f"{name} exited with status {proc.returncode} and printed no JSON"
     return data, f"exit status {proc.returncode}"
 
@@ -122,7 +118,7 @@ def help_text(name: str) -> str:
     if not (BENCH / name).is_file():
         return ""
     proc = subprocess.run(
-        [sys.executable, "-m", module_name(name), "--help"], cwd=ROOT, capture_output=True, text=True,
+        module_command(module_name(name), "--help"), cwd=ROOT, capture_output=True, text=True,
         check=False, timeout=120,
     )  # fmt: skip
     return proc.stdout
@@ -290,18 +286,9 @@ def markdown(rows: list[dict]) -> str:
 
 
 def git_commit() -> str | None:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-            check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+changes" if dirty else "")
+    """The repo's short commit, ``+changes`` when tracked files differ from it."""
+    commit, dirty = git_state()
+    return commit and commit + ("+changes" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "python": platform.python_version(),
+        "python": versions()["python"],
         "cpus": os.cpu_count(),
         "quick": args.quick,
         "commands": {"index": index_args, "query": query_args, "load": load_args},
@@ -367,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "query": query,
         "load": load,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    save_json(out, result)
 
     docs = (index or {}).get("rows", [{}])[0].get("docs", "?")
     sets = (query or {}).get("sets", {})

@@ -28,19 +28,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
-import sys
 import time
-from pathlib import Path
 
+from bench.common import DATA, WORK, log
 from searchsvc.index.reindex import reindex
 from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
 from searchsvc.search import bounds, proximity, ranking, weighting
 from searchsvc.search.live import LiveIndex
 from searchsvc.text import schema
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
-WORK = ROOT / "bench" / "work"
 
 
 @contextlib.contextmanager
@@ -104,7 +99,7 @@ def main() -> None:
         if args.rebuild:
             shutil.rmtree(index_dir, ignore_errors=True)
         if not index_dir.exists():
-            print(f"indexing {name}…", file=sys.stderr)
+            log(f"indexing {name}…")
             reindex([folder / "docs.jsonl"], index_dir, procs=0)
         searchers[name] = LiveIndex(index_dir, weighting.WEIGHTING).searcher()
         queries, qrels = load_queries(folder / "queries.jsonl"), load_qrels(folder / "qrels.tsv")

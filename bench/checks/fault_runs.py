@@ -1,11 +1,11 @@
-"""Fault and load runs (issue 6): the reindex killed, a full disk, a damaged generation,
+"""Fault and load runs: the reindex killed, a full disk, a damaged generation,
 two reindexes at once, and queries under load while reindexes run.
 
 Each run drives the real command line (``python -m searchsvc reindex``, as a
 subprocess) and checks the real service: ``gunicorn --workers 2 wsgi:app`` on a
-free loopback port (started as ``bench_load.py`` starts it, with its result cache
-off unless said otherwise, so every answer is a computed search), on an index
-folder of its own. The documents are the first ``--limit`` (default 1,000)
+free loopback port (started by ``bench.common.Gunicorn``, as ``bench_load`` starts
+it, with its result cache off unless said otherwise, so every answer is a computed
+search), on an index folder of its own. The documents are the first ``--limit`` (default 1,000)
 OrangeSum news articles of ``../shared/data/orangesum_news/docs.jsonl`` (as
 ``bench_index.py`` finds them), or the bundled ``index_data/corpus/`` when
 ``../shared`` is absent, written to one JSON Lines file that the runs edit.
@@ -103,37 +103,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.bench_load import (
-    Connection,
-    LoadResult,
-    SetupError,
-    free_port,
-    gunicorn_command,
-    percentile,
-    server_env,
-    start_server,
-    stop_server,
-    timed_request,
-)
+from bench.bench_load import Connection, LoadResult, timed_request
 from bench.bench_query import short_queries
+from bench.common import (
+    BUNDLED_CORPUS,
+    MIB,
+    NEWS_DOCS,
+    ROOT,
+    WORK,
+    Gunicorn,
+    SetupError,
+    children,
+    log,
+    rounded_percentile,
+    versions,
+)
 from searchsvc.index import generations, lock
 from searchsvc.index.catalog import FILENAME as CATALOG_FILE
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-DEFAULT_DOCS = ROOT / ".." / "shared" / "data" / "orangesum_news" / "docs.jsonl"
-BUNDLED = ROOT / "index_data" / "corpus"
-WORK = ROOT / "bench" / "work" / "fault-runs"
+FAULT_WORK = WORK / "fault-runs"
 PYTHON = sys.executable
 RUNS = ["kill", "disk", "damage", "concurrent", "load"]
 FIXED_QUERIES = ["gouvernement", "président de la république", "coronavirus", '"la nuit"']
-MIB = 1024 * 1024
-
-
-def say(*args: object) -> None:
-    """Progress, on stderr (the figures go to stdout)."""
-    print(*args, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- results
@@ -159,7 +150,7 @@ class RunResult:
         return "FAIL" if self.failures else "pass"
 
     def fail(self, message: str) -> None:
-        say(f"  FAILURE: {message}")
+        log(f"  FAILURE: {message}")
         self.failures.append(message)
 
     def check(self, condition: bool, message: str) -> bool:
@@ -227,7 +218,7 @@ def load_corpus(docs_path: Path, limit: int) -> tuple[list[dict], str]:
     from searchsvc.index.sources import load_documents
 
     docs = []
-    for loaded in itertools.islice(load_documents([BUNDLED], LoadReport()), limit):
+    for loaded in itertools.islice(load_documents([BUNDLED_CORPUS], LoadReport()), limit):
         d = loaded.document
         docs.append({"id": d.id, "title": d.title, "body": d.body, "date": d.date,
                      "source": d.source, "url": d.url})  # fmt: skip
@@ -311,13 +302,6 @@ def wait_no_survivors(marker: str, timeout: float = 10.0) -> list[int]:
     return left
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def lock_is_free(index_dir: Path) -> bool:
     """Whether the reindex lock can be taken now (taken and released at once)."""
     path = index_dir / lock.LOCK
@@ -386,29 +370,14 @@ def files_digest(path: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- the service
 
 
-class Service:
-    """gunicorn with 2 sync workers on ``index_dir``, on a free loopback port."""
+class Service(Gunicorn):
+    """gunicorn with 2 sync workers on ``index_dir``, on a free loopback port, with the
+    requests and signals the runs send it; ready once ``/api/health`` answers at all."""
 
     def __init__(self, index_dir: Path, log_path: Path, query_cache: int = 0, workers: int = 2) -> None:
-        self.index_dir, self.log_path = index_dir, log_path
-        self.port = free_port()
-        env = server_env(index_dir, query_cache)
-        env.pop("SEARCHSVC_SOURCE_DIR", None)
-        self.server = start_server(gunicorn_command(self.port, workers, "sync", 1), env, log_path)
+        super().__init__(index_dir, log_path, workers=workers, query_cache=query_cache)
+        self.env.pop("SEARCHSVC_SOURCE_DIR", None)
         self.log_offset = 0
-
-    def __enter__(self) -> Service:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise SetupError(f"gunicorn exited with status {self.server.returncode}")
-            if self.get("/api/health")[0] is not None:
-                return self
-            time.sleep(0.2)
-        raise SetupError("gunicorn did not answer within 60 s")
-
-    def __exit__(self, *exc) -> None:
-        stop_server(self.server)
 
     def get(self, path: str) -> tuple[int | None, dict | None]:
         """One request: its status and JSON body (None, None when the connection failed)."""
@@ -494,10 +463,10 @@ def wait_generation(service: Service, number: int, timeout: float = 30.0) -> dic
     return body
 
 
-def server_crashes(log: str) -> list[str]:
+def server_crashes(server_log: str) -> list[str]:
     """Lines of a gunicorn log that show a worker dying or an unexpected error."""
     pattern = re.compile(r"Traceback|WORKER TIMEOUT|was sent SIG|Worker \(pid:\d+\) exited|unexpected error")
-    return [line.strip() for line in log.splitlines() if pattern.search(line)]
+    return [line.strip() for line in server_log.splitlines() if pattern.search(line)]
 
 
 # ---------------------------------------------------------------- run 1: kill -9
@@ -517,7 +486,7 @@ def run_kill(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
     if not result.check(second.code == 0, f"incremental reindex exited {second.code}: {second.last_error()}"):
         return result
     typical = {"full": first.seconds, "incremental": second.seconds}
-    say(f"  typical durations: full {typical['full']:.1f} s, incremental {typical['incremental']:.1f} s")
+    log(f"  typical durations: full {typical['full']:.1f} s, incremental {typical['incremental']:.1f} s")
     expected_docs = len(corpus.docs)
     moments: list[str] = []
     phases: dict[str, int] = {}
@@ -543,7 +512,7 @@ def run_kill(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
             proc.communicate()
             if proc.returncode != -signal.SIGKILL:
                 finished_first += 1
-                say(f"  round {round_no}: the {kind} reindex ended (exit {proc.returncode}) before "
+                log(f"  round {round_no}: the {kind} reindex ended (exit {proc.returncode}) before "
                     f"its kill moment ({moment * 1000:.0f} ms); drawn again")  # fmt: skip
                 if proc.returncode == 0:
                     good = generations.pointer_number(index_dir)
@@ -588,7 +557,7 @@ def run_kill(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
             out, err = proc.communicate()
             outcome = Outcome(proc.returncode, out, err, 0)
             if victim is None:
-                say(f"  worker kill {n}: the reindex ended before a writer could be killed")
+                log(f"  worker kill {n}: the reindex ended before a writer could be killed")
                 continue
             worker_kills.append(f"exit {outcome.code}")
             label = f"worker kill {n} ({moment * 1000:.0f} ms)"
@@ -602,11 +571,11 @@ def run_kill(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
                 health = service.get("/api/health")[1] or {}
                 whoosh_held = whoosh_count(index_dir, now)
                 lost = max(lost, expected_docs - whoosh_held)
-                say(f"  {label}: published generation {now}: Whoosh holds {whoosh_held} of {expected_docs}; "
+                log(f"  {label}: published generation {now}: Whoosh holds {whoosh_held} of {expected_docs}; "
                     f"health {health}")
                 good = now
             else:
-                say(f"  {label}: exit {outcome.code}: {outcome.last_error()}")
+                log(f"  {label}: exit {outcome.code}: {outcome.last_error()}")
                 result.check("writer process" in outcome.err or "documents" in outcome.err,
                              f"{label}: the message does not say what happened: {outcome.last_error()}")
                 lost = max(lost, check_service(result, service, queries, baseline, good, label, absent=word))
@@ -743,7 +712,7 @@ def run_disk(args, corpus: Corpus, queries: list[str], work: Path) -> RunResult:
                 figures.append(f"{label}: exit {outcome.code}, {outcome.last_error()!r}"
                                + (f" (stderr also holds {tracebacks} traceback(s) of Whoosh's writer processes)"
                                   if tracebacks else ""))  # fmt: skip
-                say(f"  {figures[-1]}")
+                log(f"  {figures[-1]}")
                 result.check(outcome.code == 5, f"{label}: exit {outcome.code}, expected 5")
                 result.check("the disk is full" in outcome.last_error(), f"{label}: the message does not say the disk is full")
                 result.check(generations.pointer_number(index_dir) == 1, f"{label}: the pointer moved")
@@ -768,7 +737,7 @@ def run_disk(args, corpus: Corpus, queries: list[str], work: Path) -> RunResult:
             outcome = run_reindex(corpus.folder, index_dir)
             figures.append(f"tmpfs made {generous} MiB, next reindex: exit {outcome.code}, "
                            f"generation {outcome.summary.get('generation')}, {outcome.summary.get('documents')} documents")  # fmt: skip
-            say(f"  {figures[-1]}")
+            log(f"  {figures[-1]}")
             result.check(outcome.code == 0 and outcome.summary.get("documents") == len(corpus.docs),
                          f"the reindex after freeing space: exit {outcome.code} {outcome.last_error()}")
             number = generations.pointer_number(index_dir)
@@ -829,7 +798,7 @@ def run_damage(args, corpus: Corpus, queries: list[str], work: Path) -> RunResul
         nonlocal answered
         service.new_log()
         what = damage()
-        say(f"  {label}: {what}")
+        log(f"  {label}: {what}")
         for moment in ("running workers", "restarted workers"):
             if moment == "restarted workers":
                 service.restart_workers()
@@ -858,9 +827,9 @@ def run_damage(args, corpus: Corpus, queries: list[str], work: Path) -> RunResul
                 result.fail(f"{label}, {moment}: statuses {statuses}, reasons {reasons or '-'}, errors "
                             f"{sorted({e for _, _, e in results if e})}")
             result.check("damaged" in problem, f"{label}, {moment}: health does not name the damage: {health}")
-            log = service.new_log()
-            logged = [line.strip() for line in log.splitlines() if "damaged" in line]
-            crashes = server_crashes(log)
+            server_log = service.new_log()
+            logged = [line.strip() for line in server_log.splitlines() if "damaged" in line]
+            crashes = server_crashes(server_log)
             result.check(bool(logged) or moment == "restarted workers" and outcome.startswith("503"),
                          f"{label}, {moment}: nothing in the log")
             result.check(not crashes, f"{label}, {moment}: the server logged {crashes[:3]}")
@@ -869,7 +838,7 @@ def run_damage(args, corpus: Corpus, queries: list[str], work: Path) -> RunResul
             )
             rows.append(f"{label}, {moment}: {outcome}; health {health_status} "
                         f"{health.get('status', '')} {problem!r}; log: {logged[0] if logged else '-'!r}")
-            say(f"    {rows[-1]}")
+            log(f"    {rows[-1]}")
 
     def truncate_segment(number: int) -> str:
         path = generations.generation_path(index_dir, number)
@@ -969,14 +938,14 @@ def run_concurrent(args, corpus: Corpus, queries: list[str], work: Path) -> RunR
                 spans = [(o.seconds - float(o.summary.get("elapsed", 0)), o.seconds) for o in outcomes]
                 if max(a for a, _ in spans) < min(b for _, b in spans):
                     break
-                say(f"  {label}: the two runs did not overlap (attempt {attempt}); started again")
+                log(f"  {label}: the two runs did not overlap (attempt {attempt}); started again")
             winner = next((o for o in outcomes if o.code == 0), None)
             loser = next((o for o in outcomes if o.code != 0), outcomes[1])
             rows.append(f"exit codes {codes}; refused after {loser.seconds:.2f} s, the other ran "
                         f"{winner.seconds if winner else float('nan'):.1f} s; "
                         f"message {loser.last_error()!r}" + (f"; attempt {attempt}" if attempt > 1 else ""))  # fmt: skip
             labels.append(label)
-            say(f"  {label}: {rows[-1]}")
+            log(f"  {label}: {rows[-1]}")
             result.check(codes == [0, 3], f"{label}: exit codes {codes}, expected [0, 3]")
             short.append("/".join(map(str, codes)))
             refused.append(loser.seconds)
@@ -1117,7 +1086,7 @@ def run_load(args, corpus: Corpus, queries: list[str], work: Path) -> RunResult:
                 for k in (1, 2, 3):
                     with_marker(k)
                     reindexes.append((k, run_reindex(corpus.folder, index_dir), time.monotonic() - started))
-                    say(f"  reindex {k}: exit {reindexes[-1][1].code} after {reindexes[-1][1].seconds:.1f} s")
+                    log(f"  reindex {k}: exit {reindexes[-1][1].code} after {reindexes[-1][1].seconds:.1f} s")
                 time.sleep(3.0)  # and after the last switch
             finally:
                 done.set()
@@ -1164,14 +1133,14 @@ def run_load(args, corpus: Corpus, queries: list[str], work: Path) -> RunResult:
         "generations switched": f"{sum(1 for n in numbers if n in health_seen)} of 3 (health saw {health_seen}; "
                                 f"the marker query saw {markers_seen}; a worker seen going back: {backwards} times)",
         "first answer from the new generation after the reindex exited": ", ".join(f"{lag * 1000:+.0f} ms" for lag in lags),
-        "latency p50 / p99 / max": f"{percentile(lat, 50)} / {percentile(lat, 99)} / {percentile(lat, 100)} ms",
+        "latency p50 / p99 / max": f"{rounded_percentile(lat, 50)} / {rounded_percentile(lat, 99)} / {rounded_percentile(lat, 100)} ms",
         "requests per second": f"{len(lat) / wall:.0f}",
         "documents lost": lost,
     })  # fmt: skip
     result.short = (f"{sent:,} searches + {seen.health_requests} health checks on {args.concurrency} connections "
                     f"during 3 full reindexes: {failures} failed; generations switched "
-                    f"{sum(1 for n in numbers if n in health_seen)} of 3; p50 / p99 {percentile(lat, 50)} / "
-                    f"{percentile(lat, 99)} ms; documents lost {lost}")  # fmt: skip
+                    f"{sum(1 for n in numbers if n in health_seen)} of 3; p50 / p99 {rounded_percentile(lat, 50)} / "
+                    f"{rounded_percentile(lat, 99)} ms; documents lost {lost}")  # fmt: skip
     return result
 
 
@@ -1181,7 +1150,7 @@ def run_load(args, corpus: Corpus, queries: list[str], work: Path) -> RunResult:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default=",".join(RUNS), help=f"runs to do, comma-separated (default: {','.join(RUNS)})")
-    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="JSON Lines articles (default: OrangeSum news)")
+    parser.add_argument("--docs", type=Path, default=NEWS_DOCS, help="JSON Lines articles (default: OrangeSum news)")
     parser.add_argument("--limit", type=int, default=1000, help="documents indexed (default 1,000)")
     parser.add_argument("--damage-limit", type=int, default=300, help="documents of the damage run (default 300)")
     parser.add_argument("--kills", type=int, default=20, help="kill -9 of the reindex (default 20)")
@@ -1190,7 +1159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, default=3, help="two-at-once rounds (default 3)")
     parser.add_argument("--concurrency", type=int, default=8, help="load connections (default 8)")
     parser.add_argument("--query-cache", type=int, default=0, help="SEARCHSVC_QUERY_CACHE of the load run's server (default 0: off)")
-    parser.add_argument("--work", type=Path, default=WORK, help=f"work folder (default {WORK.relative_to(ROOT)}, emptied first)")
+    parser.add_argument("--work", type=Path, default=FAULT_WORK, help=f"work folder (default {FAULT_WORK.relative_to(ROOT)}, emptied first)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     args.runs = [r.strip() for r in args.only.split(",") if r.strip()]
@@ -1219,12 +1188,12 @@ def main(argv: list[str] | None = None) -> int:
     corpus = Corpus(docs, args.work / "source")
     queries = query_set(corpus.path)
     print(f"# Fault and load runs: {', '.join(args.runs)}")
-    print(f"seed {seed}; {described}; {len(queries)} checked queries; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    print(f"seed {seed}; {described}; {len(queries)} checked queries; {os.cpu_count()} CPUs; python {versions()['python']}")
     started = time.monotonic()
     results = []
     try:
         for name in args.runs:
-            say(f"\n== {name}")
+            log(f"\n== {name}")
             t0 = time.monotonic()
             try:
                 if name == "kill":

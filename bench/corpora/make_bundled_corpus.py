@@ -38,11 +38,11 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
-DEFAULT_INPUT = SHARED_DATA / "orangesum_news" / "docs.jsonl"
-DEFAULT_SEED_ARTICLE = SHARED_DATA / "seed_article" / "000_b62a3627335c637b.txt"
-DEFAULT_OUT_DIR = REPO_ROOT / "index_data" / "corpus"
+from bench.common import BUNDLED_CORPUS, DATA, NEWS_DOCS
+
+DEFAULT_INPUT = NEWS_DOCS
+DEFAULT_SEED_ARTICLE = DATA / "seed_article" / "000_b62a3627335c637b.txt"
+DEFAULT_OUT_DIR = BUNDLED_CORPUS
 DEFAULT_N = 3000
 DEFAULT_SEED = 42
 SOURCE_LINE = "Source : Orange Actu"

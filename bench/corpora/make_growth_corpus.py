@@ -1,6 +1,6 @@
 """Write a French news corpus of any size, recombined from the 20,000 OrangeSum articles.
 
-Why: issue 5's growth benchmark (``bench/bench_growth.py``) needs 100,000 to
+Why: the growth benchmark (``bench.bench_growth``) needs 100,000 to
 1,000,000 documents that index and search like the real ones (same
 vocabulary, same sentence lengths, same titles), and there are only 20,000
 real articles. Made-up words would give Whoosh a different term
@@ -36,7 +36,7 @@ Run from the repo root::
 
 It prints one line on stderr: documents written, bytes, seconds, docs/s.
 Next to the output it writes ``<out>.meta.json`` (size, seed, source and
-generator version), which ``bench_growth.py`` checks before reusing a file.
+generator version), which ``bench.bench_growth`` checks before reusing a file.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data" / "orangesum_news" / "docs.jsonl"
+from bench.common import NEWS_DOCS, WORK
+
+DEFAULT_SOURCE = NEWS_DOCS
 DEFAULT_SEED = 42
 #: Bumped whenever the recombination changes, so that old corpora are not reused.
 GENERATOR_VERSION = 1
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--docs must be 1 or more")
     if not args.source.is_file():
         parser.error(f"{args.source}: no such file")
-    out = args.out or REPO_ROOT / "bench" / "work" / "growth" / f"docs-{args.docs}.jsonl"
+    out = args.out or WORK / "growth" / f"docs-{args.docs}.jsonl"
     meta = write_corpus(args.source.resolve(), out, args.docs, args.seed)
     print(
         f"{args.docs:,} documents ({meta['originals']:,} original) → {out}: "
