@@ -30,21 +30,24 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
-## Run the speed benchmark (one table beside stock Whoosh, SQLite FTS5 and tantivy)
-## and the relevance benchmark; they read ../shared/data (about 1.5 hours on 2 cores).
+## Run the speed benchmark (bench/bench_speed.py: one table beside stock Whoosh, SQLite FTS5
+## and tantivy) and the relevance benchmark (bench/bench_relevance.py); they read
+## ../shared/data (about 1.5 hours on 2 cores).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.bench_speed
 	$(BIN)/python -m bench.bench_relevance
 
-## Build time, memory, index size and latency at 20k, 100k, 300k and 1M documents, plotted
-## to bench/results/growth.png (about 2 hours on 2 cores, ~10 GB of disk).
+## Build time, memory, index size and latency at 20k, 100k, 300k and 1M documents
+## (bench/bench_growth.py), plotted to bench/results/growth.png (about 2 hours on 2 cores,
+## ~10 GB of disk).
 bench-growth: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.bench_growth
 
-## Fault and load runs (issue 6): kill -9 of the reindex at 20 random moments, a full disk
-## (a tmpfs: needs root, else skipped and said so), damaged generations, two reindexes at
-## once, queries under load during three reindexes. Reads ../shared/data (else the bundled
-## corpus); about 5 minutes on 2 cores. Exits non-zero if any run fails its criterion.
+## Fault and load runs, a correctness check (bench/checks/fault_runs.py): kill -9 of the
+## reindex at 20 random moments, a full disk (a tmpfs: needs root, else skipped and said
+## so), damaged generations, two reindexes at once, queries under load during three
+## reindexes. Reads ../shared/data (else the bundled corpus); about 5 minutes on 2 cores.
+## Exits non-zero if any run fails its criterion.
 fault-runs: $(VENV)/.installed
 	$(BIN)/python -m bench.checks.fault_runs
 
