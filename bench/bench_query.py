@@ -93,7 +93,6 @@ from bench.common import (
     percentile,
     tantivy_analyzer,
     tantivy_available,
-    tantivy_schema,
     versions,
 )
 from searchsvc.index.reindex import reindex
@@ -150,21 +149,13 @@ def build_fts5_db(docs_path: Path, target: Path) -> None:
 
 
 def build_tantivy(docs_path: Path, target: Path) -> None:
-    """Like ``bench_relevance.build_tantivy``, with title and body stored (for snippets)."""
-    import tantivy
-
-    from bench.bench_relevance import read_docs
+    """``bench_relevance.build_tantivy``'s index, with title and body stored (for snippets)."""
+    from bench import bench_relevance
 
     target.mkdir(parents=True)
-    index = tantivy.Index(tantivy_schema(), path=str(target))
-    index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
-    writer = index.writer()
-    for doc in read_docs(docs_path):
-        writer.add_document(
-            tantivy.Document(id=doc["id"], title=doc.get("title", ""), body=doc.get("body", ""))
-        )
-    writer.commit()
-    writer.wait_merging_threads()
+    docs = bench_relevance.read_docs(docs_path)
+    _, close = bench_relevance.build_tantivy(docs_path, docs, target, stored=True)
+    close()
 
 
 BUILDERS = {

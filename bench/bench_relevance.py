@@ -175,10 +175,12 @@ def build_fts5(docs_path: Path, docs: list[dict], folder: Path) -> System:
     return run, db.close
 
 
-def build_tantivy(docs_path: Path, docs: list[dict], folder: Path) -> System:
+def build_tantivy(docs_path: Path, docs: list[dict], folder: Path, *, stored: bool = False) -> System:
+    """tantivy's index of ``docs`` in ``folder`` (title and body kept only if ``stored``:
+    ``bench_query`` shows snippets, this benchmark only ranks)."""
     import tantivy
 
-    index = tantivy.Index(tantivy_schema(stored=False), path=str(folder))
+    index = tantivy.Index(tantivy_schema(stored=stored), path=str(folder))
     index.register_tokenizer(TANTIVY_TOKENIZER, tantivy_analyzer())
     writer = index.writer()
     for doc in docs:
