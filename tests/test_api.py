@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 
-from searchsvc.index.reindex import reindex
 from searchsvc.search.limits import MAX_DEPTH, MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
 
 from .builders import build_index, make_app, make_client, use_a_newer_schema, validate
@@ -134,15 +133,6 @@ def test_openapi_document_is_a_valid_openapi_3_1_shape(openapi):
     for name in ("source", "year"):  # repeatable: source=A&source=B
         assert (params[name]["style"], params[name]["explode"], params[name]["schema"]["type"]) == ("form", True, "array")
     assert {p["name"] for p in openapi["paths"]["/api/suggest"]["get"]["parameters"]} == {"q", "limit"}
-
-
-def test_new_generation_is_served_without_restart(fresh_client, corpus, fresh_index):
-    assert fresh_client.get("/api/search?q=baguette").get_json()["total"] == 0
-    (corpus / "pain.txt").write_text("Le pain\nUne baguette bien cuite.\n", "utf-8")
-    reindex([corpus], fresh_index)
-    body = fresh_client.get("/api/search?q=baguette").get_json()
-    assert [h["id"] for h in body["hits"]] == ["pain.txt"]
-    assert fresh_client.get("/api/health").get_json()["generation"] == 2
 
 
 # --------------------------------------------------------------------------

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
-import shutil
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.qparser import AndGroup
 
-from searchsvc.errors import IndexNotReady, IndexWriteError, NothingToIndex, ReindexInProgress
-from searchsvc.index import generations, lock
+from searchsvc.errors import IndexWriteError, NothingToIndex
 from searchsvc.index.generations import current_generation
 from searchsvc.index.reindex import reindex
-from searchsvc.search.live import LiveIndex
 from searchsvc.text.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
 from searchsvc.text.protected import default_words
 
@@ -88,16 +82,6 @@ def test_stored_fields_and_dates(shared_index):
         assert hamlet["url"] == "https://example.org/hamlet"
     assert generation.documents == 7
     assert generation.manifest["analysis"] == ANALYSIS_VERSION
-
-
-def test_full_reindex_switches_generations_and_keeps_the_previous_one(fresh_index, corpus):
-    first = current_generation(fresh_index)
-    result = reindex([corpus], fresh_index)
-    assert result.generation == first.number + 1
-    assert current_generation(fresh_index).number == result.generation
-    reindex([corpus], fresh_index)
-    numbers = sorted(p.name for p in fresh_index.glob("gen-*"))
-    assert numbers == ["gen-000002", "gen-000003"]  # keep=2: current and previous
 
 
 def test_incremental_writes_only_what_changed(fresh_index, corpus):
@@ -209,62 +193,6 @@ def test_nothing_valid_switches_nothing(fresh_index, tmp_path):
     assert sorted(p.name for p in fresh_index.glob("gen-*")) == [f"gen-{before:06d}"]
 
 
-def test_a_second_reindex_is_refused_and_touches_nothing(fresh_index, corpus):
-    before = sorted(p.name for p in fresh_index.iterdir())
-    with lock.reindex_lock(fresh_index), pytest.raises(ReindexInProgress, match="already under way"):
-        reindex([corpus], fresh_index)
-    assert sorted(p.name for p in fresh_index.iterdir()) == before
-
-
-def test_leftovers_of_a_crashed_build_are_removed(fresh_index, corpus):
-    crashed = generations.generation_path(fresh_index, 9)
-    crashed.mkdir()
-    (crashed / "half.seg").write_bytes(b"x" * 10)
-    result = reindex([corpus], fresh_index)
-    assert not crashed.exists()
-    assert result.generation == 10  # numbers are never reused
-
-
-def test_live_index_switches_to_a_new_generation_without_restart(fresh_index, corpus):
-    live = LiveIndex(fresh_index)
-    assert live.searcher().doc_count() == 7
-    first = live.generation.number
-    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
-    reindex([corpus], fresh_index, incremental=True)
-    searcher = live.searcher()
-    assert live.generation.number == first + 1
-    assert searcher.doc_count() == 8
-    assert live.searcher() is searcher  # reused, not reopened per query
-
-
-def test_live_index_refuses_a_damaged_generation_and_keeps_serving(fresh_index, corpus):
-    live = LiveIndex(fresh_index)
-    live.searcher()
-    good = live.generation.number
-    result = reindex([corpus], fresh_index)
-    # Truncate a segment of the new generation behind the service's back.
-    segment = next(result_path for result_path in generations.generation_path(fresh_index, result.generation).glob("*.seg"))
-    with open(segment, "r+b") as f:
-        f.truncate(100)
-    live._retry_at = 0
-    assert live.searcher().doc_count() == 7
-    assert live.generation.number == good
-    assert "damaged" in live.problem and segment.name in live.problem
-
-
-def test_no_index_at_all_is_not_ready(tmp_path):
-    live = LiveIndex(tmp_path / "nothing")
-    with pytest.raises(IndexNotReady, match="no index"):
-        live.searcher()
-
-
-def test_missing_generation_files_are_reported(fresh_index):
-    gen = current_generation(fresh_index)
-    shutil.rmtree(gen.path)
-    with pytest.raises(IndexNotReady, match="incomplete"):
-        LiveIndex(fresh_index).searcher()
-
-
 def test_a_writer_process_killed_fails_the_reindex_and_switches_nothing(fresh_index, corpus, monkeypatch, tmp_path):
     # Whoosh committed without the dead process's segment, and the reindex
     # published a generation missing its documents, with exit code 0.
@@ -296,63 +224,6 @@ def test_a_full_disk_while_writing_the_catalog_is_a_write_error(fresh_index, cor
         reindex([corpus], fresh_index, incremental=True)
     assert current_generation(fresh_index).number == before.number
     assert sorted(p.name for p in fresh_index.glob("gen-*")) == [before.path.name]
-
-
-def _two_generations(index_dir, corpus):
-    live = LiveIndex(index_dir)
-    assert live.searcher().doc_count() == 7
-    (corpus / "nouveau.txt").write_text("Un nouvel article\nSur la baguette.\n", "utf-8")
-    newer = reindex([corpus], index_dir)  # full: no file shared with the one before
-    assert live.searcher().doc_count() == 8
-    return live, newer.generation
-
-
-def test_live_index_falls_back_when_a_file_of_the_generation_in_use_goes(fresh_index, corpus, caplog):
-    live, newer = _two_generations(fresh_index, corpus)
-    segment = next(generations.generation_path(fresh_index, newer).glob("*.seg"))
-    segment.unlink()
-    with caplog.at_level(logging.ERROR, logger="searchsvc.search.live"):
-        for _ in range(5):
-            assert live.searcher().doc_count() == 7  # the last good generation
-    assert live.generation.number == newer - 1
-    assert live.problem == (
-        f"generation {newer} is damaged: {segment.name} is missing; serving generation {newer - 1}, the last good one"
-    )
-    assert len(caplog.records) == 1 and "falling back" in caplog.records[0].getMessage()  # once, not per request
-    fresh = LiveIndex(fresh_index)  # a worker started afterwards does the same
-    assert fresh.searcher().doc_count() == 7 and fresh.problem == live.problem
-    reindex([corpus], fresh_index)
-    assert live.searcher().doc_count() == 8 and live.problem is None
-
-
-def test_live_index_without_a_whole_generation_answers_503_with_the_reason(fresh_index, corpus):
-    live, newer = _two_generations(fresh_index, corpus)
-    for number in (newer - 1, newer):
-        next(generations.generation_path(fresh_index, number).glob("*.seg")).unlink()
-    with pytest.raises(IndexNotReady, match=f"generation {newer} is damaged: .* is missing"):
-        live.searcher()
-    assert live.index is None
-
-
-def test_a_segment_truncated_under_the_service_is_not_read(fresh_index, corpus):
-    """Truncating a mapped file and reading a lost page is SIGBUS: the process
-    dies. In a subprocess, so that a regression does not take pytest with it."""
-    _, newer = _two_generations(fresh_index, corpus)
-    script = f"""
-import os
-from searchsvc.search.live import LiveIndex
-from searchsvc.index.generations import generation_path
-live = LiveIndex({str(fresh_index)!r})
-searcher = live.searcher()
-assert searcher.doc_count() == 8
-for segment in generation_path(live.index_dir, {newer}).glob("*.seg"):
-    os.truncate(segment, 100)
-searcher = live.searcher()
-print(searcher.doc_count(), len(list(searcher.documents())), live.problem)
-"""
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"7 7 generation {newer} is damaged: ")
 
 
 def test_checking_the_written_count_reads_no_segment_into_memory(tmp_path, corpus, monkeypatch):

@@ -9,10 +9,8 @@ import pytest
 from searchsvc.errors import QueryError
 from searchsvc.index.reindex import reindex
 from searchsvc.search.limits import MAX_EXPANSIONS
-from searchsvc.search.live import LiveIndex
 from searchsvc.search.parsing import parse
 from searchsvc.search.searching import SearchRequest, search
-from searchsvc.search.weighting import WEIGHTING
 
 from .builders import build_index, index_documents, open_searcher
 
@@ -196,14 +194,6 @@ def test_prefix_expansion_is_bounded(tmp_path):
     parsed = parse("ab*", s.schema, s.reader())
     assert len(set(parsed.query.iter_all_terms())) == MAX_EXPANSIONS
     assert ids(s, "ab*") == ["many.txt"]
-
-
-def test_searcher_picks_up_a_new_generation(fresh_index, corpus):
-    live = LiveIndex(fresh_index, WEIGHTING)
-    assert ids(live.searcher(), "baguette") == []
-    (corpus / "pain.txt").write_text("Le pain\nUne baguette bien cuite.\n", "utf-8")
-    reindex([corpus], fresh_index, incremental=True)
-    assert ids(live.searcher(), "baguette") == ["pain.txt"]
 
 
 def test_hits_sorted_by_date_still_carry_their_relevance(searcher):
