@@ -32,7 +32,7 @@ from searchsvc.index.reindex import reindex
 from searchsvc.search.live import LiveIndex
 from searchsvc.text.analysis import ANALYSIS_VERSION
 
-from .builders import run_cli
+from .builders import run_cli, write_corpus
 
 BUNDLED = Path(__file__).resolve().parents[1] / "index_data" / "corpus"
 
@@ -52,12 +52,21 @@ def sealed(index_dir: Path, number: int, files: dict[str, bytes], **manifest) ->
     return path
 
 
-@pytest.fixture
-def three_generations(corpus: Path, tmp_path: Path) -> Path:
-    """Generations 1, 2 and 3 of the small corpus (full builds), the pointer on 3."""
-    index_dir = tmp_path / "ix"
+@pytest.fixture(scope="module")
+def three_generations_built(tmp_path_factory) -> Path:
+    """Generations 1, 2 and 3 of the small corpus (full builds), the pointer on 3:
+    built once, copied for each test (``three_generations``)."""
+    root = tmp_path_factory.mktemp("three-generations")
+    corpus = write_corpus(root / "corpus")
     for _ in range(3):
-        reindex([corpus], index_dir, keep=3)
+        reindex([corpus], root / "index", keep=3)
+    return root / "index"
+
+
+@pytest.fixture
+def three_generations(three_generations_built: Path, tmp_path: Path) -> Path:
+    """This test's copy of ``three_generations_built``, to switch and damage."""
+    index_dir = shutil.copytree(three_generations_built, tmp_path / "ix")
     assert generation_numbers(index_dir) == [1, 2, 3] and pointer_number(index_dir) == 3
     return index_dir
 
