@@ -138,6 +138,53 @@ def test_two_processes_write_to_one_log_at_once(tmp_path):
     assert {q.split()[1] for q in logged} == {"A", "B"}
 
 
+class SetUpRacedConnection:
+    """A connection whose first ``PRAGMA journal_mode=WAL`` calls fail as they
+    do when another process switches the same new file to WAL at that moment:
+    "database is locked" at once, without waiting on the busy timeout."""
+
+    def __init__(self, path: Path, failures: int, code: int = sqlite3.SQLITE_BUSY) -> None:
+        self.real = sqlite3.connect(path, isolation_level=None)
+        self.failures, self.code, self.attempts = failures, code, 0
+
+    def execute(self, sql: str, *args):
+        if sql.startswith("PRAGMA journal_mode"):
+            self.attempts += 1
+            if self.failures:
+                self.failures -= 1
+                error = sqlite3.OperationalError("database is locked")
+                error.sqlite_errorcode = self.code
+                raise error
+        return self.real.execute(sql, *args)
+
+    def executescript(self, script: str):
+        return self.real.executescript(script)
+
+
+def test_setting_up_a_new_log_waits_for_another_process_doing_the_same(tmp_path):
+    from searchsvc.ops.querylog import _set_up
+
+    conn = SetUpRacedConnection(tmp_path / "log.sqlite", failures=3)
+    _set_up(conn)
+    assert conn.attempts == 4
+    assert conn.real.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.real.execute("SELECT count(*) FROM searches").fetchone() == (0,)
+
+
+def test_setting_up_a_log_gives_up_on_other_errors_and_after_the_busy_timeout(tmp_path, monkeypatch):
+    from searchsvc.ops import querylog
+
+    broken = SetUpRacedConnection(tmp_path / "a.sqlite", failures=1, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(sqlite3.OperationalError):
+        querylog._set_up(broken)
+    assert broken.attempts == 1  # not a lock: no retry
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT_S", 0.05)
+    stuck = SetUpRacedConnection(tmp_path / "b.sqlite", failures=10**6)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        querylog._set_up(stuck)
+    assert 1 < stuck.attempts < 10**6
+
+
 def test_a_forked_worker_starts_with_an_empty_buffer(tmp_path):
     """gunicorn --preload forks workers from a process that may hold entries."""
     query_log = QueryLog(tmp_path / "log.sqlite")

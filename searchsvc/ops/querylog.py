@@ -29,6 +29,7 @@ import atexit
 import contextlib
 import logging
 import os
+import random
 import sqlite3
 import statistics
 import threading
@@ -93,15 +94,35 @@ def _connect(path: Path) -> sqlite3.Connection:
         str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # a power cut may lose the last writes, never the file
-        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        _set_up(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
+    """WAL mode and the table, retried for up to :data:`BUSY_TIMEOUT_S`.
+
+    Switching a new file to WAL does not wait on SQLite's busy timeout: when
+    two workers open a log that does not exist yet, one of them got "database
+    is locked" at once (3 to 4 times in 30 starts of three processes) and
+    dropped its first searches.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # a power cut may lose the last writes, never the file
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            return
+        except sqlite3.OperationalError as e:
+            busy = (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
 
 
 class QueryLog:
