@@ -269,7 +269,7 @@ def test_switch_waits_for_no_reindex(three_generations):
 
 
 def test_a_generation_built_elsewhere_is_shipped_and_switched_in(runner, corpus, tmp_path):
-    """The README's scale-out recipe: build on one host, copy the generation
+    """The scale-out recipe of docs/operations.md: build on one host, copy the generation
     folder to an application host's index folder, `searchsvc switch` there."""
     build_host, app_host = tmp_path / "build", tmp_path / "app"
     reindex([corpus], build_host)
