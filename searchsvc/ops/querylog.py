@@ -343,10 +343,13 @@ def stats(path: Path | None, days: int = 30, limit: int = 20, *, now: float | No
         raise QueryLogError(f"the query log {path} cannot be read: {e}") from e
 
     groups: dict[str, _Group] = {}
+    keys: dict[str, str] = {}  # each distinct text folded once: readers repeat themselves
     for ts, query, _, total, took_ms in rows:
         # Grouped by this version's folding, not the stored one: rows written
         # by an older version group with the new ones.
-        key = fold_text(query)
+        key = keys.get(query)
+        if key is None:
+            key = keys[query] = fold_text(query)
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group()
