@@ -64,8 +64,8 @@ def whoosh_scores(searcher, q: wq.Query) -> dict[int, float]:
 def vector_scores(searcher, q: wq.Query) -> dict[int, float]:
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     m = scorer.evaluate(q)
-    live = m.matched & scorer.arrays.live
-    return {int(d): float(m.scores[d]) for d in live.nonzero()[0]}
+    live = scorer.arrays.live[m.ids]
+    return dict(zip(m.ids[live].tolist(), m.scores[live].tolist(), strict=True))
 
 
 @pytest.mark.parametrize("text", QUERIES)

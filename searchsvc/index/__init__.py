@@ -10,6 +10,8 @@
 * :mod:`.generations`: the index folder on disk (numbered generations, the
   ``CURRENT`` pointer, seal, publish, switch) and :mod:`.lock`, the one
   writer's lock;
+* :mod:`.packed`: each segment's posting lists packed into arrays that
+  searching processes memory-map, written with a generation;
 * :mod:`.prefix_table`: the most frequent words of each short prefix,
   written with a generation for the completions.
 

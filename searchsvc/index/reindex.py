@@ -32,7 +32,7 @@ from ..text.normalize import fold
 from ..text.protected import default_words, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
 from ..version import __version__
-from . import generations, prefix_table
+from . import generations, packed, prefix_table
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
 from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem
@@ -286,6 +286,8 @@ def _build(
             progress(result.documents, report.bytes_read, total)
         writers.commit()
         check_written(path, result.documents, writers.died)
+        with whoosh_index.open_dir(str(path)).reader() as reader:
+            packed.write_packed(path, reader)
         if full or not (path / prefix_table.FILENAME).exists():
             # An incremental run keeps its predecessor's table (hard-linked):
             # reading the whole vocabulary would double its time (2 s at 20,000).

@@ -1,9 +1,11 @@
 """Posting lists and per-document columns as numpy arrays, shared per generation.
 
-A term's posting list is read a block at a time (Whoosh stores 128 postings
-per block) into arrays and kept in a bounded cache for the life of the
-generation; field lengths, deletions, the ``day`` column and the sources are
-read once. :mod:`.scoring` computes BM25 over these arrays, :mod:`.facets`
+A term's posting list is a slice of the generation's packed postings
+(:mod:`searchsvc.index.packed`, memory-mapped: one read, shared by every
+worker through the page cache). A generation without them (an older
+version built it) has its lists read a Whoosh block at a time into arrays,
+kept in a bounded cache. Field lengths, deletions, the ``day`` column and
+the sources are read once. :mod:`.scoring` computes BM25 over these arrays, :mod:`.facets`
 filters and counts with them, :mod:`.completion` intersects them.
 """
 
@@ -12,12 +14,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+from ..index.packed import PackedField, PackedSegment, open_packed
 
 #: Postings (documents × terms) kept in memory per generation and process; a
 #: common word of a 20,000-article index holds ~20,000. 8 bytes each (a 32-bit
@@ -53,6 +58,27 @@ class IndexArrays:
         self._year: np.ndarray | None = None
         self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
+        folder = index_folder(reader)
+        self.packed: list[tuple[PackedSegment, int, int]] | None = None
+        packed = open_packed(folder, reader) if folder is not None else None
+        if packed is not None:
+            self.packed = [
+                (segment, offset, r.doc_count_all())
+                for segment, (r, offset) in zip(packed, leaves(reader), strict=True)
+            ]
+
+    def packed_positions(self, reader: IndexReader, fieldname: str) -> list[tuple[PackedField, int, int]] | None:
+        """Each segment's packed ``fieldname`` with its positions, its first
+        docnum and its document count; ``None`` when they are not packed."""
+        if self.packed is None:
+            return None
+        out = []
+        for segment, offset, count in self.packed:
+            field = segment.field(fieldname)
+            if field is None or field.pos is None:
+                return None
+            out.append((field, offset, count))
+        return out
 
     def block(self, segment: str, m: W3LeafMatcher) -> tuple[np.ndarray, tuple]:
         """The docnums and encoded values (positions) of the posting block ``m``
@@ -126,6 +152,10 @@ class IndexArrays:
 
     def postings(self, reader: IndexReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, weights) of a term over the whole index, deleted documents included."""
+        if self.packed is not None:
+            found = self._packed_postings(fieldname, text)
+            if found is not None:
+                return found
         key = (fieldname, text)
         hit = self._postings.get(key)
         if hit is not None:
@@ -149,6 +179,36 @@ class IndexArrays:
                 _, (old, _) = self._postings.popitem(last=False)
                 self._cached -= len(old)
         return result
+
+
+    def _packed_postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+        assert self.packed is not None
+        term = text.encode("utf-8")
+        ids_parts, weight_parts = [], []
+        for segment, offset, _ in self.packed:
+            field = segment.field(fieldname)
+            if field is None:
+                return None
+            ids, weights = field.postings(term)
+            if len(ids):
+                ids_parts.append(ids + offset if offset else ids)
+                weight_parts.append(weights)
+        if not ids_parts:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        if len(ids_parts) == 1:
+            return ids_parts[0], weight_parts[0]
+        return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+
+def index_folder(reader: IndexReader) -> Path | None:
+    """The folder of the index ``reader`` reads (``None`` for one in memory)."""
+    for r, _ in leaves(reader):
+        storage = r._storage
+        for candidate in (storage, getattr(storage, "b", None), getattr(storage, "a", None)):
+            folder = getattr(candidate, "folder", None)
+            if folder:
+                return Path(folder)
+    return None
 
 
 def leaves(reader: IndexReader) -> Iterator[tuple[IndexReader, int]]:

@@ -18,7 +18,7 @@ from whoosh.searching import Searcher
 from .clauses import clauses
 from .facets import DocFilter, facet_counts, filter_candidates, selected_only
 from .parsing import ParsedQuery
-from .scoring import VectorScorer, top
+from .scoring import VectorScorer, combine, positions_in, top
 from .weighting import WEIGHTING
 
 #: Documents holding every word of the query before those holding some.
@@ -61,8 +61,8 @@ def rank_and_count(
     """The first ``depth`` (docnum, relevance score) pairs in order, the total
     count and (with ``facets``) the counts by source and year.
 
-    Each clause is scored once over the whole index (:mod:`.scoring`); the
-    documents holding every clause come first. The pair bonus reorders the
+    Each clause is scored once, over its postings only (:mod:`.scoring`);
+    the documents holding every clause come first. The pair bonus reorders the
     best :data:`BONUS_DEPTH` of each group.
     """
     q = parsed.query
@@ -71,46 +71,47 @@ def rank_and_count(
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     required, optional, excluded = clauses(q)
     parts = [scorer.evaluate(c) for c in required + optional]
-    scores = np.zeros(scorer.n)
-    for part in parts:
-        scores += np.where(part.matched, part.scores, 0.0)
+    ids, scores, hits = combine(parts, scorer.n)
     if required:
-        matched = np.logical_and.reduce([p.matched for p in parts[: len(required)]])
-    else:
-        matched = np.logical_or.reduce([p.matched for p in parts])
+        held, _, held_by = combine(parts[: len(required)], scorer.n)
+        keep, _ = positions_in(held[held_by == len(required)], ids)
+        ids, scores, hits = ids[keep], scores[keep], hits[keep]
     if excluded is not None:
-        matched &= ~scorer.evaluate(excluded).matched
-    matched &= scorer.arrays.live
-    candidates = np.flatnonzero(matched)
+        out, _ = positions_in(scorer.evaluate(excluded).ids, ids)
+        ids, scores, hits = ids[~out], scores[~out], hits[~out]
+    live = scorer.arrays.live[ids]
+    candidates, scores, hits = ids[live], scores[live], hits[live]
     passing = filter_candidates(scorer, candidates, doc_filter)
     counts = facet_counts(scorer, candidates, passing, doc_filter) if facets else {"source": [], "year": []}
     kept = passing.all_but()
-    docnums = candidates if kept is None else candidates[kept]
-    total = len(docnums)
+    if kept is not None:
+        candidates, scores, hits = candidates[kept], scores[kept], hits[kept]
+    total = len(candidates)
     if sort == "date":
-        day = scorer.arrays.day(scorer.reader)[docnums]
-        order = np.lexsort((docnums, -scores[docnums], -day))[:depth]
-        return Ranking([(int(d), float(scores[d])) for d in docnums[order]], total, counts)
+        day = scorer.arrays.day(scorer.reader)[candidates]
+        order = np.lexsort((candidates, -scores, -day))[:depth]
+        return Ranking([(int(candidates[i]), float(scores[i])) for i in order], total, counts)
 
-    strict = None
-    if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
-        strict = docnums[np.logical_and.reduce([p.matched[docnums] for p in parts])]
     wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
-    best = top(scores, docnums, wanted)
-    first = top(scores, strict, wanted) if strict is not None else best[:0]
+    best = top(candidates, scores, wanted)
+    first = best[:0]
+    if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
+        strict = np.flatnonzero(hits == len(parts))
+        first = strict[top(candidates[strict], scores[strict], wanted)]
     if parsed.bonus is not None:
-        within = np.union1d(best, first)
-        bonus = scorer.evaluate_within(parsed.bonus, within)
-        best, first = _rerank(best, scores + bonus), _rerank(first, scores + bonus)
-        scores = scores + bonus
+        within = np.union1d(best, first)  # indexes into candidates, sorted as they are
+        scores = scores.copy()
+        scores[within] += scorer.evaluate_within(parsed.bonus, candidates[within])
+        best, first = _rerank(best, candidates, scores), _rerank(first, candidates, scores)
     seen = set(first.tolist())
-    ordered = first.tolist() + [d for d in best.tolist() if d not in seen]
-    return Ranking([(d, float(scores[d])) for d in ordered[:depth]], total, counts)
+    ordered = first.tolist() + [i for i in best.tolist() if i not in seen]
+    return Ranking([(int(candidates[i]), float(scores[i])) for i in ordered[:depth]], total, counts)
 
 
 #: How many of the best matches the pair bonus may reorder.
 BONUS_DEPTH = 100
 
 
-def _rerank(docnums: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    return docnums[np.lexsort((docnums, -scores[docnums]))]
+def _rerank(index: np.ndarray, docnums: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """``index`` (into ``docnums`` and ``scores``) by score again, then docnum."""
+    return index[np.lexsort((docnums[index], -scores[index]))]

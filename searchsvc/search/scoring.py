@@ -1,22 +1,25 @@
 """Scoring a query over whole posting lists at once, with numpy.
 
-Whoosh's matchers walk postings one at a time in Python: several method calls
-per document and per term, which made ranking 88% of a query's time. Here a
-term's posting list is read a block at a time (Whoosh stores 128 postings per
-block) into arrays, kept in a bounded cache for the life of the generation,
-and BM25 is computed for all of its documents in one vector operation. A
-query becomes a few array additions and logical ANDs over the collection.
+Whoosh's matchers walk postings one at a time in Python. Here a term's
+posting list is read in one call (the generation's packed postings,
+:mod:`searchsvc.index.packed`, memory-mapped; Whoosh's blocks for a
+generation without them) and BM25 is computed for all of its documents in
+one vector operation. Matches are sparse (the sorted documents a clause
+holds and their scores), so a rare word costs what its postings cost, not
+one slot per document of the archive.
 
-The scores are Whoosh's own (the same BM25 formula, statistics and field
-lengths), so ranking is unchanged; ``tests/test_scoring.py`` compares them
-with Whoosh's matchers query by query. Query shapes this module does not know
+Scoring is exhaustive: every posting of every query word is scored, so the
+top ten, the total and the facet counts are exact (no pruning to be
+rank-safe about). The scores are Whoosh's own (the same BM25 formula,
+statistics and field lengths); ``tests/test_scoring.py`` compares them with
+Whoosh's matchers query by query. Query shapes this module does not know
 fall back to Whoosh's matcher for that part of the query only.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,17 +33,56 @@ from ..text.schema import has_positions
 from .postings import arrays_for, leaves, term_text
 from .weighting import bm25_idf
 
+_NO_IDS = np.zeros(0, dtype=np.int64)
+
 
 @dataclass
 class Matches:
-    """Which documents a query matches, and their scores (dense, one slot per document)."""
+    """The documents a query matches (sorted, unique global docnums) and their scores."""
 
-    scores: np.ndarray  # float64
-    matched: np.ndarray  # bool
+    ids: np.ndarray  # int64
+    scores: np.ndarray  # float64, aligned with ids
 
     @classmethod
-    def empty(cls, n: int) -> Matches:
-        return cls(np.zeros(n), np.zeros(n, dtype=bool))
+    def empty(cls) -> Matches:
+        return cls(_NO_IDS, np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def positions_in(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``wanted`` stands in ``ids`` (both sorted): (a mask over
+    ``wanted`` of those found, their indexes in ``ids``)."""
+    at = np.searchsorted(ids, wanted)
+    found = at < len(ids)
+    found[found] = ids[at[found]] == wanted[found]
+    return found, at[found]
+
+
+def combine(parts: Sequence[Matches], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The union of ``parts``: (docnums, summed scores, how many parts hold each).
+
+    Few postings are merged by sorting them; many (a common word of a large
+    archive) through one dense slot per document, which is then cheaper."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _NO_IDS, np.zeros(0), np.zeros(0, dtype=np.int64)
+    if len(parts) == 1:
+        return parts[0].ids, parts[0].scores, np.ones(len(parts[0]), dtype=np.int64)
+    total = sum(len(p) for p in parts)
+    if total * 16 < n:
+        ids = np.concatenate([p.ids for p in parts])
+        unique, inverse = np.unique(ids, return_inverse=True)
+        scores = np.bincount(inverse, weights=np.concatenate([p.scores for p in parts]), minlength=len(unique))
+        return unique, scores, np.bincount(inverse, minlength=len(unique))
+    dense = np.zeros(n)
+    hits = np.zeros(n, dtype=np.int16)
+    for p in parts:  # each part's ids are unique: plain fancy-index additions
+        dense[p.ids] += p.scores
+        hits[p.ids] += 1
+    ids = np.flatnonzero(hits)
+    return ids, dense[ids], hits[ids].astype(np.int64)
 
 
 class VectorScorer:
@@ -58,16 +100,17 @@ class VectorScorer:
     def term_scores(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, BM25 scores) of one term, as Whoosh's scorer computes them."""
         if fieldname not in self.reader.schema:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return _NO_IDS, np.zeros(0)
         field = self.reader.schema[fieldname]
         ids, weights = self.arrays.postings(self.reader, fieldname, text)
+        ids = ids.astype(np.int64)
+        weights = weights.astype(np.float64)
         if not len(ids) or not field.scorable:
             return ids, weights
         stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
         idf = bm25_idf(stats, fieldname, text)
         avgfl = stats.avg_field_length(fieldname) or 1
         lengths = self.arrays.lengths(self.reader, fieldname)[ids]
-        weights = weights.astype(np.float64)
         norm = self.k1 * (1 - self.b + self.b * lengths / avgfl)
         return ids, idf * weights * (self.k1 + 1) / (weights + norm)
 
@@ -76,62 +119,53 @@ class VectorScorer:
     def evaluate(self, q: wq.Query) -> Matches:
         """Every document ``q`` matches and its score (deleted documents included)."""
         if isinstance(q, wq.NullQuery.__class__):
-            return Matches.empty(self.n)
+            return Matches.empty()
         if type(q) is wq.Term:
             ids, scores = self.term_scores(q.fieldname, term_text(q.text))
-            out = Matches.empty(self.n)
-            out.scores[ids] = scores * q.boost
-            out.matched[ids] = True
-            return out
+            return Matches(ids, scores * q.boost if q.boost != 1 else scores)
         if isinstance(q, wq.Or) and not q.minmatch and not q.scale:
-            return self._or(q.subqueries)
+            ids, scores, _ = combine([self.evaluate(sub) for sub in q.subqueries], self.n)
+            return Matches(ids, scores)
         if type(q) is wq.And:
-            return self._and(q.subqueries)
+            return self._and([self.evaluate(sub) for sub in q.subqueries])
         if type(q) is wq.AndNot:
             a, b = self.evaluate(q.a), self.evaluate(q.b)
-            a.matched &= ~b.matched
-            return a
+            found, _ = positions_in(b.ids, a.ids)
+            return Matches(a.ids[~found], a.scores[~found])
         if type(q) is wq.AndMaybe:
             a, b = self.evaluate(q.a), self.evaluate(q.b)
-            a.scores += np.where(b.matched, b.scores, 0.0)
-            return a
+            found, at = positions_in(b.ids, a.ids)
+            scores = a.scores.copy()
+            scores[found] += b.scores[at]
+            return Matches(a.ids, scores)
         if type(q) is wq.Phrase and q.slop == 1 and has_positions(self.reader.schema, q.fieldname):
             return self.phrase(q.fieldname, [term_text(w) for w in q.words], q.boost)
         return self._whoosh(q)
 
     def evaluate_within(self, q: wq.Query, within: np.ndarray) -> np.ndarray:
-        """``q``'s scores, computed for the documents ``within`` only (0 elsewhere):
-        a bonus that is worth checking on the best candidates, not on the index."""
-        out = np.zeros(self.n)
+        """``q``'s scores for the documents ``within`` only (sorted docnums; 0
+        where it does not match), aligned with them: a bonus that is worth
+        checking on the best candidates, not on the index."""
+        out = np.zeros(len(within))
         subqueries = q.subqueries if type(q) is wq.Or else [q]
         for sub in subqueries:
             if type(sub) is wq.Phrase and sub.slop == 1 and has_positions(self.reader.schema, sub.fieldname):
                 part = self.phrase(sub.fieldname, [term_text(w) for w in sub.words], sub.boost, within=within)
             else:
                 part = self.evaluate(sub)
-            mask = np.zeros(self.n, dtype=bool)
-            mask[within] = True
-            out += np.where(part.matched & mask, part.scores, 0.0)
+            found, at = positions_in(part.ids, within)
+            out[found] += part.scores[at]
         return out
 
-    def _or(self, subqueries: Iterable[wq.Query]) -> Matches:
-        out = Matches.empty(self.n)
-        for sub in subqueries:
-            part = self.evaluate(sub)
-            out.scores += np.where(part.matched, part.scores, 0.0)
-            out.matched |= part.matched
-        return out
-
-    def _and(self, subqueries: Iterable[wq.Query]) -> Matches:
-        out: Matches | None = None
-        for sub in subqueries:
-            part = self.evaluate(sub)
-            if out is None:
-                out = part
-            else:
-                out.scores += part.scores
-                out.matched &= part.matched
-        return out or Matches.empty(self.n)
+    def _and(self, parts: list[Matches]) -> Matches:
+        if not parts:
+            return Matches.empty()
+        parts = sorted(parts, key=len)  # the rarest first: each step searches the smallest
+        ids, scores = parts[0].ids, parts[0].scores
+        for part in parts[1:]:
+            found, at = positions_in(part.ids, ids)
+            ids, scores = ids[found], scores[found] + part.scores[at]
+        return Matches(ids, scores)
 
     def phrase(
         self, fieldname: str, words: list[str], boost: float = 1.0, within: np.ndarray | None = None
@@ -139,9 +173,8 @@ class VectorScorer:
         """Documents holding ``words`` at consecutive positions (Whoosh's
         ``Phrase`` with slop 1), scored as Whoosh does: the sum of the words'
         scores, times ``boost``. ``within`` restricts the check to those documents."""
-        out = Matches.empty(self.n)
         if not words:
-            return out
+            return Matches.empty()
         per_word = [self.term_scores(fieldname, w) for w in words]
         candidates = per_word[0][0]
         for ids, _ in per_word[1:]:
@@ -149,18 +182,19 @@ class VectorScorer:
         if within is not None:
             candidates = np.intersect1d(candidates, within)
         if not len(candidates):
-            return out
+            return Matches.empty()
         if len(words) > 1:
             candidates = self._adjacent(fieldname, words, candidates)
-        for ids, scores in per_word:
-            positions = np.searchsorted(ids, candidates)
-            out.scores[candidates] += scores[positions]
-        out.scores[candidates] *= boost
-        out.matched[candidates] = True
-        return out
+        scores = np.zeros(len(candidates))
+        for ids, word_scores in per_word:
+            scores += word_scores[np.searchsorted(ids, candidates)]
+        return Matches(candidates, scores * boost)
 
     def _adjacent(self, fieldname: str, words: list[str], candidates: np.ndarray) -> np.ndarray:
         """The candidates where the words follow each other."""
+        packed = self.arrays.packed_positions(self.reader, fieldname)
+        if packed is not None:
+            return self._adjacent_packed(packed, words, candidates)
         found: list[dict[int, list[int]]] = [
             self._positions(fieldname, w, candidates) for w in dict.fromkeys(words)
         ]
@@ -177,8 +211,31 @@ class VectorScorer:
                 keep.append(docnum)
         return np.asarray(keep, dtype=np.int64)
 
+    @staticmethod
+    def _adjacent_packed(packed: list, words: list[str], candidates: np.ndarray) -> np.ndarray:
+        """:meth:`_adjacent` over packed positions, array operations only: each
+        word's (document, position - its rank in the phrase) pairs as one
+        integer, intersected word after word."""
+        keep = []
+        for field, offset, count in packed:
+            local = candidates[(candidates >= offset) & (candidates < offset + count)] - offset
+            if not len(local):
+                continue
+            starts = None
+            for i, word in enumerate(words):
+                docs, positions = field.positions(word.encode("utf-8"), local)
+                ok = positions >= i
+                keys = (docs[ok] << 32) | (positions[ok] - i)
+                starts = np.unique(keys) if starts is None else np.intersect1d(starts, keys)
+                if not len(starts):
+                    break
+            if starts is not None and len(starts):
+                keep.append(np.unique(starts >> 32) + offset)
+        return np.concatenate(keep) if keep else _NO_IDS
+
     def _positions(self, fieldname: str, text: str, docnums: np.ndarray) -> dict[int, list[int]]:
-        """The positions of one term in a few documents, decoding only their blocks."""
+        """The positions of one term in a few documents, decoding only their blocks
+        (a generation without packed postings)."""
         fmt = self.reader.schema[fieldname].format
         out: dict[int, list[int]] = {}
         for r, offset in leaves(self.reader):
@@ -217,22 +274,28 @@ class VectorScorer:
 
     def _whoosh(self, q: wq.Query) -> Matches:
         """Any other query: Whoosh's own matcher, document by document."""
-        out = Matches.empty(self.n)
+        ids: list[int] = []
+        scores: list[float] = []
         for sub, offset in self.searcher.leaf_searchers():
             m = q.matcher(sub)
             while m.is_active():
-                docnum = m.id() + offset
-                out.matched[docnum] = True
-                out.scores[docnum] = m.score()
+                ids.append(m.id() + offset)
+                scores.append(m.score())
                 m.next()
-        return out
+        if not ids:
+            return Matches.empty()
+        docnums = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(docnums, kind="stable")
+        return Matches(docnums[order], np.asarray(scores)[order])
 
 
-def top(scores: np.ndarray, docnums: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` best of ``docnums`` by score (highest first, then lowest docnum)."""
+def top(docnums: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the ``k`` best of ``docnums`` (scores aligned with them),
+    highest score first, then lowest docnum."""
+    index = np.arange(len(docnums))
     if len(docnums) > k:
-        part = np.argpartition(-scores[docnums], k - 1)[:k]
-        threshold = scores[docnums[part]].min()
-        docnums = docnums[scores[docnums] >= threshold]  # keep ties at the edge
-    order = np.lexsort((docnums, -scores[docnums]))
-    return docnums[order][:k]
+        part = np.argpartition(-scores, k - 1)[:k]
+        threshold = scores[part].min()
+        index = np.flatnonzero(scores >= threshold)  # keep ties at the edge
+    order = np.lexsort((docnums[index], -scores[index]))
+    return index[order][:k]

@@ -1,0 +1,316 @@
+"""Packed postings: each segment's posting lists as flat arrays that numpy reads in one call.
+
+Whoosh keeps postings in blocks of 128 decoded by Python code, and each
+posting's positions in a pickle of its own: reading them was most of a fresh
+query's time, and the time grew with the archive. Beside each segment's
+Whoosh files a generation holds the same postings packed per field (sorted
+terms, then every term's documents, weights and, for ``text``, positions,
+contiguous), as ``.npy`` files that searching processes memory-map: the
+workers of a host share them through the page cache, and a term's whole list
+is a slice.
+
+They are written right after the segment (:func:`write_packed`, by the
+reindex, before the generation is sealed) and hold exactly what Whoosh's
+blocks hold (``tests/test_packed.py`` compares them). A generation without
+them (built by an older version) is still searched, through Whoosh's blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.reading import IndexReader, TermNotFound
+
+#: The fields packed, and whether their positions are too: ``text`` is what
+#: every query scores and what the pair bonus checks for adjacent words;
+#: ``exact`` and ``title`` are scored from their documents and weights only
+#: (a quoted phrase of exact words reads Whoosh's blocks).
+PACKED_FIELDS = {"text": True, "exact": False, "title": False}
+
+#: Version of the files' layout, in each segment's marker file.
+FORMAT = 1
+
+PREFIX = "packed-"
+
+
+def marker_path(folder: Path, segment_id: str) -> Path:
+    """The file that says a segment's packed postings are complete (written last)."""
+    return Path(folder) / f"{PREFIX}{segment_id}.json"
+
+
+def array_path(folder: Path, segment_id: str, field: str, kind: str) -> Path:
+    return Path(folder) / f"{PREFIX}{segment_id}-{field}-{kind}.npy"
+
+
+# Writing ----------------------------------------------------------------------
+
+
+def write_packed(folder: Path, reader: IndexReader) -> list[str]:
+    """Pack the postings of every segment of ``reader`` (the index in
+    ``folder``) that has none yet, and remove those of segments that are gone
+    (merged away). Returns the ids of the segments packed."""
+    folder = Path(folder)
+    done = []
+    live_ids = set()
+    for r, _ in _leaves(reader):
+        segment_id = r._segment.segment_id()
+        live_ids.add(segment_id)
+        if marker_path(folder, segment_id).exists():
+            continue
+        counts = {}
+        for field, with_positions in PACKED_FIELDS.items():
+            if field in r.schema:
+                counts[field] = _write_field(folder, segment_id, r, field, with_positions)
+        marker = {"format": FORMAT, "doc_count": r.doc_count_all(), "fields": counts}
+        _write_atomically(marker_path(folder, segment_id), json.dumps(marker).encode("utf-8"))
+        done.append(segment_id)
+    for entry in folder.glob(f"{PREFIX}*"):
+        segment_id = entry.name[len(PREFIX) :].split("-", 1)[0].split(".", 1)[0]
+        if segment_id not in live_ids:
+            entry.unlink(missing_ok=True)
+    return done
+
+
+def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with_positions: bool) -> dict:
+    terms: list[bytes] = []
+    starts = [0]
+    docs: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    freqs: list[np.ndarray] = []
+    positions: list[np.ndarray] = []
+    count = 0
+    for term in r.lexicon(field):
+        for ids, ws, fs, ps in _term_blocks(r, field, term, with_positions):
+            docs.append(ids)
+            weights.append(ws)
+            if with_positions:
+                freqs.append(fs)
+                positions.append(ps)
+            count += len(ids)
+        terms.append(term)
+        starts.append(count)
+    arrays = {
+        "lex": np.frombuffer(b"".join(terms), dtype=np.uint8),
+        "lexoff": np.cumsum([0, *map(len, terms)], dtype=np.int64),
+        "postoff": np.asarray(starts, dtype=np.int64),
+        "docs": _concat(docs, np.int32),
+        "weights": _concat(weights, np.float32),
+    }
+    if with_positions:
+        flat = _concat(positions, np.int64)
+        top = int(flat.max()) if len(flat) else 0
+        arrays["pos"] = flat.astype(np.uint16 if top < 2**16 else np.uint32)
+        offsets = np.cumsum(np.concatenate([[0], _concat(freqs, np.int64)]))
+        arrays["posoff"] = offsets.astype(np.uint32 if offsets[-1] < 2**32 else np.int64)
+    for kind, array in arrays.items():
+        target = array_path(folder, segment_id, field, kind)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, target)
+    return {"terms": len(terms), "postings": count}
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def _term_blocks(
+    r: IndexReader, field: str, term: bytes, with_positions: bool
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """A term's postings in a segment, a Whoosh block at a time: (local
+    docnums, weights, frequencies, positions) with the positions of the
+    whole block flattened (frequencies say how many each posting has)."""
+    try:
+        # The segment's own matcher, deleted documents included (the live
+        # mask hides them): ``r.postings`` would skip them, and skip a whole
+        # block of them before the first block could be read.
+        m = r._terms.matcher(field, term, r.schema[field].format)
+    except (TermNotFound, KeyError):
+        return
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            m._read_data()
+            ids = np.asarray(m._data[0], dtype=np.int64)
+            if not m._byteids:
+                ids = np.cumsum(ids)
+            raw = m._data[1]
+            if raw is None:
+                ws = np.ones(len(ids))
+            elif isinstance(raw, float):
+                ws = np.full(len(ids), raw)
+            else:
+                ws = np.asarray(raw, dtype=np.float64)
+            if with_positions:
+                m._read_values()
+                fs, ps = decode_positions_block(list(m._values))
+                yield ids, ws, fs, ps
+            else:
+                yield ids, ws, None, None
+            m._next_block()
+        return
+    ids_list, ws_list, values = [], [], []
+    while m.is_active():  # a term in one document: its posting is inlined in the term index
+        ids_list.append(m.id())
+        ws_list.append(m.weight())
+        if with_positions:
+            values.append(m.value())
+        m.next()
+    fs = ps = None
+    if with_positions:
+        fs, ps = decode_positions_block(values) if values else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    yield np.asarray(ids_list, dtype=np.int64), np.asarray(ws_list, dtype=np.float64), fs, ps
+
+
+def decode_positions_block(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of many postings encoded by Whoosh's ``Positions`` format
+    (a 4-byte count, then a pickled list of deltas), in one ``pickle.loads``:
+    the pickles are joined into the pickle of a list of lists. Returns the
+    count of each posting and all positions, flattened."""
+    bodies = []
+    for value in values:
+        body = value[4:]
+        if body[:2] == b"\x80\x02":
+            body = body[2:]
+        if body.endswith(b"."):
+            body = body[:-1]
+        bodies.append(body)
+    lists = pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"l.")
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    deltas = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+    # Deltas restart at each posting: a running sum, minus the sum before each posting.
+    running = np.cumsum(deltas)
+    firsts = np.cumsum(counts) - counts
+    before = np.where(firsts > 0, running[np.maximum(firsts - 1, 0)], 0) if len(running) else firsts
+    return counts, running - np.repeat(before, counts)
+
+
+# Reading ----------------------------------------------------------------------
+
+
+@dataclass
+class PackedField:
+    """One field of one segment, memory-mapped."""
+
+    lex: np.ndarray
+    lexoff: np.ndarray
+    postoff: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+    pos: np.ndarray | None = None
+    posoff: np.ndarray | None = None
+
+    def find(self, term: bytes) -> int:
+        """The ordinal of ``term`` in the field's sorted terms, or -1."""
+        terms = _Terms(self.lex, self.lexoff)
+        i = bisect_left(terms, term)
+        return i if i < len(terms) and terms[i] == term else -1
+
+    def postings(self, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(local docnums, weights) of ``term``: views, no copy."""
+        i = self.find(term)
+        if i < 0:
+            return self.docs[:0], self.weights[:0]
+        start, end = int(self.postoff[i]), int(self.postoff[i + 1])
+        return self.docs[start:end], self.weights[start:end]
+
+    def positions(self, term: bytes, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the documents ``local`` (sorted local docnums) that hold ``term``:
+        (their docnum repeated once per position, the positions)."""
+        assert self.pos is not None and self.posoff is not None
+        i = self.find(term)
+        if i < 0 or not len(local):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        start, end = int(self.postoff[i]), int(self.postoff[i + 1])
+        ids = self.docs[start:end]
+        at = np.searchsorted(ids, local)
+        inside = at < len(ids)
+        inside[inside] = ids[at[inside]] == local[inside]
+        at = at[inside]
+        postings = start + at
+        lo = self.posoff[postings].astype(np.int64)
+        hi = self.posoff[postings + 1].astype(np.int64)
+        lengths = hi - lo
+        # Each posting's slice of positions, gathered in one index array.
+        idx = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        return np.repeat(ids[at].astype(np.int64), lengths), self.pos[idx].astype(np.int64)
+
+
+class _Terms:
+    """The sorted terms of a field as a sequence of bytes, for :func:`bisect_left`."""
+
+    def __init__(self, lex: np.ndarray, lexoff: np.ndarray) -> None:
+        self.lex, self.lexoff = lex, lexoff
+
+    def __len__(self) -> int:
+        return len(self.lexoff) - 1
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.lex[self.lexoff[i] : self.lexoff[i + 1]].tobytes()
+
+
+class PackedSegment:
+    """The packed fields of one segment, every file mapped at once: the maps
+    stay valid when an old generation's folder is removed under a reader."""
+
+    def __init__(self, folder: Path, segment_id: str, marker: dict) -> None:
+        self.segment_id, self.marker = segment_id, marker
+        self._fields: dict[str, PackedField] = {}
+        for name in marker["fields"]:
+            kinds = ["lex", "lexoff", "postoff", "docs", "weights"]
+            if PACKED_FIELDS.get(name):
+                kinds += ["pos", "posoff"]
+            self._fields[name] = PackedField(
+                **{kind: _load(array_path(folder, segment_id, name, kind)) for kind in kinds}
+            )
+
+    def field(self, name: str) -> PackedField | None:
+        return self._fields.get(name)
+
+
+def _load(path: Path) -> np.ndarray:
+    """The array in ``path``, memory-mapped, as a plain ``ndarray`` view
+    (slicing a ``np.memmap`` goes through Python code: 5x slower lookups)."""
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+
+
+def open_packed(folder: Path, reader: IndexReader) -> list[PackedSegment] | None:
+    """The packed postings of every segment ``reader`` reads, in its order, or
+    ``None`` when a segment has none (a generation from an older version)."""
+    segments = []
+    for r, _ in _leaves(reader):
+        segment_id = r._segment.segment_id()
+        try:
+            marker = json.loads(marker_path(folder, segment_id).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if marker.get("format") != FORMAT or marker.get("doc_count") != r.doc_count_all():
+            return None
+        try:
+            segments.append(PackedSegment(Path(folder), segment_id, marker))
+        except (OSError, ValueError):  # a file missing or damaged: Whoosh's blocks will do
+            return None
+    return segments
+
+
+def _leaves(reader: IndexReader) -> Iterator[tuple[IndexReader, int]]:
+    """Each segment's reader and its first docnum (none for an empty index)."""
+    pairs = [(reader, 0)] if reader.is_atomic() else reader.leaf_readers()
+    for r, offset in pairs:
+        if hasattr(r, "_segment"):
+            yield r, offset

@@ -1,0 +1,170 @@
+"""Packed postings hold exactly Whoosh's postings, and searching with them
+ranks exactly as searching through Whoosh's blocks does.
+
+Built on 120 bundled articles, then an incremental reindex that changes some
+and deletes others: two segments, deletions, as a live index has.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.formats import Positions
+
+from searchsvc.index import packed
+from searchsvc.index.generations import current_generation
+from searchsvc.index.reindex import reindex
+from searchsvc.search import parsing, postings
+from searchsvc.search.ranking import rank
+from searchsvc.text import whoosh_patches
+
+from .builders import open_searcher
+from .test_scoring import QUERIES
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:120]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("packed")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for path in ARTICLES:
+        shutil.copy(path, corpus / path.name)
+    index_dir = tmp / "index"
+    reindex([corpus], index_dir, procs=1)
+    for path in ARTICLES[:10]:
+        copy = corpus / path.name
+        copy.write_text(copy.read_text("utf-8") + "\nLe président de la République a parlé.\n", "utf-8")
+    for path in ARTICLES[10:15]:
+        (corpus / path.name).unlink()
+    reindex([corpus], index_dir, incremental=True)
+    return index_dir
+
+
+def unfiltered(r, name, term):
+    """A segment's matcher with its deleted documents (packed postings keep
+    them; the live mask hides them)."""
+    return r._terms.matcher(name, term, r.schema[name].format)
+
+
+def segments(reader):
+    return [(reader, 0)] if reader.is_atomic() else reader.leaf_readers()
+
+
+def test_every_posting_is_whooshs(index_dir):
+    whoosh_patches.install_reader()
+    generation = current_generation(index_dir)
+    reader = whoosh_index.open_dir(str(generation.path)).reader()
+    assert len(segments(reader)) == 2 and reader.has_deletions()
+    opened = packed.open_packed(generation.path, reader)
+    assert opened is not None and len(opened) == 2
+    for (r, _), segment in zip(segments(reader), opened, strict=True):
+        for name, with_positions in packed.PACKED_FIELDS.items():
+            field = segment.field(name)
+            terms = list(r.lexicon(name))
+            assert len(terms) == segment.marker["fields"][name]["terms"] > 50
+            for term in terms:
+                m = unfiltered(r, name, term)
+                expected = []
+                while m.is_active():
+                    expected.append((m.id(), m.weight(), m.value_as("positions") if with_positions else None))
+                    m.next()
+                docs, weights = field.postings(term)
+                assert docs.tolist() == [e[0] for e in expected], (name, term)
+                assert weights.tolist() == [e[1] for e in expected], (name, term)
+                if with_positions:
+                    which, positions = field.positions(term, docs.astype(np.int64))
+                    assert which.tolist() == [d for d, _, p in expected for _ in p]
+                    assert positions.tolist() == [q for _, _, p in expected for q in p]
+            assert field.find(b"zzzz-not-a-term") == -1 and len(field.postings(b"\x00")[0]) == 0
+
+
+def test_positions_of_some_documents_only(index_dir):
+    generation = current_generation(index_dir)
+    reader = whoosh_index.open_dir(str(generation.path)).reader()
+    r, _ = segments(reader)[0]
+    field = packed.open_packed(generation.path, reader)[0].field("text")
+    docs, _ = field.postings(b"president")
+    wanted = np.asarray([docs[0], docs[-1], 10_000], dtype=np.int64)  # the last one holds nothing
+    which, positions = field.positions(b"president", wanted)
+    assert sorted(set(which.tolist())) == sorted({int(docs[0]), int(docs[-1])})
+    for doc in set(which.tolist()):
+        m = unfiltered(r, "text", b"president")
+        m.skip_to(doc)
+        assert positions[which == doc].tolist() == m.value_as("positions")
+
+
+def test_block_decoding_is_whooshs():
+    fmt = Positions()
+    rng = random.Random(3)
+    lists = [[0], [5], [1, 2, 3], sorted(rng.sample(range(70_000), 1500)), [65_535, 65_536, 2**20]]
+    lists += [sorted(rng.sample(range(400), rng.randint(1, 30))) for _ in range(200)]
+    values = [fmt.encode(p) for p in lists]
+    values += [v[:-1] for v in values[:3]]  # Whoosh's writer may leave the pickle's end out
+    lists += lists[:3]
+    counts, flat = packed.decode_positions_block(values)
+    assert counts.tolist() == [len(p) for p in lists]
+    assert flat.tolist() == [q for p in lists for q in p]
+    assert [fmt.decode_positions(v) for v in values] == lists
+    assert pickle.loads(values[2][4:]) == [1, 1, 1]  # deltas: what the joined pickle reads
+
+
+def test_the_files_are_sealed_in_the_generation(index_dir):
+    generation = current_generation(index_dir)
+    files = generation.manifest["files"]
+    on_disk = sorted(p.name for p in generation.path.glob(f"{packed.PREFIX}*"))
+    assert on_disk and all(name in files for name in on_disk)
+    markers = [name for name in on_disk if name.endswith(".json")]
+    assert len(markers) == 2
+    assert {json.loads((generation.path / m).read_text())["doc_count"] for m in markers} >= {120}
+
+
+def test_segments_merged_away_lose_their_files(index_dir, tmp_path):
+    copy = tmp_path / "gen"
+    shutil.copytree(current_generation(index_dir).path, copy)
+    before = {p.name for p in copy.glob(f"{packed.PREFIX}*.json")}
+    ix = whoosh_index.open_dir(str(copy))
+    ix.optimize()  # one segment now, with a new id
+    with ix.reader() as reader:
+        written = packed.write_packed(copy, reader)
+        assert len(written) == 1 and packed.open_packed(copy, reader) is not None
+    after = {p.name for p in copy.glob(f"{packed.PREFIX}*.json")}
+    assert after == {f"{packed.PREFIX}{written[0]}.json"} and not after & before
+    assert all(p.name.startswith(f"{packed.PREFIX}{written[0]}") for p in copy.glob(f"{packed.PREFIX}*"))
+
+
+def test_a_generation_without_them_ranks_the_same(index_dir, monkeypatch):
+    searcher = open_searcher(index_dir)
+    with_packed = {}
+    for text in QUERIES:
+        parsed = parsing.parse(text, searcher.schema, searcher.reader())
+        with_packed[text] = rank(searcher, parsed, 20)
+    assert postings.arrays_for(searcher.reader()).packed is not None
+    monkeypatch.setattr(postings, "open_packed", lambda folder, reader: None)
+    monkeypatch.setattr(postings, "_TABLES", type(postings._TABLES)())
+    assert postings.arrays_for(searcher.reader()).packed is None
+    for text in QUERIES:
+        parsed = parsing.parse(text, searcher.schema, searcher.reader())
+        hits, total = rank(searcher, parsed, 20)
+        expected_hits, expected_total = with_packed[text]
+        assert total == expected_total, text
+        assert [d for d, _ in hits] == [d for d, _ in expected_hits], text
+        assert [s for _, s in hits] == pytest.approx([s for _, s in expected_hits], rel=1e-9), text
+
+
+def test_a_damaged_packed_file_falls_back_to_whooshs_blocks(index_dir, tmp_path):
+    copy = tmp_path / "gen"
+    shutil.copytree(current_generation(index_dir).path, copy)
+    victim = next(copy.glob(f"{packed.PREFIX}*-text-docs.npy"))
+    victim.write_bytes(b"not an array")
+    with whoosh_index.open_dir(str(copy)).reader() as reader:
+        assert packed.open_packed(copy, reader) is None
