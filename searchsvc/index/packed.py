@@ -22,6 +22,7 @@ import os
 import pickle
 from bisect import bisect_left
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -54,30 +55,51 @@ def array_path(folder: Path, segment_id: str, field: str, kind: str) -> Path:
 # Writing ----------------------------------------------------------------------
 
 
-def write_packed(folder: Path, reader: IndexReader) -> list[str]:
+def write_packed(folder: Path, reader: IndexReader, procs: int = 1) -> list[str]:
     """Pack the postings of every segment of ``reader`` (the index in
-    ``folder``) that has none yet, and remove those of segments that are gone
-    (merged away). Returns the ids of the segments packed."""
+    ``folder``) that has none yet, ``procs`` segments at a time, and remove
+    those of segments that are gone (merged away). Returns the ids of the
+    segments packed."""
     folder = Path(folder)
-    done = []
-    live_ids = set()
-    for r, _ in _leaves(reader):
-        segment_id = r._segment.segment_id()
-        live_ids.add(segment_id)
-        if marker_path(folder, segment_id).exists():
-            continue
-        counts = {}
-        for field, with_positions in PACKED_FIELDS.items():
-            if field in r.schema:
-                counts[field] = _write_field(folder, segment_id, r, field, with_positions)
-        marker = {"format": FORMAT, "doc_count": r.doc_count_all(), "fields": counts}
-        _write_atomically(marker_path(folder, segment_id), json.dumps(marker).encode("utf-8"))
-        done.append(segment_id)
+    leaves = list(_leaves(reader))
+    live_ids = {r._segment.segment_id() for r, _ in leaves}
+    missing = [r for r, _ in leaves if not marker_path(folder, r._segment.segment_id()).exists()]
+    if procs > 1 and len(missing) > 1:
+        with ProcessPoolExecutor(max_workers=min(procs, len(missing))) as pool:
+            list(pool.map(_pack_in_process, [folder] * len(missing), [r._segment.segment_id() for r in missing]))
+    else:
+        for r in missing:
+            _pack_segment(folder, r)
     for entry in folder.glob(f"{PREFIX}*"):
         segment_id = entry.name[len(PREFIX) :].split("-", 1)[0].split(".", 1)[0]
         if segment_id not in live_ids:
             entry.unlink(missing_ok=True)
-    return done
+    return [r._segment.segment_id() for r in missing]
+
+
+def _pack_in_process(folder: Path, segment_id: str) -> None:
+    """:func:`_pack_segment` in a worker process, which opens the index itself."""
+    from whoosh import index as whoosh_index
+
+    from ..text import whoosh_patches
+
+    whoosh_patches.install_reader()
+    with whoosh_index.open_dir(str(folder)).reader() as reader:
+        for r, _ in _leaves(reader):
+            if r._segment.segment_id() == segment_id:
+                _pack_segment(folder, r)
+                return
+    raise LookupError(f"segment {segment_id} is not in {folder}")
+
+
+def _pack_segment(folder: Path, r: IndexReader) -> None:
+    segment_id = r._segment.segment_id()
+    counts = {}
+    for field, with_positions in PACKED_FIELDS.items():
+        if field in r.schema:
+            counts[field] = _write_field(folder, segment_id, r, field, with_positions)
+    marker = {"format": FORMAT, "doc_count": r.doc_count_all(), "fields": counts}
+    _write_atomically(marker_path(folder, segment_id), json.dumps(marker).encode("utf-8"))
 
 
 def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with_positions: bool) -> dict:

@@ -287,7 +287,7 @@ def _build(
         writers.commit()
         check_written(path, result.documents, writers.died)
         with whoosh_index.open_dir(str(path)).reader() as reader:
-            packed.write_packed(path, reader)
+            packed.write_packed(path, reader, procs)
         if full or not (path / prefix_table.FILENAME).exists():
             # An incremental run keeps its predecessor's table (hard-linked):
             # reading the whole vocabulary would double its time (2 s at 20,000).
