@@ -94,6 +94,28 @@ def test_a_misspelt_word_is_forgiven_and_suggested_with_accents(searcher):
 
 
 @pytest.fixture(scope="module")
+def near_prefix_searcher(tmp_path_factory):
+    """« président » and « près »: the prefix ``presi`` is one letter from ``pres``."""
+    articles = [
+        {"id": "a", "title": "Le président parle", "body": "Le président de la République, près de Paris."},
+        {"id": "b", "title": "Tout près", "body": "Une élection présidentielle."},
+    ]
+    return open_searcher(index_documents(tmp_path_factory.mktemp("near"), articles))
+
+
+@pytest.mark.parametrize("q", ["prési*", "presi*", "prési* élection", "élect* presi*"])
+def test_a_prefix_is_not_a_word_to_correct(near_prefix_searcher, q):
+    """``prési*`` is a valid prefix: it was "corrected" to ``près*``."""
+    page = search(near_prefix_searcher, SearchRequest(q=q))
+    assert page.total > 0 and page.suggestion is None
+
+
+def test_a_typo_beside_a_prefix_is_still_corrected(near_prefix_searcher):
+    page = search(near_prefix_searcher, SearchRequest(q="prési* electoin"))
+    assert page.suggestion == "prési* élection"
+
+
+@pytest.fixture(scope="module")
 def titles_searcher(tmp_path_factory):
     """Articles holding « titre » and « titres »: words one typo from ``title``."""
     articles = [

@@ -80,8 +80,10 @@ def suggestion_for(parsed: ParsedQuery, searcher: Searcher) -> str | None:
     # Only the words a query searches (the first MAX_WORDS) are worth a scan
     # of the index for their nearest words; most were scanned while parsing.
     for i, token in enumerate(analyzer(text, chars=True, mode="query")):
-        if text[token.endchar : token.endchar + 1] in (":", "~"):
-            continue  # a field name (`title:`), or a word already searched with its typos (`word~`)
+        if text[token.endchar : token.endchar + 1] in (":", "~", "*", "?"):
+            continue  # a field name (`title:`), a word searched with its typos (`word~`), a prefix (`prési*`)
+        if token.startchar and text[token.startchar - 1] in ("*", "?"):
+            continue  # the rest of a wildcard (`pr?sident`)
         near = parsed.corrections.get(text[token.startchar : token.endchar])  # [] looked up, none near
         if near is None and i < MAX_WORDS:
             near = nearest_words(searcher.reader(), token.text)
