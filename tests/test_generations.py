@@ -205,6 +205,22 @@ def test_switch_to_a_given_generation_or_the_newest(three_generations):
     assert generation_numbers(index_dir) == [3]
 
 
+def test_switch_reads_segments_in_place(three_generations, monkeypatch):
+    """Whoosh's stock reader copies every segment file into memory: counting
+    the documents of a 1,000,000-article generation took 12.5 GB."""
+    from whoosh.filedb import structfile
+
+    from searchsvc.text import whoosh_patches
+
+    monkeypatch.setattr(structfile.BufferFile, "__init__", structfile.BufferFile.__init__)  # restored after
+    whoosh_patches.uninstall_reader()
+    files = []
+    patched = whoosh_patches._buffer_file_init
+    monkeypatch.setattr(whoosh_patches, "_buffer_file_init", lambda self, *a, **k: files.append(self) or patched(self, *a, **k))
+    switch(three_generations, 2, keep=3)
+    assert files and all(isinstance(f.file, whoosh_patches.ViewReader) for f in files)
+
+
 def _truncate_the_largest_segment(path: Path) -> str:
     victim = max(path.glob("*.seg"), key=lambda p: p.stat().st_size)
     os.truncate(victim, 100)
