@@ -21,8 +21,9 @@ def openapi(client):
 
 def test_search_returns_the_documented_keys(client):
     body = client.get("/api/search?q=coeur").get_json()
-    assert set(body) == {"query", "total", "page", "per_page", "took_ms", "hits", "suggestion", "facets", "expanded"}
-    assert body["query"] == "coeur" and body["total"] == 2 and body["page"] == 1 and body["per_page"] == 10
+    assert set(body) == {"query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "suggestion",
+                         "facets", "expanded"}  # fmt: skip
+    assert body["query"] == "coeur" and body["total"] == 2 and body["total_relation"] == "eq" and body["page"] == 1 and body["per_page"] == 10
     assert body["took_ms"] >= 0 and body["suggestion"] is None
     assert {hit["id"] for hit in body["hits"]} == {"coeur.txt", "porte"}
     assert all(set(hit) == HIT_KEYS for hit in body["hits"])

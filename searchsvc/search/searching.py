@@ -100,6 +100,9 @@ class SearchPage:
         return {
             "query": self.query,
             "total": self.total,
+            # Every match is counted (scoring is exhaustive): the total is
+            # exact, never the lower bound Elasticsearch's "gte" says.
+            "total_relation": "eq",
             "page": self.page,
             "per_page": self.per_page,
             "took_ms": self.took_ms,

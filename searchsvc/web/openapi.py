@@ -68,7 +68,8 @@ FACETS = {
     "description": (
         "Counts over every match, not only this page. Each facet applies every filter but its own "
         "(the source counts ignore `source`, the year counts ignore `year`), so they show what "
-        "adding a value would bring. Articles without a source or a date are in no bucket."
+        "adding a value would bring. Articles without a source or a date are in no bucket. "
+        "The counts are exact."
     ),
     "properties": {
         "source": {"type": "array", "items": FACET_VALUE, "maxItems": MAX_FACET_SOURCES + MAX_FILTER_VALUES,
@@ -94,10 +95,15 @@ EXPANSION = {
 
 SEARCH_RESULT = {
     "type": "object",
-    "required": ["query", "total", "page", "per_page", "took_ms", "hits", "suggestion", "facets", "expanded"],
+    "required": ["query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "suggestion",
+                 "facets", "expanded"],
     "properties": {
         "query": {"type": "string", "description": "The query as searched (normalised)."},
-        "total": {"type": "integer", "minimum": 0},
+        "total": {"type": "integer", "minimum": 0, "description": (
+            "How many articles match, under the filters: every match is counted, however many.")},
+        "total_relation": {"type": "string", "enum": ["eq", "gte"], "description": (
+            "Whether total is exact (eq) or a lower bound (gte), as Elasticsearch says it. "
+            "searchsvc counts every match, so it is always eq.")},
         "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         "took_ms": {"type": "number", "minimum": 0},
