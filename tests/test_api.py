@@ -7,7 +7,14 @@ import itertools
 import pytest
 from whoosh import query as wq
 
-from searchsvc.search.limits import MAX_DEPTH, MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+from searchsvc.search.limits import (
+    MAX_DEPTH,
+    MAX_EXPANSIONS,
+    MAX_QUERY_EXPANSIONS,
+    MAX_SCANNED,
+    MAX_TYPO_LOOKUPS,
+    MAX_WORDS,
+)
 
 from .builders import build_index, make_app, make_client, use_a_newer_schema, validate
 
@@ -22,7 +29,8 @@ def openapi(client):
 def test_search_returns_the_documented_keys(client):
     body = client.get("/api/search?q=coeur").get_json()
     assert set(body) == {"query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "suggestion",
-                         "facets", "expanded"}  # fmt: skip
+                         "facets", "expanded", "notes"}  # fmt: skip
+    assert body["notes"] == []
     assert body["query"] == "coeur" and body["total"] == 2 and body["total_relation"] == "eq" and body["page"] == 1 and body["per_page"] == 10
     assert body["took_ms"] >= 0 and body["suggestion"] is None
     assert {hit["id"] for hit in body["hits"]} == {"coeur.txt", "porte"}
@@ -345,13 +353,27 @@ def test_a_query_of_many_wildcards_expands_a_bounded_number_of_them(large_vocabu
     assert len(q) <= 1000
     parsed, reader = parse_counting(large_vocabulary, q, monkeypatch)
     assert reader.scans <= MAX_WORDS and reader.scanned <= MAX_WORDS * MAX_SCANNED
-    assert len(list(parsed.query.leaves())) <= MAX_WORDS * MAX_EXPANSIONS
+    # One budget for the whole query: the first prefixes are expanded, the later ones not at all.
+    leaves = list(parsed.query.leaves())
+    assert len(leaves) == MAX_QUERY_EXPANSIONS
+    assert {t.text[:3] for t in leaves} == {f"a{x}{y}" for x, y in list(itertools.product("bcdfghjklmnp", repeat=2))[:4]}
+    assert len(parsed.notes) == 2  # the words past MAX_WORDS, and the expansions past the budget
+    body = large_vocabulary.test_client().get("/api/search", query_string={"q": q}).get_json()
+    assert body["notes"] == parsed.notes and body["total"] > 0
+    page = large_vocabulary.test_client().get("/", query_string={"q": q}).get_data(as_text=True)
+    assert "Requête trop vaste" in page
+
+
+def test_a_few_prefixes_are_within_the_budget(large_vocabulary, monkeypatch):
+    parsed, _ = parse_counting(large_vocabulary, "abb* abc*", monkeypatch)
+    assert len(list(parsed.query.leaves())) == 2 * MAX_EXPANSIONS and parsed.notes == []
+    assert "Requête trop vaste" not in large_vocabulary.test_client().get("/?q=abb*").get_data(as_text=True)
 
 
 def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
     """Every unknown word costs a scan of the vocabulary for its nearest
-    words (when searching, and again for the suggestion): only as many as the
-    words a query searches, not one per word typed."""
+    words (when searching, and again for the suggestion): at most
+    MAX_TYPO_LOOKUPS per query, searching and suggestion together."""
     from searchsvc.search import typos
 
     calls = []
@@ -361,7 +383,7 @@ def test_typo_look_ups_are_bounded_per_query(large_vocabulary, monkeypatch):
     q = " ".join(unknown)[:1000]
     response = large_vocabulary.test_client().get("/api/search", query_string={"q": q})
     assert response.status_code == 200
-    assert 0 < len(calls) <= 2 * MAX_WORDS
+    assert 0 < len(calls) <= MAX_TYPO_LOOKUPS
 
 
 def test_a_prefix_already_expanded_in_this_generation_reads_no_vocabulary(large_vocabulary, monkeypatch):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import islice
 
 from whoosh import query as wq
@@ -16,7 +17,7 @@ from ..text.analysis import STOP_WORDS, stem
 from ..text.normalize import fold
 from ..text.schema import has_positions
 from .cache import BoundedCache
-from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+from .limits import MAX_EXPANSIONS, MAX_QUERY_EXPANSIONS, MAX_SCANNED, MAX_WORDS
 from .postings import reader_key
 from .typos import doc_frequency, within_distance
 from .weighting import FIELD_BOOSTS
@@ -88,8 +89,23 @@ def _in_range(q: wq.TermRange, reader: IndexReader) -> Iterator[tuple[bytes, obj
         yield t, info
 
 
-def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
-    """A prefix, wildcard, fuzzy or range query as an OR of at most MAX_EXPANSIONS terms."""
+@dataclass
+class Budget:
+    """What one query may still spend: words searched, and index terms its
+    expansions may stand for; ``notes`` says what was left out for want of it."""
+
+    words: int = 0
+    expansions: int = MAX_QUERY_EXPANSIONS
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def _expand(q: wq.Query, reader: IndexReader, budget: Budget) -> wq.Query:
+    """A prefix, wildcard, fuzzy or range query as an OR of at most
+    MAX_EXPANSIONS terms, fewer when the query's budget is nearly spent."""
     fieldname = q.fieldname
     if fieldname not in reader.schema or not reader.schema[fieldname].scorable:
         return wq.NullQuery
@@ -97,6 +113,13 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
            getattr(q, "prefixlength", 0), getattr(q, "start", None), getattr(q, "end", None),
            getattr(q, "startexcl", None), getattr(q, "endexcl", None))  # fmt: skip
     terms = _EXPANSIONS.get(key, lambda: _expansions(q, reader))
+    if len(terms) > budget.expansions:
+        budget.note(
+            f"prefixes, wildcards, fuzzy words and ranges stand for at most {MAX_QUERY_EXPANSIONS} words "
+            "in all per query: the last ones were searched in part or not at all"
+        )
+        terms = terms[: budget.expansions]
+    budget.expansions -= len(terms)
     if not terms:
         return wq.NullQuery
     # Weighted by frequency, so that a rare expansion (high idf) does not
@@ -105,13 +128,14 @@ def _expand(q: wq.Query, reader: IndexReader) -> wq.Query:
     return wq.Or([wq.Term(fieldname, t, boost=q.boost * (f / top) ** 0.5) for t, f in terms])
 
 
-def bound(q: wq.Query, reader: IndexReader, excluded: set[str], words: list[int] | None = None) -> wq.Query:
+def bound(q: wq.Query, reader: IndexReader, excluded: set[str], budget: Budget | None = None) -> wq.Query:
     """Rewrite ``q``: expansions bounded, at most MAX_WORDS words; the words
-    excluded (``-word``, ``NOT word``) are added to ``excluded``."""
-    words = [0] if words is None else words
+    excluded (``-word``, ``NOT word``) are added to ``excluded``, and what
+    was left out to ``budget.notes``."""
+    budget = Budget() if budget is None else budget
     if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange)):
-        words[0] += 1
-        return _expand(q, reader) if words[0] <= MAX_WORDS else wq.NullQuery
+        budget.words += 1
+        return _expand(q, reader, budget) if _within(budget) else wq.NullQuery
     if isinstance(q, wq.Every):
         return wq.NullQuery  # "*" alone: not a search
     if isinstance(q, wq.Not):
@@ -125,17 +149,26 @@ def bound(q: wq.Query, reader: IndexReader, excluded: set[str], words: list[int]
         if q.fieldname in FIELD_BOOSTS and q.text in _QUESTION_TERMS:
             return wq.NullQuery
         if q.fieldname != "exact":  # the exact-form bonus rides along with its word
-            words[0] += 1
-        return q if words[0] <= MAX_WORDS else wq.NullQuery
+            budget.words += 1
+        return q if _within(budget) else wq.NullQuery
     if isinstance(q, wq.Phrase):
-        words[0] += len(q.words)
+        budget.words += len(q.words)
         if not has_positions(reader.schema, q.fieldname):
             # `title:"premier ministre"`: the title field keeps no positions,
             # so the words are required there, in any order.
             return wq.And([wq.Term(q.fieldname, w, boost=q.boost) for w in q.words[:MAX_WORDS]])
         if len(q.words) > MAX_WORDS:
+            _within(budget)
             return wq.Phrase(q.fieldname, q.words[:MAX_WORDS], slop=q.slop, boost=q.boost)
         return q
     if q.is_leaf():
         return q
-    return q.apply(lambda sub: bound(sub, reader, excluded, words)).normalize()
+    return q.apply(lambda sub: bound(sub, reader, excluded, budget)).normalize()
+
+
+def _within(budget: Budget) -> bool:
+    """Whether the words counted so far are within MAX_WORDS (noted when not)."""
+    if budget.words <= MAX_WORDS:
+        return True
+    budget.note(f"only the first {MAX_WORDS} words of a query are searched")
+    return False

@@ -12,6 +12,13 @@ MAX_WORDS = 32
 MAX_EXPANSIONS = 50
 #: Terms scanned in the index to find those expansions.
 MAX_SCANNED = 2000
+#: Index terms all the prefixes, wildcards, fuzzy words and ranges of ONE
+#: query may stand for together: past it, the later ones are not searched
+#: (and the answer says so), so no query reads more than a few normal ones.
+MAX_QUERY_EXPANSIONS = 200
+#: Unknown words of one query looked up for their nearest words (each a
+#: scan of the vocabulary near it); later unknown words are searched as typed.
+MAX_TYPO_LOOKUPS = 8
 
 #: Hits on one page.
 MAX_PER_PAGE = 100

@@ -37,7 +37,7 @@ from whoosh.reading import IndexReader
 from ..errors import QueryError
 from ..text.normalize import clean
 from ..text.synonyms import SynonymMatcher, Synonyms
-from .bounds import bound
+from .bounds import Budget, bound
 from .clauses import ClausesGroup
 from .limits import MAX_QUERY_CHARS, MAX_WORDS
 from .proximity import pair_bonus
@@ -66,6 +66,8 @@ class ParsedQuery:
     bonus: wq.Query | None = None
     #: Synonyms added to the query (see :mod:`.synonym_query`), in query order.
     expanded: list[Expansion] = field(default_factory=list)
+    #: What the query's bounds left out (:mod:`.limits`), for the reader to know.
+    notes: list[str] = field(default_factory=list)
 
     def highlight_terms(self) -> set[tuple[str, str]]:
         """(field, term) pairs worth highlighting in titles and snippets."""
@@ -210,7 +212,9 @@ def parse(q: str, schema: Schema, reader: IndexReader, synonyms: Synonyms | None
         result.excluded.clear()
         result.expanded.clear()
         parsed = parser().parse(_SYNTAX.sub(" ", text))
-    result.query = bound(parsed, reader, result.excluded)
+    budget = Budget()
+    result.query = bound(parsed, reader, result.excluded, budget)
+    result.notes = budget.notes
     # Only stop words (`les`, `jusqu'à`): their exact forms. Not `mon*` (a
     # prefix, though `mon` is a stop word), and never with excluded words:
     # `-macron` or `les -macron` must not turn into a search for `macron`.

@@ -90,6 +90,8 @@ class SearchPage:
     facets: dict[str, list[dict]] = field(default_factory=lambda: {"source": [], "year": []})
     #: Synonyms searched besides the words typed: [{"from": typed, "to": [synonyms]}…].
     expanded: list[dict] = field(default_factory=list)
+    #: What the query's bounds left out of the search (see :mod:`.limits`).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -110,6 +112,7 @@ class SearchPage:
             "suggestion": self.suggestion,
             "facets": self.facets,
             "expanded": self.expanded,
+            "notes": self.notes,
         }
 
 
@@ -178,4 +181,5 @@ def search(
         suggestion=suggestion,
         facets=_facet_values(request, ranking.facets),
         expanded=[e.to_dict() for e in parsed.expanded],
+        notes=list(parsed.notes),
     )

@@ -19,7 +19,7 @@ from whoosh.searching import Searcher
 
 from ..text.analysis import TOKEN_PATTERN, analyze_word
 from ..text.normalize import APOSTROPHES, fold
-from .limits import MAX_WORDS
+from .limits import MAX_TYPO_LOOKUPS, MAX_WORDS
 from .parsing import ParsedQuery
 from .typos import nearest_words
 
@@ -78,14 +78,17 @@ def suggestion_for(parsed: ParsedQuery, searcher: Searcher) -> str | None:
     text = parsed.text
     replaced: list[tuple[int, int, str]] = []
     # Only the words a query searches (the first MAX_WORDS) are worth a scan
-    # of the index for their nearest words; most were scanned while parsing.
+    # of the index for their nearest words; most were scanned while parsing,
+    # and no more than MAX_TYPO_LOOKUPS in all.
+    lookups = len(parsed.corrections)
     for i, token in enumerate(analyzer(text, chars=True, mode="query")):
         if text[token.endchar : token.endchar + 1] in (":", "~", "*", "?"):
             continue  # a field name (`title:`), a word searched with its typos (`word~`), a prefix (`prési*`)
         if token.startchar and text[token.startchar - 1] in ("*", "?"):
             continue  # the rest of a wildcard (`pr?sident`)
         near = parsed.corrections.get(text[token.startchar : token.endchar])  # [] looked up, none near
-        if near is None and i < MAX_WORDS:
+        if near is None and i < MAX_WORDS and lookups < MAX_TYPO_LOOKUPS:
+            lookups += 1
             near = nearest_words(searcher.reader(), token.text)
         if near:
             replaced.append((token.startchar, token.endchar, written_form(searcher, near[0])))

@@ -18,7 +18,7 @@ from whoosh.qparser import syntax
 from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
 
-from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_TYPO_LOOKUPS, MAX_WORDS
 from .synonym_query import SynonymGroup
 from .weighting import TEXT_FIELDS
 
@@ -68,8 +68,8 @@ class TypoPlugin(Plugin):
         if not stems or any(doc_frequency(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
             return []
         words = [t.text for t in schema["exact"].analyzer(text, mode="query")]
-        if len(words) != 1:
-            return []
+        if len(words) != 1 or len(self.corrections) >= MAX_TYPO_LOOKUPS:
+            return []  # past MAX_TYPO_LOOKUPS, unknown words are searched as typed
         near = nearest_words(self.reader, words[0])
         self.corrections[text] = near
         return near[:1]  # search the likeliest word; the others would only add noise

@@ -12,6 +12,8 @@ from ..search.limits import (
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,
     MAX_QUERY_CHARS,
+    MAX_QUERY_EXPANSIONS,
+    MAX_WORDS,
     SORTS,
 )
 from ..text.synonyms import MAX_ALTERNATIVES
@@ -96,7 +98,7 @@ EXPANSION = {
 SEARCH_RESULT = {
     "type": "object",
     "required": ["query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "suggestion",
-                 "facets", "expanded"],
+                 "facets", "expanded", "notes"],
     "properties": {
         "query": {"type": "string", "description": "The query as searched (normalised)."},
         "total": {"type": "integer", "minimum": 0, "description": (
@@ -114,6 +116,10 @@ SEARCH_RESULT = {
             "The site's synonyms searched besides the words typed, in query order, e.g. "
             "[{\"from\": \"otan\", \"to\": [\"nato\"]}]; empty when none applied. Excluded words, "
             "quoted phrases, prefix*, word~ and field:word are never expanded.")},
+        "notes": {"type": "array", "items": {"type": "string"}, "description": (
+            "What the query's bounds left out of the search, in plain words (a query past "
+            f"{MAX_WORDS} words, or whose prefixes, wildcards, fuzzy words and ranges stand for more "
+            f"than {MAX_QUERY_EXPANSIONS} index words in all); empty for nearly every query.")},
     },
 }
 
