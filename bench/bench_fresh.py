@@ -9,6 +9,11 @@ snippets, highlighted titles, facets, suggestion, all words first, the pair
 bonus, synonyms). Only then does it ask the same queries again, and prints
 those "repeated" figures beside the first-sight ones.
 
+With ``--http`` the same queries go to the real service instead: gunicorn
+with 2 sync workers (``wsgi:app``, result cache off: ``SEARCHSVC_QUERY_CACHE=0``)
+on the index, one request at a time from one client (``GET /api/search``),
+timed from the request sent to the body read.
+
 Query sets: ``short`` (1-3 words drawn at random from the titles of the
 20,000 OrangeSum articles, as ``bench_query.short_queries`` draws them, with
 another seed so that the warm-up and the timed queries differ) or
@@ -18,6 +23,7 @@ Run from the repo root::
 
     .venv/bin/python -m bench.bench_fresh --index bench/work/growth/index-20000
     .venv/bin/python -m bench.bench_fresh --index DIR --kind questions --json
+    .venv/bin/python -m bench.bench_fresh --index DIR --http
 """
 
 from __future__ import annotations
@@ -116,6 +122,45 @@ def run(index_dir: Path, queries: list[str], warmup: list[str]) -> dict:
     }
 
 
+def run_http(index_dir: Path, queries: list[str], warmup: list[str], workers: int) -> dict:
+    import http.client
+    import urllib.parse
+
+    from bench.common import HOST, WORK, Gunicorn
+
+    def ask(port: int, q: str) -> tuple[float, int]:
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection(HOST, port, timeout=60)
+        connection.request("GET", "/api/search?" + urllib.parse.urlencode({"q": q}))
+        response = connection.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"{q!r}: HTTP {response.status}: {body[:200]!r}")
+        return elapsed, json.loads(body)["total"]
+
+    with Gunicorn(index_dir, WORK / "fresh-gunicorn.log", workers=workers, query_cache=0, want_200=True) as server:
+        for q in warmup:
+            ask(server.port, q)
+        first, totals = [], []
+        for q in queries:
+            elapsed, total = ask(server.port, q)
+            first.append(elapsed)
+            totals.append(total)
+        again = [ask(server.port, q)[0] for q in queries]
+        documents = server.health.get("documents")
+    return {
+        "documents": documents,
+        "queries": len(queries),
+        "workers": workers,
+        "first_sight": summary(first),
+        "repeated": summary(again),
+        "mean_total": round(statistics.fmean(totals), 1),
+        "private_mib": None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, required=True, help="an index folder (CURRENT and generations)")
@@ -124,12 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="other queries run first (default: 20)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--http", action="store_true", help="through gunicorn, not in process")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers with --http (default: 2)")
     args = parser.parse_args(argv)
     draw = draw_short if args.kind == "short" else draw_questions
     pool = draw(args.n + args.warmup, args.seed)
     warmup, queries = pool[: args.warmup], pool[args.warmup :]
     log(f"{args.kind}: {len(queries)} timed queries, {len(warmup)} warm-up, index {args.index}")
-    figures = {"kind": args.kind, "index": str(args.index), **run(args.index, queries, warmup)}
+    measured = run_http(args.index, queries, warmup, args.workers) if args.http else run(args.index, queries, warmup)
+    figures = {"kind": args.kind, "index": str(args.index), "http": args.http, **measured}
     if args.json:
         print(json.dumps(figures))
     else:
@@ -137,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{figures['documents']:,} documents, {figures['queries']} {args.kind} queries: "
             f"first sight p50 / p95 {f['p50_ms']} / {f['p95_ms']} ms (max {f['max_ms']}); "
-            f"repeated {r['p50_ms']} / {r['p95_ms']} ms; private memory {figures['private_mib']} MiB"
+            f"repeated {r['p50_ms']} / {r['p95_ms']} ms"
+            + (" over HTTP" if args.http else f"; private memory {figures['private_mib']} MiB")
         )
     return 0
 
