@@ -21,7 +21,7 @@ from ..text.analysis import TOKEN_PATTERN, analyze_word
 from ..text.normalize import APOSTROPHES, fold
 from .limits import MAX_TYPO_LOOKUPS, MAX_WORDS
 from .parsing import ParsedQuery
-from .typos import nearest_words
+from .typos import nearest_words, needs_look_up
 
 #: Articles read to find how a suggested word is written.
 SURFACE_SAMPLES = 3
@@ -87,7 +87,9 @@ def suggestion_for(parsed: ParsedQuery, searcher: Searcher) -> str | None:
         if token.startchar and text[token.startchar - 1] in ("*", "?"):
             continue  # the rest of a wildcard (`pr?sident`)
         near = parsed.corrections.get(text[token.startchar : token.endchar])  # [] looked up, none near
-        if near is None and i < MAX_WORDS and lookups < MAX_TYPO_LOOKUPS:
+        if near is None and i < MAX_WORDS and needs_look_up(searcher.reader(), token.text):
+            if lookups >= MAX_TYPO_LOOKUPS:
+                continue
             lookups += 1
             near = nearest_words(searcher.reader(), token.text)
         if near:

@@ -83,9 +83,15 @@ def nearest_words(reader: IndexReader, word: str, limit: int = 3) -> list[str]:
     words sharing them, measured with rapidfuzz's edit distance (C++, with
     transpositions counted as one edit).
     """
-    if len(word) < 4 or not word.isalpha() or doc_frequency(reader, "exact", word):
+    if not needs_look_up(reader, word):
         return []
     return within_distance(reader, "exact", word, 1 if len(word) < 8 else 2, prefix=2)[:limit]
+
+
+def needs_look_up(reader: IndexReader, word: str) -> bool:
+    """Whether ``word`` (folded) is one :func:`nearest_words` scans the
+    vocabulary for: a word of 4 letters or more that the index lacks."""
+    return len(word) >= 4 and word.isalpha() and not doc_frequency(reader, "exact", word)
 
 
 def within_distance(reader: IndexReader, fieldname: str, word: str, maxdist: int, prefix: int) -> list[str]:
