@@ -18,22 +18,51 @@ queries over 50 ms). For each size (default 20,000, 100,000, 300,000 and
    largest single process (the largest VmHWM seen while polling, the build
    process's own VmHWM, and ``ru_maxrss`` of its waited-for workers); disk
    usage of the index folder (``du``: allocated blocks, hard links once);
-3. opens the index in another fresh subprocess as the service does
-   (``LiveIndex(index_dir, WEIGHTING).searcher()``) and times
-   ``search(searcher, SearchRequest(q=q))`` (top 10, snippets, highlighted
-   titles) over 300 one- to three-word queries: ``bench_query.short_queries``
-   on the 20,000 source articles, so the SAME queries at every size. One
-   warm-up round, then ``--rounds`` timed rounds (default 2); p50 / p95 ms,
-   and the resident memory of that query process (at the end and at its peak);
+3. opens the index in another fresh subprocess and times queries that
+   process has never seen, with ``bench_fresh.run`` (the service's own
+   ``LiveIndex`` and ``search()``: top 10 with snippets and highlighted
+   titles, facets, suggestion, the site's synonyms; no result cache):
+
+   - short queries: 320 one- to three-word queries drawn from the titles of
+     the 20,000 OrangeSum articles (``bench_fresh.draw_short(320, seed=7)``,
+     the same at every size). The first 20 are run as warm-up, so that files
+     are opened and columns read by OTHER queries than the timed ones; then
+     each of the other 300 is timed once, the first time the process sees it
+     ("fresh": p50 / p95); then the same 300 are timed a second time
+     ("repeated": what the caches remember);
+   - questions: 110 PIAF questions of 8 to 15 words
+     (``draw_questions(110, seed=7)``), 10 warm-up, 100 timed the same way;
+   - memory of that process: VmRSS at the end, its peak (VmHWM), and its
+     private memory after both sets (Private_Clean + Private_Dirty of
+     ``/proc/self/smaps_rollup``: what one more worker adds, the index files
+     in the shared page cache aside).
+
+   Up to 0.2.0 this step ran the SAME 300 queries as warm-up and then timed
+   two more rounds of them, so it measured caches. Those figures are kept in
+   ``bench/results/growth-before.json`` and drawn in grey as the "before"
+   curves of the latency panel;
 4. deletes the index (unless ``--keep``) and saves the figures at once.
+
+With ``--reuse``, a size whose index is already there
+(``bench/work/growth/index-N/CURRENT`` exists) is not built: only its queries
+are measured (no corpus needed; the build figures are absent from its entry,
+which says ``"reused_index": true``; the index size is that of its current
+generation). If that generation has no packed postings (no ``packed-*.json``:
+an index built before they existed), the query process first writes them as a
+reindex would (``searchsvc.index.packed.write_packed``, 2 processes), records
+the time as ``pack_s``, then resets its peak-memory mark so that
+``query_peak_rss_mib`` is that of searching alone. A reused index is never
+deleted. Sizes without an index are built as usual.
 
 Results are merged per size into ``bench/results/growth.json`` (saved after
 each size, so a long run can be resumed: ``--resume`` skips sizes already
-measured at the same git commit), then it prints a markdown table of the
-requested sizes (or, with ``--json``, their figures as JSON; progress always
-goes to stderr) and plots them to ``bench/results/growth.png``: build time
-and docs/s, index size, peak memory with a 1 GB line, query p50 / p95 with a
-50 ms line, all against the number of documents (log scale).
+measured at the same git commit with this query method), then it prints a
+markdown table of the requested sizes (or, with ``--json``, their figures as
+JSON; progress always goes to stderr) and plots them to
+``bench/results/growth.png``: build time and docs/s, index size, peak memory
+with a 1 GB line, query latency (fresh, repeated, questions, and the "before"
+curves) with a 50 ms line, all against the number of documents (log scale).
+Points whose figures are missing (the build of a reused index) are left out.
 
 Run from the repo root (needs the ``bench`` extra for matplotlib)::
 
@@ -41,6 +70,8 @@ Run from the repo root (needs the ``bench`` extra for matplotlib)::
     .venv/bin/python -m bench.bench_growth --resume             # carry on after an interruption
     .venv/bin/python -m bench.bench_growth --sizes 2000,5000    # quick check, ~2 minutes
     .venv/bin/python -m bench.bench_growth --keep               # keep bench/work/growth/index-N/
+    .venv/bin/python -m bench.bench_growth --reuse --keep       # queries only where an index is kept
+    .venv/bin/python -m bench.bench_growth --plot-only          # redraw growth.png from growth.json
 
 The default sizes index 1.42 million documents in all; at the ~240 docs/s
 ``bench_index.py`` measured for 20,000 on 2 CPUs that is 1.6 hours of
@@ -57,10 +88,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,7 +107,6 @@ from bench.common import (
     last_json,
     log,
     module_command,
-    percentile,
     process_tree,
     save_json,
     versions,
@@ -85,7 +115,14 @@ from bench.corpora import make_growth_corpus
 
 GROWTH_WORK = WORK / "growth"
 DEFAULT_SIZES = "20000,100000,300000,1000000"
-QUERIES = 300
+SHORT_QUERIES = 300  # timed, each once at first sight, then once repeated
+SHORT_WARMUP = 20  # other short queries run first
+QUESTIONS = 100
+QUESTIONS_WARMUP = 10
+QUERY_SEED = 7
+PACK_PROCS = 2  # processes packing a reused generation's postings
+# 0.2.0's figures (the same queries repeated), in --results: the latency panel's "before" curves
+BEFORE_FILE = "growth-before.json"
 LIMITMB = 128  # the service default (SEARCHSVC_WRITER_LIMIT_MB)
 POLL_S = 0.2
 HEARTBEAT_S = 60.0
@@ -240,35 +277,83 @@ def child_build(docs: Path, index_dir: Path, procs: int) -> dict:
     }
 
 
-def child_queries(index_dir: Path, queries: list[str], rounds: int) -> dict:
-    """Open the index as the service does, warm up once, then time ``rounds`` rounds."""
-    from searchsvc.search.live import LiveIndex
-    from searchsvc.search.searching import SearchRequest, search
-    from searchsvc.search.weighting import WEIGHTING
+def reset_peak_rss() -> bool:
+    """Reset this process's VmHWM to its current RSS (``5`` to ``/proc/self/clear_refs``,
+    Linux 4.0+), so that a later peak is not an earlier step's; False if refused."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
 
+
+def pack_if_missing(index_dir: Path) -> dict:
+    """Write the packed postings of the current generation if it has none (a reused index
+    built before they existed), as a reindex would; ``pack_s`` is None when nothing was packed."""
+    import gc
+
+    from whoosh import index as whoosh_index
+
+    from searchsvc.index.generations import current_generation
+    from searchsvc.index.packed import PREFIX, write_packed
+    from searchsvc.text import whoosh_patches
+
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise SystemExit(f"{index_dir}: no generation published (no CURRENT)")
+    if any(generation.path.glob(f"{PREFIX}*.json")):
+        return {"pack_s": None, "packed_segments": 0}
+    whoosh_patches.install_reader()
     started = time.perf_counter()
-    live = LiveIndex(index_dir, WEIGHTING)
-    searcher = live.searcher()
-    open_s = time.perf_counter() - started
-    totals = [search(searcher, SearchRequest(q=q)).total for q in queries]  # warm-up
-    timings = []
-    for _ in range(rounds):
-        for q in queries:
-            t0 = time.perf_counter()
-            search(searcher, SearchRequest(q=q))
-            timings.append((time.perf_counter() - t0) * 1000)
+    with whoosh_index.open_dir(str(generation.path)).reader() as reader:
+        segments = write_packed(generation.path, reader, procs=PACK_PROCS)
+    pack_s = time.perf_counter() - started
+    gc.collect()
     return {
-        "indexed_docs": searcher.doc_count(),
-        "open_s": open_s,
-        "timed_queries": len(timings),
-        "p50_ms": statistics.median(timings),
-        "p95_ms": percentile(timings, 95),
-        "mean_ms": statistics.fmean(timings),
-        "max_ms": max(timings),
-        "mean_total_hits": statistics.fmean(totals),
-        "zero_hit_queries": sum(1 for t in totals if t == 0),
+        "pack_s": pack_s,
+        "packed_segments": len(segments),
+        "pack_peak_rss_mib": own_peak_rss_mib(),
+        "peak_rss_reset_after_pack": reset_peak_rss(),
+    }
+
+
+def child_queries(index_dir: Path, query_sets: dict[str, list[str]], pack: bool) -> dict:
+    """Time short queries, then questions, each the first time this process sees it
+    (``bench_fresh.run``: a warm-up with other queries, each timed query once, then
+    all of them again); with ``pack``, first pack the generation's postings if missing."""
+    from bench import bench_fresh
+
+    packing = pack_if_missing(index_dir) if pack else {}
+    short_pool, question_pool = query_sets["short"], query_sets["questions"]
+    short = bench_fresh.run(index_dir, short_pool[SHORT_WARMUP:], short_pool[:SHORT_WARMUP])
+    questions = bench_fresh.run(
+        index_dir, question_pool[QUESTIONS_WARMUP:], question_pool[:QUESTIONS_WARMUP]
+    )
+    fresh, repeated = short["first_sight"], short["repeated"]
+    return {
+        **packing,
+        "indexed_docs": short["documents"],
+        "open_s": short["open_s"],
+        "timed_queries": short["queries"],
+        "timed_questions": questions["queries"],
+        "fresh_p50_ms": fresh["p50_ms"],
+        "fresh_p95_ms": fresh["p95_ms"],
+        "repeated_p50_ms": repeated["p50_ms"],
+        "repeated_p95_ms": repeated["p95_ms"],
+        "questions_p50_ms": questions["first_sight"]["p50_ms"],
+        "questions_p95_ms": questions["first_sight"]["p95_ms"],
+        "questions_repeated_p95_ms": questions["repeated"]["p95_ms"],
+        # The short queries at first sight, under the names the table and older readers use.
+        "p50_ms": fresh["p50_ms"],
+        "p95_ms": fresh["p95_ms"],
+        "mean_total_hits": short["mean_total"],
+        "questions_mean_total_hits": questions["mean_total"],
+        "private_mib": questions["private_mib"],  # after both sets
         "query_rss_mib": (read_status_kib(os.getpid(), "VmRSS") or 0) / 1024,
         "query_peak_rss_mib": own_peak_rss_mib(),
+        "short_run": short,  # bench_fresh.run's figures as they came
+        "questions_run": questions,
     }
 
 
@@ -278,8 +363,8 @@ def run_child(args: argparse.Namespace) -> None:
     if args.child == "build":
         out = child_build(Path(args.docs), index_dir, args.procs)
     else:
-        queries = json.loads(Path(args.queries).read_text(encoding="utf-8"))
-        out = child_queries(index_dir, queries, args.rounds)
+        query_sets = json.loads(Path(args.queries).read_text(encoding="utf-8"))
+        out = child_queries(index_dir, query_sets, args.pack_missing)
     print(json.dumps(out))
 
 
@@ -302,29 +387,57 @@ def ensure_corpus(size: int) -> tuple[Path, dict]:
 
 
 def ensure_queries() -> Path:
-    """The 300 short queries, from the 20,000 source articles: the same at every size."""
-    from bench.bench_query import short_queries  # imports searchsvc and Whoosh: only here
+    """The query sets, the same at every size: short queries from the titles of the
+    20,000 source articles and PIAF questions, warm-up ones first (``bench_fresh``'s draws)."""
+    from bench.bench_fresh import draw_questions, draw_short  # imports searchsvc: only here
 
-    queries = short_queries(make_growth_corpus.DEFAULT_SOURCE.resolve(), QUERIES)
-    path = GROWTH_WORK / "queries.json"
+    sets = {
+        "short": draw_short(SHORT_QUERIES + SHORT_WARMUP, seed=QUERY_SEED),
+        "questions": draw_questions(QUESTIONS + QUESTIONS_WARMUP, seed=QUERY_SEED),
+    }
+    for name, wanted in (
+        ("short", SHORT_QUERIES + SHORT_WARMUP),
+        ("questions", QUESTIONS + QUESTIONS_WARMUP),
+    ):
+        if len(sets[name]) != wanted:
+            raise SystemExit(f"only {len(sets[name])} {name} queries drawn, {wanted} wanted")
+    path = GROWTH_WORK / "fresh-queries.json"
     GROWTH_WORK.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(queries, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
-    log(f"queries: {len(queries)} short queries → {path.relative_to(ROOT)}")
+    path.write_text(json.dumps(sets, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    log(
+        f"queries: {SHORT_WARMUP} + {SHORT_QUERIES} short, {QUESTIONS_WARMUP} + {QUESTIONS} questions "
+        f"(warm-up + timed) → {path.relative_to(ROOT)}"
+    )
     return path
 
 
 def child_cmd(kind: str, index_dir: Path, **options: object) -> list[str]:
-    """This module again, as the ``kind`` subprocess (``--child``), with ``--key value`` options
-    (run from the repo root, as ``run_sampled`` does)."""
+    """This module again, as the ``kind`` subprocess (``--child``), with ``--key value`` options,
+    or ``--key`` alone for a value of True (run from the repo root, as ``run_sampled`` does)."""
     options["index-dir"] = index_dir
-    pairs = [item for key, value in options.items() for item in (f"--{key}", value)]
-    return module_command("bench.bench_growth", "--child", kind, *pairs)
+    items: list[object] = []
+    for key, value in options.items():
+        if value is True:
+            items.append(f"--{key}")
+        elif value is not False and value is not None:
+            items += [f"--{key}", value]
+    return module_command("bench.bench_growth", "--child", kind, *items)
 
 
-def measure_size(size: int, args: argparse.Namespace, queries: Path) -> dict:
-    """Corpus, build, index size, queries for one size; the index deleted unless ``--keep``."""
+def existing_corpus_mib(size: int) -> float | None:
+    """The size of the corpus of ``size`` documents if it is there (a reused index needs none)."""
+    try:
+        meta = json.loads(
+            make_growth_corpus.meta_path(GROWTH_WORK / f"docs-{size}.jsonl").read_text("utf-8")
+        )
+        return meta["bytes"] / MIB
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def build_index(size: int, index_dir: Path, args: argparse.Namespace) -> dict:
+    """Corpus and a full, fresh build of ``index_dir``: the build figures of an entry."""
     docs, corpus = ensure_corpus(size)
-    index_dir = GROWTH_WORK / f"index-{size}"
     shutil.rmtree(index_dir, ignore_errors=True)  # always a fresh, full build
     log(f"  build: reindex(procs={args.procs}, limitmb={LIMITMB})…")
     build, tree, process_s = run_sampled(
@@ -336,23 +449,9 @@ def measure_size(size: int, args: argparse.Namespace, queries: Path) -> dict:
         f"{build['build_cpu_s'] / process_s:.1f} cores busy, "
         f"peak {tree.peak_sum_kib / 1024:,.0f} MiB (tree), index {allocated / MIB:,.0f} MiB"
     )
-    log(f"  queries: {args.rounds} timed rounds…")
-    query, query_tree, _ = run_sampled(
-        child_cmd("queries", index_dir, queries=queries, rounds=args.rounds),
-        f"queries {size:,}",
-    )
-    log(f"  queries: p50 {query['p50_ms']:.1f} ms, p95 {query['p95_ms']:.1f} ms")
-    if not args.keep:
-        shutil.rmtree(index_dir, ignore_errors=True)
-    problems = []
-    if build["documents"] != size or query["indexed_docs"] != size:
-        problems.append(
-            f"{size} documents fed in, {build['documents']} loaded, "
-            f"{query['indexed_docs']} in the index"
-        )
     return {
-        "docs": size,
         "corpus_mib": corpus["bytes"] / MIB,
+        "documents_loaded": build["documents"],
         "build_s": build["build_s"],
         "build_process_s": process_s,
         "build_cpu_s": build["build_cpu_s"],
@@ -367,6 +466,51 @@ def measure_size(size: int, args: argparse.Namespace, queries: Path) -> dict:
         "peak_processes": tree.peak_processes,
         "index_mib": allocated / MIB,
         "index_apparent_mib": apparent / MIB,
+    }
+
+
+def measure_size(size: int, args: argparse.Namespace, queries: Path) -> dict:
+    """Corpus, build, index size, queries for one size (with ``--reuse``, an index already
+    there is measured as it is, not built); a built index deleted unless ``--keep``."""
+    index_dir = GROWTH_WORK / f"index-{size}"
+    reused = bool(args.reuse) and (index_dir / "CURRENT").exists()
+    if reused:
+        log(f"  build: skipped, reusing {index_dir.relative_to(ROOT)} (--reuse)")
+        entry: dict = {"docs": size, "reused_index": True, "corpus_mib": existing_corpus_mib(size)}
+    else:
+        entry = {"docs": size, "reused_index": False, **build_index(size, index_dir, args)}
+    log(
+        f"  queries: {SHORT_QUERIES} short and {QUESTIONS} questions, each timed at first sight, "
+        "then repeated…"
+    )
+    query, query_tree, _ = run_sampled(
+        child_cmd("queries", index_dir, queries=queries, **{"pack-missing": reused}),
+        f"queries {size:,}",
+    )
+    if query.get("pack_s") is not None:
+        log(f"  packed postings: {query['packed_segments']} segments in {query['pack_s']:,.1f} s")
+    log(
+        f"  queries: fresh p50 {query['fresh_p50_ms']:.1f} ms, p95 {query['fresh_p95_ms']:.1f} ms; "
+        f"repeated p95 {query['repeated_p95_ms']:.1f} ms; questions p95 {query['questions_p95_ms']:.1f} ms; "
+        f"private {query['private_mib']:,.0f} MiB"
+    )
+    if reused:  # after packing, if it packed; only the generation in use
+        from searchsvc.index.generations import current_generation
+
+        generation = current_generation(index_dir)
+        allocated, apparent = disk_usage(generation.path)
+        entry |= {"index_mib": allocated / MIB, "index_apparent_mib": apparent / MIB}
+    elif not args.keep:
+        shutil.rmtree(index_dir, ignore_errors=True)
+    problems = []
+    loaded = entry.get("documents_loaded", size)
+    if loaded != size or query["indexed_docs"] != size:
+        problems.append(
+            f"{size} documents wanted, {'?' if reused else loaded} loaded, "
+            f"{query['indexed_docs']} in the index"
+        )
+    return {
+        **entry,
         **query,
         "query_tree_peak_rss_mib": query_tree.peak_sum_kib / 1024,
         "problems": problems,
@@ -390,6 +534,16 @@ def load_results(path: Path) -> dict:
     return data
 
 
+def load_before(path: Path) -> list[dict]:
+    """The entries of ``growth-before.json`` (0.2.0's figures: the same queries repeated),
+    by size; none if the file is not there."""
+    try:
+        runs = json.loads(path.read_text(encoding="utf-8")).get("runs", {})
+    except FileNotFoundError:
+        return []
+    return [runs[k] for k in sorted(runs, key=int)]
+
+
 def human(n: float) -> str:
     """20000 → 20k, 1000000 → 1M: axis ticks and table."""
     if n >= 1_000_000 and n % 1_000_000 == 0:
@@ -399,29 +553,80 @@ def human(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def number(value: object) -> float | None:
+    """A figure as a float, or None when it is missing (absent, None, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def cell(e: dict, key: str, fmt: str) -> str:
+    """One table cell: the figure formatted, or an en dash when it is missing."""
+    value = number(e.get(key))
+    return "–" if value is None else format(value, fmt)
+
+
 def fmt_table(entries: list[dict]) -> str:
-    """One markdown row per size."""
+    """One markdown row per size; "–" where a figure is missing (the build of a reused index)."""
     header = (
         "| docs | build s | docs/s | peak MiB (tree) | peak MiB (largest) | index MiB "
-        "| p50 ms | p95 ms | query RSS MiB | commit |"
+        "| fresh p50 / p95 ms | repeated p95 ms | questions p95 ms "
+        "| query RSS MiB | private MiB | pack s | commit |"
     )
-    rows = [header, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    rows = [header, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for e in entries:
         commit = e["commit"] + ("+dirty" if e.get("dirty") else "")
+        if e.get("reused_index"):
+            commit += ", reused index"
+        fresh = (
+            f"{cell(e, 'fresh_p50_ms', '.1f')} / {cell(e, 'fresh_p95_ms', '.1f')}"
+            if "fresh_p50_ms" in e
+            else "–"
+        )
         rows.append(
-            f"| {e['docs']:,} | {e['build_s']:,.1f} | {e['docs_per_s']:,.0f} "
-            f"| {e['peak_tree_rss_mib']:,.0f} | {e['peak_single_rss_mib']:,.0f} "
-            f"| {e['index_mib']:,.1f} | {e['p50_ms']:.1f} | {e['p95_ms']:.1f} "
-            f"| {e['query_rss_mib']:,.0f} | {commit} |"
+            f"| {e['docs']:,} | {cell(e, 'build_s', ',.1f')} | {cell(e, 'docs_per_s', ',.0f')} "
+            f"| {cell(e, 'peak_tree_rss_mib', ',.0f')} | {cell(e, 'peak_single_rss_mib', ',.0f')} "
+            f"| {cell(e, 'index_mib', ',.1f')} | {fresh} | {cell(e, 'repeated_p95_ms', '.1f')} "
+            f"| {cell(e, 'questions_p95_ms', '.1f')} | {cell(e, 'query_rss_mib', ',.0f')} "
+            f"| {cell(e, 'private_mib', ',.0f')} | {cell(e, 'pack_s', ',.1f')} | {commit} |"
         )
     return "\n".join(rows)
 
 
-def annotate(ax, xs: list[int], ys: list[float], fmt: str, below: bool = False) -> None:
+def series(entries: list[dict], key: str) -> tuple[list[int], list[float]]:
+    """(documents, figure) of the entries that have ``key``: missing points are skipped."""
+    points = [(e["docs"], number(e.get(key))) for e in entries]
+    kept = [(x, y) for x, y in points if y is not None]
+    return [x for x, _ in kept], [y for _, y in kept]
+
+
+def annotate(ax, xs: list[int], ys: list[float], fmt: str, below: bool = False, **style) -> None:
     """Write each point's value beside it: the figure must be readable without the table."""
     offset = (4, -12) if below else (4, 5)
     for x, y in zip(xs, ys, strict=True):
-        ax.annotate(fmt.format(y), (x, y), textcoords="offset points", xytext=offset, fontsize=8)
+        ax.annotate(
+            fmt.format(y), (x, y), textcoords="offset points", xytext=offset, fontsize=8, **style
+        )
+
+
+def curve(
+    ax,
+    entries: list[dict],
+    key: str,
+    fmt: str,
+    label: str,
+    note: str | None = None,
+    below: bool = False,
+    **style,
+) -> list[float]:
+    """Plot ``key`` against documents where it is known (values written beside the points
+    when ``note`` is a format); returns the values drawn."""
+    xs, ys = series(entries, key)
+    if xs:
+        ax.plot(xs, ys, fmt, label=label, **style)
+        if note:
+            annotate(ax, xs, ys, note, below=below, color=style.get("color"))
+    return ys
 
 
 def limit_line(ax, y: float, label: str) -> None:
@@ -439,90 +644,176 @@ def limit_line(ax, y: float, label: str) -> None:
     )
 
 
-def plot(entries: list[dict], png: Path) -> None:
-    """The 2×2 figure; matplotlib is imported here so that children never load it."""
+def nothing_to_draw(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="grey")
+
+
+def plot(entries: list[dict], png: Path, before: list[dict] | None = None) -> None:
+    """The 2×2 figure; matplotlib is imported here so that children never load it.
+
+    ``before``: the entries of ``growth-before.json`` (queries measured by 0.2.0's
+    method), drawn in grey in the latency panel. Missing figures are not drawn.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xs = [e["docs"] for e in entries]
-    col = {k: [e[k] for e in entries] for k in entries[0] if isinstance(entries[0][k], int | float)}
+    before = before or []
+    xs = sorted({e["docs"] for e in entries})
     fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
     (ax_build, ax_size), (ax_mem, ax_query) = axes
 
-    ax_build.plot(xs, col["build_s"], "o-", color="tab:blue", label="build time (s)")
-    annotate(ax_build, xs, col["build_s"], "{:,.0f} s")
+    built = curve(
+        ax_build, entries, "build_s", "o-", "build time (s)", "{:,.0f} s", color="tab:blue"
+    )
     ax_build.set_ylabel("build time (s)", color="tab:blue")
-    ax_build.set_yscale("log")
     ax_rate = ax_build.twinx()
-    ax_rate.plot(xs, col["docs_per_s"], "s--", color="tab:orange", label="docs/s")
-    annotate(ax_rate, xs, col["docs_per_s"], "{:,.0f}/s", below=True)
+    rates = curve(
+        ax_rate, entries, "docs_per_s", "s--", "docs/s", "{:,.0f}/s", below=True, color="tab:orange"
+    )
     ax_rate.set_ylabel("documents per second", color="tab:orange")
-    ax_rate.set_ylim(0, max(col["docs_per_s"]) * 1.3)
+    if built:
+        ax_build.set_yscale("log")
+        ax_rate.set_ylim(0, max(rates) * 1.3)
+        ax_build.legend(handles=ax_build.lines + ax_rate.lines, loc="upper left", fontsize=8)
+    else:
+        nothing_to_draw(ax_build, "no build measured (reused indexes)")
+        ax_build.set_yticks([])
+        ax_rate.set_yticks([])
     ax_build.set_title("Full build (reindex)")
-    ax_build.legend(handles=ax_build.lines + ax_rate.lines, loc="upper left", fontsize=8)
 
-    ax_size.plot(xs, col["index_mib"], "o-", label="index on disk (du)")
-    ax_size.plot(xs, col["corpus_mib"], "^:", color="grey", label="JSON Lines input")
-    annotate(ax_size, xs, col["index_mib"], "{:,.0f} MiB")
-    ax_size.set_yscale("log")
+    sizes = curve(ax_size, entries, "index_mib", "o-", "index on disk (du)", "{:,.0f} MiB")
+    sizes += curve(ax_size, entries, "corpus_mib", "^:", "JSON Lines input", color="grey")
+    if sizes:
+        ax_size.set_yscale("log")
+        ax_size.legend(fontsize=8)
     ax_size.set_ylabel("MiB")
     ax_size.set_title("Index size")
-    ax_size.legend(fontsize=8)
 
     # A run whose peak came from a defect fixed since says so (peak_note) and
-    # gives the peak of the build itself.
-    building = [e.get("peak_tree_rss_mib_building", e["peak_tree_rss_mib"]) for e in entries]
-    col["peak_tree_rss_mib"] = building
-    col["peak_single_rss_mib"] = [  # not known apart from the defect's: not drawn
-        float("nan") if "peak_note" in e else e["peak_single_rss_mib"] for e in entries
+    # gives the peak of the build itself; its largest single process is not
+    # known apart from the defect's, so it is not drawn.
+    memory = [
+        e
+        | {
+            "peak_tree_rss_mib": e.get("peak_tree_rss_mib_building", e.get("peak_tree_rss_mib")),
+            "peak_single_rss_mib": None if "peak_note" in e else e.get("peak_single_rss_mib"),
+        }
+        for e in entries
     ]
-    ax_mem.plot(xs, col["peak_tree_rss_mib"], "o-", label="build: peak sum of RSS, all processes")
-    ax_mem.plot(xs, col["peak_single_rss_mib"], "s--", label="build: largest single process")
-    ax_mem.plot(xs, col["query_peak_rss_mib"], "^:", label="query process (one searcher)")
-    annotate(ax_mem, xs, col["peak_tree_rss_mib"], "{:,.0f}")
-    for x, e in zip(xs, entries, strict=True):
+    drawn = curve(
+        ax_mem,
+        memory,
+        "peak_tree_rss_mib",
+        "o-",
+        "build: peak sum of RSS, all processes",
+        "{:,.0f}",
+    )
+    drawn += curve(ax_mem, memory, "peak_single_rss_mib", "s--", "build: largest single process")
+    drawn += curve(
+        ax_mem, memory, "query_peak_rss_mib", "^:", "query process (one searcher): peak RSS"
+    )
+    drawn += curve(ax_mem, memory, "private_mib", "v-.", "query process: private memory")
+    for e in entries:
         if "peak_note" in e:
             ax_mem.annotate(
                 f"then {e['peak_tree_rss_mib']:,.0f} in a count\ncheck, fixed since (see json)",
-                (x, e["peak_tree_rss_mib_building"]), textcoords="offset points", xytext=(-95, -40),
-                fontsize=7, color="darkred",
+                (e["docs"], e["peak_tree_rss_mib_building"]),
+                textcoords="offset points",
+                xytext=(-95, -40),
+                fontsize=7,
+                color="darkred",
             )
     limit_line(ax_mem, ONE_GB_MIB, "1 GB machine")
-    ax_mem.set_ylim(0, max(ONE_GB_MIB * 1.15, *col["peak_tree_rss_mib"], *col["query_peak_rss_mib"]) * 1.1)
+    ax_mem.set_ylim(0, max(ONE_GB_MIB * 1.15, *drawn) * 1.1)
     ax_mem.set_ylabel("MiB")
     ax_mem.set_title("Peak memory")
     ax_mem.legend(fontsize=8, loc="upper left")
 
-    ax_query.plot(xs, col["p50_ms"], "o-", label="p50")
-    ax_query.plot(xs, col["p95_ms"], "s--", label="p95")
-    annotate(ax_query, xs, col["p50_ms"], "{:.0f} ms", below=True)
-    annotate(ax_query, xs, col["p95_ms"], "{:.0f} ms")
+    grey = {"color": "0.55"}
+    latencies = curve(
+        ax_query, before, "p50_ms", "o-", "before (0.2.0, repeated queries): p50", alpha=0.8, **grey
+    )
+    latencies += curve(
+        ax_query,
+        before,
+        "p95_ms",
+        "s--",
+        "before (0.2.0, repeated queries): p95",
+        "{:.0f} ms",
+        alpha=0.8,
+        **grey,
+    )
+    latencies += curve(
+        ax_query,
+        entries,
+        "fresh_p50_ms",
+        "o-",
+        "fresh queries p50",
+        "{:.0f} ms",
+        below=True,
+        color="tab:blue",
+    )
+    latencies += curve(
+        ax_query,
+        entries,
+        "fresh_p95_ms",
+        "s-",
+        "fresh queries p95",
+        "{:.0f} ms",
+        color="tab:orange",
+    )
+    latencies += curve(
+        ax_query, entries, "repeated_p95_ms", "d:", "repeated p95", color="tab:green"
+    )
+    latencies += curve(
+        ax_query,
+        entries,
+        "questions_p95_ms",
+        "^-.",
+        "questions fresh p95",
+        "{:.0f} ms",
+        color="tab:purple",
+    )
     limit_line(ax_query, LATENCY_LINE_MS, f"{LATENCY_LINE_MS} ms")
-    ax_query.set_ylim(0, max(LATENCY_LINE_MS * 1.3, *col["p95_ms"]) * 1.15)
+    ax_query.set_yscale("log")  # 2 ms to 1 s: on a linear scale the small ones vanish
+    ax_query.set_ylim(
+        min(LATENCY_LINE_MS / 2, *latencies) / 1.6, max(LATENCY_LINE_MS * 2, *latencies) * 2.2
+    )
     ax_query.set_ylabel("ms per query")
-    ax_query.set_title(f"Query latency: {QUERIES} short queries, top 10 with snippets")
-    ax_query.legend(fontsize=8, loc="upper left")
+    ax_query.set_title("Query latency: short queries, top 10 with snippets, facets, suggestion")
+    ax_query.legend(fontsize=7.5, loc="upper left")
 
     plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
-    for ax in (ax_build, ax_size):  # log y (50× range), labelled 20, 50, 100, not 2×10¹
+    for ax in (ax_build, ax_size, ax_query):  # log y, labelled 20, 50, 100, not 2×10¹
+        if ax.get_yscale() != "log":
+            continue
         ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2, 5)))
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
         ax.tick_params(axis="y", which="minor", labelsize=8)
     for ax in axes.flat:
+        ticks = sorted(set(xs) | {e["docs"] for e in before}) if ax is ax_query else xs
         ax.set_xscale("log")
-        ax.margins(x=0.12)  # room for the values written beside the last points
-        ax.set_xticks(xs, [human(x) for x in xs])
+        # Room for the values written beside the last points, also around a single size.
+        pad = max(1.5, (ticks[-1] / ticks[0]) ** 0.12)
+        ax.set_xlim(ticks[0] / pad, ticks[-1] * pad)
+        ax.set_xticks(ticks, [human(x) for x in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # only the measured sizes
         ax.set_xlabel("documents")
         ax.grid(True, which="major", alpha=0.3)
     commits = sorted({e["commit"] + ("+dirty" if e.get("dirty") else "") for e in entries})
     last = entries[-1]
+    builds = [
+        e for e in entries if number(e.get("build_s")) is not None and e.get("procs") is not None
+    ]
+    build = f", procs={builds[-1]['procs']}, limitmb={builds[-1]['limitmb']}" if builds else ""
+    reused = sum(1 for e in entries if e.get("reused_index"))
+    reused_note = f" ({reused} reused {'index' if reused == 1 else 'indexes'}, not built)"
     fig.suptitle(
-        f"searchsvc growth: {last['cpus']} CPUs, {last['ram_mib'] / 1024:.0f} GiB RAM, "
-        f"procs={last['procs']}, limitmb={last['limitmb']}, commit {', '.join(commits)}"
+        f"searchsvc growth: {last['cpus']} CPUs, {last['ram_mib'] / 1024:.0f} GiB RAM{build}, "
+        f"commit {', '.join(commits)}" + (reused_note if reused else "")
     )
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -545,7 +836,9 @@ def parse_sizes(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--plot-only", action="store_true", help="redraw the PNG from every size in the results file"
+        "--plot-only",
+        action="store_true",
+        help="redraw the PNG from every size in the results file",
     )
     parser.add_argument(
         "--sizes",
@@ -556,15 +849,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="skip sizes already in the results file for the same git commit",
+        help="skip sizes already in the results file for the same git commit (and query method)",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the indexes in bench/work/growth/"
     )
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="where bench/work/growth/index-N/CURRENT exists, do not build: measure the queries "
+        "on that index (packing its postings first if it has none); a reused index is kept",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print the figures as JSON, not a table"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="timed query rounds (default: 2)")
     parser.add_argument(
         "--procs",
         type=int,
@@ -582,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", help=argparse.SUPPRESS)
     parser.add_argument("--docs", help=argparse.SUPPRESS)
     parser.add_argument("--queries", help=argparse.SUPPRESS)
+    parser.add_argument("--pack-missing", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         run_child(args)
@@ -595,9 +894,13 @@ def main(argv: list[str] | None = None) -> int:
         f"commit {commit}{' (searchsvc/ has uncommitted changes)' if dirty else ''}; "
         f"sizes {', '.join(human(s) for s in args.sizes)}; results → {json_path}"
     )
+    before = load_before(args.results / BEFORE_FILE)
     if args.plot_only:
         entries = [results["runs"][k] for k in sorted(results["runs"], key=int)]
-        plot(entries, png_path)
+        if not entries:
+            log(f"nothing to plot: {json_path} holds no sizes")
+            return 1
+        plot(entries, png_path, before)
         log(f"plot → {png_path}")
         return 0
     load = os.getloadavg()[0]  # before our own work, which raises it
@@ -607,20 +910,28 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         previous = results["runs"].get(str(size))
         if args.resume and previous and previous.get("commit") == commit:
+            if "fresh_p50_ms" in previous:
+                log(
+                    f"{size:,} documents: already measured at {commit} ({previous['measured_at']}), skipped"
+                )
+                continue
             log(
-                f"{size:,} documents: already measured at {commit} ({previous['measured_at']}), skipped"
+                f"{size:,} documents: measured at {commit} with the old query method, measured again"
             )
-            continue
         log(f"{size:,} documents:")
         queries = queries or ensure_queries()
         entry = measure_size(size, args, queries)
         entry |= {
             "commit": commit,
             "dirty": dirty,
-            "procs": args.procs,
-            "limitmb": LIMITMB,
-            "rounds": args.rounds,
-            "queries": QUERIES,
+            "procs": None if entry["reused_index"] else args.procs,
+            "limitmb": None if entry["reused_index"] else LIMITMB,
+            "query_method": "fresh",  # bench_fresh.run; growth-before.json: the same queries repeated
+            "queries": SHORT_QUERIES,
+            "warmup_queries": SHORT_WARMUP,
+            "questions": QUESTIONS,
+            "warmup_questions": QUESTIONS_WARMUP,
+            "query_seed": QUERY_SEED,
             "load_at_start": load,
             "measured_at": dt.datetime.now().isoformat(timespec="seconds"),
             **machine(),
@@ -629,14 +940,17 @@ def main(argv: list[str] | None = None) -> int:
         save_json(json_path, results)  # after each size: a long run can be resumed
 
     entries = [results["runs"][str(s)] for s in args.sizes]
-    plot(entries, png_path)
+    plot(entries, png_path, before)
     log(f"plot → {png_path}")
     if args.json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
     else:
+        built = "an existing index where there is one (--reuse), else " if args.reuse else ""
         print(
-            f"\nGrowth: full build with reindex(procs={args.procs}), then {QUERIES} short "
-            f"queries (top 10 with snippets), {os.cpu_count()} CPUs\n"
+            f"\nGrowth: {built}a full build with reindex(procs={args.procs}), then {SHORT_QUERIES} "
+            f"short queries and {QUESTIONS} questions (top 10 with snippets, facets, suggestion), "
+            f"each timed the first time the process sees it, after {SHORT_WARMUP} / "
+            f"{QUESTIONS_WARMUP} warm-up queries of their own, then repeated; {os.cpu_count()} CPUs\n"
         )
         print(fmt_table(entries))
     problems = [p for e in entries for p in e["problems"]]
