@@ -33,12 +33,12 @@ from whoosh.reading import IndexReader, TermNotFound
 
 #: The fields packed, and whether their positions are too: ``text`` is what
 #: every query scores and what the pair bonus checks for adjacent words;
-#: ``exact`` and ``title`` are scored from their documents and weights only
-#: (a quoted phrase of exact words reads Whoosh's blocks).
-PACKED_FIELDS = {"text": True, "exact": False, "title": False}
+#: ``exact`` holds quoted phrases and words that analyse into several terms
+#: (« aujourd'hui », « qu'elle »); ``title`` keeps no positions.
+PACKED_FIELDS = {"text": True, "exact": True, "title": False}
 
 #: Version of the files' layout, in each segment's marker file.
-FORMAT = 1
+FORMAT = 2
 
 PREFIX = "packed-"
 
@@ -128,11 +128,14 @@ def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with
         "weights": _concat(weights, np.float32),
     }
     if with_positions:
+        # Positions are found from each posting's count (2 bytes) and where
+        # each term's positions start, not from an offset per posting (4-8 bytes).
         flat = _concat(positions, np.int64)
         top = int(flat.max()) if len(flat) else 0
         arrays["pos"] = flat.astype(np.uint16 if top < 2**16 else np.uint32)
-        offsets = np.cumsum(np.concatenate([[0], _concat(freqs, np.int64)]))
-        arrays["posoff"] = offsets.astype(np.uint32 if offsets[-1] < 2**32 else np.int64)
+        counts = _concat(freqs, np.int64)
+        arrays["freqs"] = counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.uint32)
+        arrays["termpos"] = np.concatenate([[0], np.cumsum(counts)])[arrays["postoff"]].astype(np.int64)
     for kind, array in arrays.items():
         target = array_path(folder, segment_id, field, kind)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -235,7 +238,8 @@ class PackedField:
     docs: np.ndarray
     weights: np.ndarray
     pos: np.ndarray | None = None
-    posoff: np.ndarray | None = None
+    freqs: np.ndarray | None = None
+    termpos: np.ndarray | None = None
 
     def find(self, term: bytes) -> int:
         """The ordinal of ``term`` in the field's sorted terms, or -1."""
@@ -254,7 +258,7 @@ class PackedField:
     def positions(self, term: bytes, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the documents ``local`` (sorted local docnums) that hold ``term``:
         (their docnum repeated once per position, the positions)."""
-        assert self.pos is not None and self.posoff is not None
+        assert self.pos is not None and self.freqs is not None and self.termpos is not None
         i = self.find(term)
         if i < 0 or not len(local):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -264,10 +268,11 @@ class PackedField:
         inside = at < len(ids)
         inside[inside] = ids[at[inside]] == local[inside]
         at = at[inside]
-        postings = start + at
-        lo = self.posoff[postings].astype(np.int64)
-        hi = self.posoff[postings + 1].astype(np.int64)
-        lengths = hi - lo
+        if not len(at):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        counts = self.freqs[start : start + int(at[-1]) + 1].astype(np.int64)  # up to the last wanted
+        lengths = counts[at]
+        lo = int(self.termpos[i]) + (np.cumsum(counts) - counts)[at]
         # Each posting's slice of positions, gathered in one index array.
         idx = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
         return np.repeat(ids[at].astype(np.int64), lengths), self.pos[idx].astype(np.int64)
@@ -296,7 +301,7 @@ class PackedSegment:
         for name in marker["fields"]:
             kinds = ["lex", "lexoff", "postoff", "docs", "weights"]
             if PACKED_FIELDS.get(name):
-                kinds += ["pos", "posoff"]
+                kinds += ["pos", "freqs", "termpos"]
             self._fields[name] = PackedField(
                 **{kind: _load(array_path(folder, segment_id, name, kind)) for kind in kinds}
             )
