@@ -4,7 +4,8 @@ An index folder holds numbered, complete Whoosh indexes and one pointer::
 
     index_dir/
       CURRENT         {"generation": 12}, replaced atomically (write, fsync, rename)
-      gen-000012/     the Whoosh files, catalog.sqlite, prefixes.json and manifest.json
+      gen-000012/     the Whoosh files, packed-*.npy (:mod:`.packed`), catalog.sqlite,
+                      prefixes.json and manifest.json
       gen-000011/     the previous generation, kept for readers still on it
       reindex.lock    held (lockf) by the reindex under way, if any
       querylog.sqlite the query log (searchsvc.ops.querylog), unless configured elsewhere
