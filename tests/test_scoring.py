@@ -164,3 +164,27 @@ def test_opening_an_index_does_not_copy_its_files_into_memory(searcher):
     assert copied > on_disk / 3  # the postings and term files, copied
     assert in_place < on_disk / 20
     assert [h.docnum for h in searcher.search(wq.Term("text", "macron"), limit=5)]  # still reads
+
+
+def test_combine_merges_sparse_and_dense_alike():
+    """combine() sorts few postings and uses a dense slot per document for
+    many: both ways give the same union, sums and counts."""
+    import numpy as np
+
+    from searchsvc.search.scoring import Matches, combine
+
+    rng = np.random.default_rng(5)
+    parts = []
+    for size in (3, 40, 400, 0, 1):
+        ids = np.unique(rng.integers(0, 1000, size))
+        parts.append(Matches(ids.astype(np.int64), rng.random(len(ids))))
+    few = combine(parts, n=10**6)  # 444 postings * 16 < 10**6: sorted
+    many = combine(parts, n=1000)  # dense
+    expected: dict[int, list[float]] = {}
+    for p in parts:
+        for d, s in zip(p.ids.tolist(), p.scores.tolist(), strict=True):
+            expected.setdefault(d, []).append(s)
+    for ids, scores, hits in (few, many):
+        assert ids.tolist() == sorted(expected)
+        assert scores.tolist() == pytest.approx([sum(expected[d]) for d in sorted(expected)])
+        assert hits.tolist() == [len(expected[d]) for d in sorted(expected)]
