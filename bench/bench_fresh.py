@@ -70,14 +70,15 @@ def draw_questions(n: int, seed: int) -> list[str]:
 
 
 def private_mib() -> float:
-    """This process's private memory (Private_Clean + Private_Dirty), MiB: what
-    each worker adds, the shared page cache of the index files aside."""
-    total = 0
+    """This process's own memory, MiB: its anonymous pages (heap, arrays:
+    ``Anonymous`` in ``/proc/self/smaps_rollup``). The index files it maps are
+    left out: they are the page cache, shared by every worker (a file page
+    only this process touched counts as "Private_Clean" all the same)."""
     with open(f"/proc/{os.getpid()}/smaps_rollup", encoding="ascii") as f:
         for line in f:
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                total += int(line.split()[1])
-    return total / 1024
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def summary(timings: list[float]) -> dict:

@@ -33,9 +33,9 @@ queries over 50 ms). For each size (default 20,000, 100,000, 300,000 and
    - questions: 110 PIAF questions of 8 to 15 words
      (``draw_questions(110, seed=7)``), 10 warm-up, 100 timed the same way;
    - memory of that process: VmRSS at the end, its peak (VmHWM), and its
-     private memory after both sets (Private_Clean + Private_Dirty of
-     ``/proc/self/smaps_rollup``: what one more worker adds, the index files
-     in the shared page cache aside).
+     own memory after both sets (``Anonymous`` in ``/proc/self/smaps_rollup``:
+     heap and arrays, what one more worker adds; the index files it maps are
+     the shared page cache and left out).
 
    Up to 0.2.0 this step ran the SAME 300 queries as warm-up and then timed
    two more rounds of them, so it measured caches. Those figures are kept in
