@@ -176,11 +176,10 @@ class VectorScorer:
         if not words:
             return Matches.empty()
         per_word = [self.term_scores(fieldname, w) for w in words]
-        candidates = per_word[0][0]
-        for ids, _ in per_word[1:]:
-            candidates = np.intersect1d(candidates, ids, assume_unique=True)
-        if within is not None:
-            candidates = np.intersect1d(candidates, within)
+        candidates = within if within is not None else min((ids for ids, _ in per_word), key=len)
+        for ids, _ in per_word:  # sorted arrays: a binary search each, no sort
+            found, _ = positions_in(ids, candidates)
+            candidates = candidates[found]
         if not len(candidates):
             return Matches.empty()
         if len(words) > 1:
@@ -225,12 +224,20 @@ class VectorScorer:
             for i, word in enumerate(words):
                 docs, positions = field.positions(word.encode("utf-8"), local)
                 ok = positions >= i
+                # Sorted by document then position, so the keys are sorted and unique.
                 keys = (docs[ok] << 32) | (positions[ok] - i)
-                starts = np.unique(keys) if starts is None else np.intersect1d(starts, keys)
+                if starts is None:
+                    starts = keys
+                else:
+                    found, _ = positions_in(keys, starts)
+                    starts = starts[found]
                 if not len(starts):
                     break
             if starts is not None and len(starts):
-                keep.append(np.unique(starts >> 32) + offset)
+                docs = starts >> 32
+                first = np.ones(len(docs), dtype=bool)
+                first[1:] = docs[1:] != docs[:-1]
+                keep.append(docs[first] + offset)
         return np.concatenate(keep) if keep else _NO_IDS
 
     def _positions(self, fieldname: str, text: str, docnums: np.ndarray) -> dict[int, list[int]]:
