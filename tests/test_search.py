@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from whoosh import query as wq
 
 from searchsvc.errors import QueryError
 from searchsvc.index.reindex import reindex
@@ -91,6 +92,38 @@ def test_a_misspelt_word_is_forgiven_and_suggested_with_accents(searcher):
     page = search(searcher, SearchRequest(q="presidentiele"))
     assert [h.id for h in page.hits] == ["election.txt"]
     assert page.suggestion == "présidentielle"
+
+
+@pytest.fixture(scope="module")
+def stop_words_searcher(tmp_path_factory):
+    """« sans elle » side by side in one article, apart in others, which
+    hold the words more often (a higher score without the order)."""
+    articles = [
+        {"id": "ensemble", "title": "Un récit", "body": "Il est parti sans elle, ce matin-là."},
+        *({"id": f"apart{i}", "title": "Autre récit", "body": "Sans bruit, sans lumière, sans retour : elle, "
+           "puis elle encore, elle toujours."} for i in range(5)),
+        {"id": "elle", "title": "Départ", "body": "Il dit qu'elle veut partir demain matin."},
+        {"id": "sans", "title": "Départ", "body": "Elle veut partir, dit-il, demain."},
+    ]  # fmt: skip
+    return open_searcher(index_documents(tmp_path_factory.mktemp("stop"), articles))
+
+
+def test_a_query_of_stop_words_puts_them_in_order_first(stop_words_searcher):
+    parsed = parse("sans elle", stop_words_searcher.schema, stop_words_searcher.reader())
+    assert isinstance(parsed.query, wq.And) and isinstance(parsed.bonus, wq.Phrase)  # the order: a bonus
+    page = search(stop_words_searcher, SearchRequest(q="sans elle"))
+    assert page.total == 6 and page.hits[0].id == "ensemble"
+
+
+def test_a_word_of_stop_words_alone_is_not_a_clause(stop_words_searcher):
+    """« qu'elle » is searched as a stop word is: not at all beside other words
+    (its positions would be read in most articles, for no signal)."""
+    parsed = parse("qu'elle veut partir", stop_words_searcher.schema, stop_words_searcher.reader())
+    assert not [q for q in parsed.query.leaves() if isinstance(q, wq.Phrase)]
+    page = search(stop_words_searcher, SearchRequest(q="qu'elle veut partir"))
+    assert {h.id for h in page.hits[:2]} == {"elle", "sans"}  # both words, with or without « qu'elle »
+    alone = search(stop_words_searcher, SearchRequest(q="qu'elle"))  # nothing else: its exact words
+    assert [h.id for h in alone.hits] == ["elle"]
 
 
 @pytest.fixture(scope="module")

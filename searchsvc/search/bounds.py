@@ -152,6 +152,12 @@ def bound(q: wq.Query, reader: IndexReader, excluded: set[str], budget: Budget |
             budget.words += 1
         return q if _within(budget) else wq.NullQuery
     if isinstance(q, wq.Phrase):
+        if q.fieldname == "exact" and all(w in STOP_WORDS for w in q.words):
+            # « qu'elle », « est-ce », « a-t-on »: stop words only, as a lone
+            # stop word is. Its positions would be read in most articles (3 s
+            # for one question at 250,000) for no signal. A query of nothing
+            # else is searched by _stop_words_only (see parsing.parse).
+            return wq.NullQuery
         budget.words += len(q.words)
         if not has_positions(reader.schema, q.fieldname):
             # `title:"premier ministre"`: the title field keeps no positions,
