@@ -11,6 +11,7 @@ from searchsvc.search.limits import (
     MAX_DEPTH,
     MAX_EXPANSIONS,
     MAX_QUERY_EXPANSIONS,
+    MAX_QUERY_SCANS,
     MAX_SCANNED,
     MAX_TYPO_LOOKUPS,
     MAX_WORDS,
@@ -352,16 +353,35 @@ def test_a_query_of_many_wildcards_expands_a_bounded_number_of_them(large_vocabu
     q = " ".join(f"a{x}{y}*" for x, y in itertools.product("bcdfghjklmnp", repeat=2))  # 144 prefixes
     assert len(q) <= 1000
     parsed, reader = parse_counting(large_vocabulary, q, monkeypatch)
-    assert reader.scans <= MAX_WORDS and reader.scanned <= MAX_WORDS * MAX_SCANNED
-    # One budget for the whole query: the first prefixes are expanded, the later ones not at all.
+    # One budget for the whole query: MAX_QUERY_SCANS scans of the vocabulary, not one per prefix
+    assert reader.scans == MAX_QUERY_SCANS and reader.scanned <= MAX_QUERY_SCANS * MAX_SCANNED
+    # and MAX_QUERY_EXPANSIONS terms: the first prefixes are expanded, the later ones not at all.
     leaves = list(parsed.query.leaves())
     assert len(leaves) == MAX_QUERY_EXPANSIONS
     assert {t.text[:3] for t in leaves} == {f"a{x}{y}" for x, y in list(itertools.product("bcdfghjklmnp", repeat=2))[:4]}
-    assert len(parsed.notes) == 2  # the words past MAX_WORDS, and the expansions past the budget
+    assert len(parsed.notes) == 3  # the words past MAX_WORDS, the scans and the expansions past the budget
     body = large_vocabulary.test_client().get("/api/search", query_string={"q": q}).get_json()
     assert body["notes"] == parsed.notes and body["total"] > 0
     page = large_vocabulary.test_client().get("/", query_string={"q": q}).get_data(as_text=True)
     assert "Requête trop vaste" in page
+
+
+def test_expansions_read_a_bounded_number_of_postings(monkeypatch, tmp_path):
+    """Prefixes of words found in every article: at most MAX_EXPANDED_POSTINGS
+    times the articles' postings in all (here, with the floor lowered to 0)."""
+    from searchsvc.search import bounds
+
+    words = [f"mot{i:03d}" for i in range(100)]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(20):
+        (corpus / f"a{i}.txt").write_text(f"Article {i}\n{' '.join(words)}\n", "utf-8")
+    app = make_app(build_index(corpus, tmp_path / "index"), query_log="off", QUERY_CACHE=0)
+    monkeypatch.setattr(bounds, "MIN_EXPANDED_POSTINGS", 0)
+    parsed, _ = parse_counting(app, "mot0* mot1*", monkeypatch)
+    leaves = list(parsed.query.leaves())
+    assert len(leaves) == bounds.MAX_EXPANDED_POSTINGS  # each word is in all 20 articles: 4 x 20 postings
+    assert parsed.notes
 
 
 def test_a_few_prefixes_are_within_the_budget(large_vocabulary, monkeypatch):

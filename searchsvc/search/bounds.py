@@ -17,7 +17,15 @@ from ..text.analysis import STOP_WORDS, stem
 from ..text.normalize import fold
 from ..text.schema import has_positions
 from .cache import BoundedCache
-from .limits import MAX_EXPANSIONS, MAX_QUERY_EXPANSIONS, MAX_SCANNED, MAX_WORDS
+from .limits import (
+    MAX_EXPANDED_POSTINGS,
+    MAX_EXPANSIONS,
+    MAX_QUERY_EXPANSIONS,
+    MAX_QUERY_SCANS,
+    MAX_SCANNED,
+    MAX_WORDS,
+    MIN_EXPANDED_POSTINGS,
+)
 from .postings import reader_key
 from .typos import doc_frequency, within_distance
 from .weighting import FIELD_BOOSTS
@@ -91,12 +99,19 @@ def _in_range(q: wq.TermRange, reader: IndexReader) -> Iterator[tuple[bytes, obj
 
 @dataclass
 class Budget:
-    """What one query may still spend: words searched, and index terms its
-    expansions may stand for; ``notes`` says what was left out for want of it."""
+    """What one query may still spend: words searched; for its expansions,
+    index terms, scans of the vocabulary and postings (see :mod:`.limits`);
+    ``notes`` says what was left out for want of it."""
 
     words: int = 0
     expansions: int = MAX_QUERY_EXPANSIONS
+    scans: int = MAX_QUERY_SCANS
+    postings: float = float("inf")
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_index(cls, reader: IndexReader) -> Budget:
+        return cls(postings=max(MAX_EXPANDED_POSTINGS * reader.doc_count_all(), MIN_EXPANDED_POSTINGS))
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -112,14 +127,25 @@ def _expand(q: wq.Query, reader: IndexReader, budget: Budget) -> wq.Query:
     key = (reader_key(reader), type(q).__name__, fieldname, getattr(q, "text", None), getattr(q, "maxdist", 0),
            getattr(q, "prefixlength", 0), getattr(q, "start", None), getattr(q, "end", None),
            getattr(q, "startexcl", None), getattr(q, "endexcl", None))  # fmt: skip
-    terms = _EXPANSIONS.get(key, lambda: _expansions(q, reader))
-    if len(terms) > budget.expansions:
-        budget.note(
-            f"prefixes, wildcards, fuzzy words and ranges stand for at most {MAX_QUERY_EXPANSIONS} words "
-            "in all per query: the last ones were searched in part or not at all"
-        )
-        terms = terms[: budget.expansions]
-    budget.expansions -= len(terms)
+    if key not in _EXPANSIONS:
+        if budget.scans <= 0:
+            budget.note(f"at most {MAX_QUERY_SCANS} prefixes, wildcards, fuzzy words or ranges not searched "
+                        "before are expanded per query: the others were not searched")  # fmt: skip
+            return wq.NullQuery
+        budget.scans -= 1
+    kept = []
+    for term, frequency in _EXPANSIONS.get(key, lambda: _expansions(q, reader)):  # most frequent first
+        if len(kept) >= budget.expansions or frequency > budget.postings:
+            budget.note(
+                f"prefixes, wildcards, fuzzy words and ranges stand for at most {MAX_QUERY_EXPANSIONS} words "
+                f"and {MAX_EXPANDED_POSTINGS} times the articles' postings in all per query: "
+                "the last ones were searched in part or not at all"
+            )
+            break
+        kept.append((term, frequency))
+        budget.postings -= frequency
+    budget.expansions -= len(kept)
+    terms = kept
     if not terms:
         return wq.NullQuery
     # Weighted by frequency, so that a rare expansion (high idf) does not

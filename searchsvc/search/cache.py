@@ -25,6 +25,10 @@ class BoundedCache(Generic[T]):
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._values
+
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The value cached for ``key``, or ``compute()``'s (then cached)."""
         with self._lock:

@@ -16,6 +16,14 @@ MAX_SCANNED = 2000
 #: query may stand for together: past it, the later ones are not searched
 #: (and the answer says so), so no query reads more than a few normal ones.
 MAX_QUERY_EXPANSIONS = 200
+#: Scans of the vocabulary (each of at most MAX_SCANNED terms) one query may
+#: make for its expansions; those already made for the generation are free.
+MAX_QUERY_SCANS = 8
+#: Postings all of a query's expansions may read together, in articles of
+#: the index: 4 is four words found in every article; never fewer than
+#: MIN_EXPANDED_POSTINGS (a few milliseconds' reading), for small indexes.
+MAX_EXPANDED_POSTINGS = 4
+MIN_EXPANDED_POSTINGS = 100_000
 #: Unknown words of one query looked up for their nearest words (each a
 #: scan of the vocabulary near it); later unknown words are searched as typed.
 MAX_TYPO_LOOKUPS = 8

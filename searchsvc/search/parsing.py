@@ -212,7 +212,7 @@ def parse(q: str, schema: Schema, reader: IndexReader, synonyms: Synonyms | None
         result.excluded.clear()
         result.expanded.clear()
         parsed = parser().parse(_SYNTAX.sub(" ", text))
-    budget = Budget()
+    budget = Budget.for_index(reader)
     result.query = bound(parsed, reader, result.excluded, budget)
     result.notes = budget.notes
     # Only stop words (`les`, `jusqu'à`): their exact forms. Not `mon*` (a

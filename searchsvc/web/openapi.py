@@ -119,7 +119,8 @@ SEARCH_RESULT = {
         "notes": {"type": "array", "items": {"type": "string"}, "description": (
             "What the query's bounds left out of the search, in plain words (a query past "
             f"{MAX_WORDS} words, or whose prefixes, wildcards, fuzzy words and ranges stand for more "
-            f"than {MAX_QUERY_EXPANSIONS} index words in all); empty for nearly every query.")},
+            f"than {MAX_QUERY_EXPANSIONS} index words, or need too many scans or postings, in all); "
+            "empty for nearly every query.")},
     },
 }
 
