@@ -14,7 +14,6 @@ from searchsvc.search.limits import (
     MAX_QUERY_SCANS,
     MAX_SCANNED,
     MAX_TYPO_LOOKUPS,
-    MAX_WORDS,
 )
 
 from .builders import build_index, make_app, make_client, use_a_newer_schema, validate
