@@ -188,3 +188,31 @@ def test_combine_merges_sparse_and_dense_alike():
         assert ids.tolist() == sorted(expected)
         assert scores.tolist() == pytest.approx([sum(expected[d]) for d in sorted(expected)])
         assert hits.tolist() == [len(expected[d]) for d in sorted(expected)]
+
+
+def test_clauses_past_the_bits_of_the_dense_accumulators_rank_alike(searcher):
+    """Up to 32 clauses are scored into one dense array with a bit each; more
+    are merged sparsely, with the same scores and clause counts."""
+    import numpy as np
+
+    from searchsvc.search import ranking
+
+    words = ["macron", "retraites", "police", "manifestation", "ministre", "president", "france", "paris",
+             "gouvernement", "election", "covid", "vaccin", "football", "europe", "guerre", "economie", "prix",
+             "petrole", "sante", "hopital", "ecole", "climat", "justice", "proces", "greve", "syndicat", "loi",
+             "senat", "maire", "region", "etat", "otan", "russie"]  # fmt: skip
+    clauses_ = [wq.Or([wq.Term("text", w), wq.Term("exact", w, boost=0.5)]) for w in words]
+    scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
+    wide = ranking._score_clauses(scorer, clauses_)  # 33: sparse
+    narrow = [ranking._score_clauses(scorer, clauses_[:32]), ranking._score_clauses(scorer, clauses_[32:])]
+    ids = np.union1d(narrow[0][0], narrow[1][0])
+    assert wide[0].tolist() == ids.tolist() and len(ids) > 50
+    expected = {}
+    for offset, (part_ids, part_scores, part_bits) in zip((0, 32), narrow, strict=True):
+        for d, sc, bits in zip(part_ids.tolist(), part_scores.tolist(), part_bits.tolist(), strict=True):
+            old = expected.get(d, (0.0, 0))
+            expected[d] = (old[0] + sc, old[1] + (int(bits) << offset))
+    assert wide[1].tolist() == pytest.approx([expected[d][0] for d in ids.tolist()], rel=1e-12)
+    assert [int(b) for b in wide[2]] == [expected[d][1] for d in ids.tolist()]
+    dense, bits = scorer.arrays.scratch()
+    assert not dense.any() and not bits.any()  # cleared after each query

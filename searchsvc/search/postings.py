@@ -58,6 +58,8 @@ class IndexArrays:
         self._year: np.ndarray | None = None
         self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
+        self._norms: dict[tuple, np.ndarray] = {}
+        self._scratch = threading.local()
         folder = index_folder(reader)
         self.packed: list[tuple[PackedSegment, int, int]] | None = None
         packed = open_packed(folder, reader) if folder is not None else None
@@ -112,6 +114,25 @@ class IndexArrays:
                     codes[offset : offset + column._count] = np.frombuffer(raw, dtype=np.uint8)
             lengths = self._lengths[fieldname] = _BYTE_TO_LENGTH[codes]
         return lengths
+
+    def norms(self, reader: IndexReader, fieldname: str, k1: float, b: float, avgfl: float) -> np.ndarray:
+        """BM25's length normalisation of every document in ``fieldname``,
+        ``k1 * (1 - b + b * length / avgfl)``: computed once per generation,
+        not once per posting of every query."""
+        key = (fieldname, k1, b, avgfl)
+        norms = self._norms.get(key)
+        if norms is None:
+            norms = self._norms[key] = k1 * (1 - b + b * self.lengths(reader, fieldname) / avgfl)
+        return norms
+
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's dense accumulators, one slot per document (scores,
+        and a bit per clause of the query): allocated once, zero between
+        queries (the ranking clears the slots it used)."""
+        buffers = getattr(self._scratch, "buffers", None)
+        if buffers is None:
+            buffers = self._scratch.buffers = (np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=np.uint32))
+        return buffers
 
     def day(self, reader: IndexReader) -> np.ndarray:
         """The ``day`` column (YYYYMMDD, 0 when undated) of every document."""

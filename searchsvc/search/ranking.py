@@ -18,7 +18,7 @@ from whoosh.searching import Searcher
 from .clauses import clauses
 from .facets import DocFilter, facet_counts, filter_candidates, selected_only
 from .parsing import ParsedQuery
-from .scoring import VectorScorer, combine, positions_in, top
+from .scoring import VectorScorer, positions_in, top
 from .weighting import WEIGHTING
 
 #: Documents holding every word of the query before those holding some.
@@ -70,11 +70,10 @@ def rank_and_count(
         return Ranking([], 0, selected_only(doc_filter))
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     required, optional, excluded = clauses(q)
-    parts = [scorer.evaluate(c) for c in required + optional]
-    ids, scores, hits = combine(parts, scorer.n)
+    parts = required + optional
+    ids, scores, hits = _score_clauses(scorer, parts)
     if required:
-        held, _, held_by = combine(parts[: len(required)], scorer.n)
-        keep, _ = positions_in(held[held_by == len(required)], ids)
+        keep = hits & ((1 << len(required)) - 1) == (1 << len(required)) - 1  # bits 0… are the required
         ids, scores, hits = ids[keep], scores[keep], hits[keep]
     if excluded is not None:
         out, _ = positions_in(scorer.evaluate(excluded).ids, ids)
@@ -96,7 +95,7 @@ def rank_and_count(
     best = top(candidates, scores, wanted)
     first = best[:0]
     if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
-        strict = np.flatnonzero(hits == len(parts))
+        strict = np.flatnonzero(hits == (1 << len(parts)) - 1)
         first = strict[top(candidates[strict], scores[strict], wanted)]
     if parsed.bonus is not None:
         within = np.union1d(best, first)  # indexes into candidates, sorted as they are
@@ -106,6 +105,34 @@ def rank_and_count(
     seen = set(first.tolist())
     ordered = first.tolist() + [i for i in best.tolist() if i not in seen]
     return Ranking([(int(candidates[i]), float(scores[i])) for i in ordered[:depth]], total, counts)
+
+
+def _score_clauses(scorer: VectorScorer, parts: list[wq.Query]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every document some clause matches (sorted), its summed score, and the
+    clauses it holds as bits (bit ``i``: ``parts[i]``). Scored into the
+    thread's dense accumulators, then read back and cleared; queries of more
+    clauses than the bits hold are merged sparsely."""
+    if len(parts) > 32:
+        matches = [scorer.evaluate(c) for c in parts]
+        ids = np.unique(np.concatenate([m.ids for m in matches]))
+        scores = np.zeros(len(ids))
+        bits = np.zeros(len(ids), dtype=object)  # Python ints: any number of bits
+        for i, m in enumerate(matches):
+            found, at = positions_in(ids, m.ids)
+            scores[at] += m.scores[found]
+            bits[at] += 1 << i
+        return ids, scores, bits
+    dense, clause_bits = scorer.arrays.scratch()
+    ids = None
+    try:
+        for i, clause in enumerate(parts):
+            scorer.accumulate(clause, dense, clause_bits, 1 << i)
+        ids = np.flatnonzero(clause_bits)
+        return ids, dense[ids], clause_bits[ids].astype(np.int64)
+    finally:  # the slots used, back to zero for the next query (all of them, after an error)
+        touched = ids if ids is not None else np.flatnonzero(clause_bits)
+        dense[touched] = 0
+        clause_bits[touched] = 0
 
 
 #: How many of the best matches the pair bonus may reorder.

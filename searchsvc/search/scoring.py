@@ -103,16 +103,30 @@ class VectorScorer:
             return _NO_IDS, np.zeros(0)
         field = self.reader.schema[fieldname]
         ids, weights = self.arrays.postings(self.reader, fieldname, text)
-        ids = ids.astype(np.int64)
         weights = weights.astype(np.float64)
         if not len(ids) or not field.scorable:
-            return ids, weights
+            return ids.astype(np.int64), weights
         stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
         idf = bm25_idf(stats, fieldname, text)
         avgfl = stats.avg_field_length(fieldname) or 1
-        lengths = self.arrays.lengths(self.reader, fieldname)[ids]
-        norm = self.k1 * (1 - self.b + self.b * lengths / avgfl)
-        return ids, idf * weights * (self.k1 + 1) / (weights + norm)
+        norm = self.arrays.norms(self.reader, fieldname, self.k1, self.b, avgfl)[ids]
+        return ids.astype(np.int64), idf * weights * (self.k1 + 1) / (weights + norm)
+
+    def accumulate(self, q: wq.Query, scores: np.ndarray, clauses: np.ndarray, bit: int) -> None:
+        """Add ``q``'s scores into ``scores`` (one slot per document) and set
+        ``bit`` in ``clauses`` for every document it matches: a query's words
+        scored straight into one dense array, without a sparse union per word."""
+        if type(q) is wq.Term:
+            ids, term_scores = self.term_scores(q.fieldname, term_text(q.text))
+            scores[ids] += term_scores * q.boost if q.boost != 1 else term_scores
+            clauses[ids] |= bit
+        elif isinstance(q, wq.Or) and not q.minmatch and not q.scale:
+            for sub in q.subqueries:  # an OR's score is the sum of its parts'
+                self.accumulate(sub, scores, clauses, bit)
+        else:
+            m = self.evaluate(q)
+            scores[m.ids] += m.scores
+            clauses[m.ids] |= bit
 
     # Queries ---------------------------------------------------------------
 
