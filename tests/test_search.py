@@ -283,3 +283,26 @@ def test_consecutive_words_found_together_rank_higher(tmp_path):
     (corpus / "separes.txt").write_text("Article B\nNoël approche ; la fête aussi.\n", "utf-8")
     s = open_searcher(build_index(corpus, tmp_path / "ix"))
     assert ids(s, "fête Noël") == ["ensemble.txt", "separes.txt"]
+
+
+@pytest.mark.parametrize(
+    "body, q, marked",
+    [
+        ("Les chevaux courent dans le pré.", "cheval", "chevaux"),
+        ("Selon l'État, tout va bien.", "etat", "État"),
+        ("Des Œuvres d'art volées.", "oeuvre", "Œuvres"),
+        ("Il pleut aujourd'hui encore.", "aujourdhui", "aujourd'hui"),
+        ("Les États-Unis et l'OTAN.", "unis", "Unis"),
+        ("Le COVID-19 recule.", "19", "19"),
+    ],
+)
+def test_snippets_mark_words_whatever_their_stem_or_parts(searcher, body, q, marked):
+    """Snippets analyse only the words sharing a mark's first two letters (per
+    part, folded): endings that stemming changes, elisions, ligatures and
+    compounds are still marked."""
+    from searchsvc.search.snippets import make_snippet, stems_to_mark
+
+    parsed = parse(q, searcher.schema, searcher.reader())
+    marks = stems_to_mark(parsed.highlight_terms(), searcher.schema)
+    snippet = make_snippet(body, marks, searcher.schema["text"].analyzer)
+    assert f"<mark>{marked}</mark>" in snippet.replace("&#x27;", "'")

@@ -19,8 +19,8 @@ from typing import NamedTuple
 from whoosh.analysis import Analyzer
 from whoosh.fields import Schema
 
-from ..text.analysis import TOKEN_PATTERN, analyze_word
-from ..text.normalize import APOSTROPHES, HYPHENS
+from ..text.analysis import TOKEN_PATTERN, analyze_word, split_word
+from ..text.normalize import APOSTROPHES, HYPHENS, fold
 
 SNIPPET_CHARS = 240
 #: Context kept before a fragment's first match and after its last.
@@ -49,17 +49,28 @@ class _WordTerms:
         self.analyzer = analyzer
         self.terms: dict[str, tuple[Span, ...]] = {}
         self.words_of: dict[str, set[str]] = {}
+        #: The first two letters of each part of a word, folded: a term keeps
+        #: them (the stemmer changes endings only), so a word whose parts
+        #: share none with a mark cannot hold it and is not analysed.
+        self.heads: dict[str, frozenset[str]] = {}
         self.lock = threading.Lock()
 
     def matching(self, words: set[str], marks: frozenset[str]) -> dict[str, tuple[Span, ...]]:
         """The ``words`` holding a term in ``marks``, with their parts."""
         with self.lock:
             unknown = words.difference(self.terms)
-            if len(self.terms) + len(unknown) > self.MAX_WORDS:
+            if len(self.terms) + len(unknown) > self.MAX_WORDS or len(self.heads) > self.MAX_WORDS:
                 self.terms.clear()
                 self.words_of.clear()
+                self.heads.clear()
                 unknown = words
+            wanted = {m[:2] for m in marks}
             for word in unknown:
+                heads = self.heads.get(word)
+                if heads is None:
+                    heads = self.heads[word] = frozenset(fold(part)[:2] for part, _, _ in split_word(word))
+                if heads.isdisjoint(wanted):
+                    continue
                 spans = tuple(
                     Span(p.start, p.end, None if p.stopped else p.term) for p in analyze_word(self.analyzer, word)
                 )
