@@ -110,8 +110,8 @@ def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with
     freqs: list[np.ndarray] = []
     positions: list[np.ndarray] = []
     count = 0
-    for term in r.lexicon(field):
-        for ids, ws, fs, ps in _term_blocks(r, field, term, with_positions):
+    for term, info in _field_items(r, field):
+        for ids, ws, fs, ps in _term_blocks(r, field, term, with_positions, info):
             docs.append(ids)
             weights.append(ws)
             if with_positions:
@@ -155,17 +155,29 @@ def _write_atomically(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
+def _field_items(r: IndexReader, field: str) -> Iterator[tuple[bytes, object]]:
+    """A segment's (term, term info) of one field, in order, read as the term
+    index is walked (no look-up per term)."""
+    for (fieldname, term), info in r._terms.items_from(field, b""):
+        if fieldname != field:
+            return
+        yield term, info
+
+
 def _term_blocks(
-    r: IndexReader, field: str, term: bytes, with_positions: bool
+    r: IndexReader, field: str, term: bytes, with_positions: bool, info: object = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
     """A term's postings in a segment, a Whoosh block at a time: (local
     docnums, weights, frequencies, positions) with the positions of the
     whole block flattened (frequencies say how many each posting has)."""
+    terms = r._terms
     try:
         # The segment's own matcher, deleted documents included (the live
         # mask hides them): ``r.postings`` would skip them, and skip a whole
         # block of them before the first block could be read.
-        m = r._terms.matcher(field, term, r.schema[field].format)
+        if info is None:
+            info = terms.term_info(field, term)
+        m = terms._codec.postings_reader(terms._postfile, info, r.schema[field].format, term=(field, term))
     except (TermNotFound, KeyError):
         return
     if isinstance(m, W3LeafMatcher):
@@ -207,14 +219,11 @@ def decode_positions_block(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]
     (a 4-byte count, then a pickled list of deltas), in one ``pickle.loads``:
     the pickles are joined into the pickle of a list of lists. Returns the
     count of each posting and all positions, flattened."""
-    bodies = []
-    for value in values:
-        body = value[4:]
-        if body[:2] == b"\x80\x02":
-            body = body[2:]
-        if body.endswith(b"."):
-            body = body[:-1]
-        bodies.append(body)
+    # Each value: a 4-byte count, the protocol header (\x80\x02), the list,
+    # and the pickle's STOP (which Whoosh's writer may leave out).
+    bodies = [v[6:-1] if v[-1:] == b"." else v[6:] for v in values]
+    if not all(v[4:6] == b"\x80\x02" for v in values):
+        bodies = [_body(v) for v in values]
     lists = pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"l.")
     counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
     deltas = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
@@ -223,6 +232,13 @@ def decode_positions_block(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]
     firsts = np.cumsum(counts) - counts
     before = np.where(firsts > 0, running[np.maximum(firsts - 1, 0)], 0) if len(running) else firsts
     return counts, running - np.repeat(before, counts)
+
+
+def _body(value: bytes) -> bytes:
+    body = value[4:]
+    if body[:2] == b"\x80\x02":
+        body = body[2:]
+    return body[:-1] if body.endswith(b".") else body
 
 
 # Reading ----------------------------------------------------------------------
