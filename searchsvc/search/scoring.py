@@ -102,15 +102,18 @@ class VectorScorer:
         if fieldname not in self.reader.schema:
             return _NO_IDS, np.zeros(0)
         field = self.reader.schema[fieldname]
-        ids, weights = self.arrays.postings(self.reader, fieldname, text)
-        weights = weights.astype(np.float64)
+        ids, weights = self.arrays.postings(self.reader, fieldname, text)  # int32 docnums, float32 weights
         if not len(ids) or not field.scorable:
-            return ids.astype(np.int64), weights
+            return ids, weights.astype(np.float64)
         stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
         idf = bm25_idf(stats, fieldname, text)
         avgfl = stats.avg_field_length(fieldname) or 1
-        norm = self.arrays.norms(self.reader, fieldname, self.k1, self.b, avgfl)[ids]
-        return ids.astype(np.int64), idf * weights * (self.k1 + 1) / (weights + norm)
+        # idf * w * (k1 + 1) / (w + norm), in float64, in four passes over the postings
+        denominator = self.arrays.norms(self.reader, fieldname, self.k1, self.b, avgfl)[ids]
+        denominator += weights
+        scores = np.multiply(weights, idf * (self.k1 + 1), dtype=np.float64)
+        scores /= denominator
+        return ids, scores
 
     def accumulate(self, q: wq.Query, scores: np.ndarray, clauses: np.ndarray, bit: int) -> None:
         """Add ``q``'s scores into ``scores`` (one slot per document) and set
