@@ -291,11 +291,22 @@ def parse_counting(app, q, monkeypatch):
     from searchsvc.search.cache import BoundedCache
     from searchsvc.search.parsing import parse
 
+    from searchsvc.search import typos
+
     monkeypatch.setattr(bounds, "_EXPANSIONS", BoundedCache(10))  # what a first reader of the generation pays
 
     with app.app_context():
         searcher = app.extensions["searchsvc.index"].searcher()
     reader = CountingReader(searcher.reader())
+
+    def counted_terms_with_prefix(r, fieldname, prefix, limit):  # the packed term lists, read for typos
+        terms = real_terms_with_prefix(searcher.reader(), fieldname, prefix, limit)
+        reader.scans += 1
+        reader.scanned += len(terms)
+        return terms
+
+    real_terms_with_prefix = typos.terms_with_prefix
+    monkeypatch.setattr(typos, "terms_with_prefix", counted_terms_with_prefix)
     return parse(q, searcher.schema, reader), reader
 
 

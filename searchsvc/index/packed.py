@@ -263,6 +263,17 @@ class PackedField:
         i = bisect_left(terms, term)
         return i if i < len(terms) and terms[i] == term else -1
 
+    def terms_with_prefix(self, prefix: bytes, limit: int) -> list[bytes]:
+        """The first ``limit`` terms starting with ``prefix``, in order."""
+        terms = _Terms(self.lex, self.lexoff)
+        lo = bisect_left(terms, prefix)
+        hi = min(bisect_left(terms, prefix + b"\xff", lo), lo + limit)  # no UTF-8 byte is 0xff
+        if hi <= lo:
+            return []
+        blob = self.lex[self.lexoff[lo] : self.lexoff[hi]].tobytes()
+        cuts = (self.lexoff[lo : hi + 1] - self.lexoff[lo]).tolist()
+        return [blob[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
     def postings(self, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(local docnums, weights) of ``term``: views, no copy."""
         i = self.find(term)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,21 @@ class IndexArrays:
         if len(ids_parts) == 1:
             return ids_parts[0], weight_parts[0]
         return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+
+def terms_with_prefix(reader: IndexReader, fieldname: str, prefix: str, limit: int) -> list[str]:
+    """The first ``limit`` terms of ``fieldname`` starting with ``prefix``, in
+    order: from the packed term lists when the generation has them (a binary
+    search per segment), else from Whoosh's merge of every segment's terms."""
+    arrays = arrays_for(reader)
+    if arrays.packed is not None:
+        fields = [segment.field(fieldname) for segment, _, _ in arrays.packed]
+        if all(f is not None for f in fields):
+            found: set[bytes] = set()
+            for f in fields:
+                found.update(f.terms_with_prefix(prefix.encode("utf-8"), limit))  # type: ignore[union-attr]
+            return [t.decode("utf-8") for t in sorted(found)[:limit]]
+    return [term_text(t) for t in islice(reader.expand_prefix(fieldname, prefix), limit)]
 
 
 def index_folder(reader: IndexReader) -> Path | None:

@@ -9,8 +9,6 @@ rarely hits them, and the scan stays bounded.
 
 from __future__ import annotations
 
-from itertools import islice
-
 from rapidfuzz import process as rf_process
 from rapidfuzz.distance import OSA
 from whoosh.fields import Schema
@@ -19,6 +17,7 @@ from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
 
 from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_TYPO_LOOKUPS, MAX_WORDS
+from .postings import terms_with_prefix
 from .synonym_query import SynonymGroup
 from .weighting import TEXT_FIELDS
 
@@ -97,10 +96,7 @@ def needs_look_up(reader: IndexReader, word: str) -> bool:
 def within_distance(reader: IndexReader, fieldname: str, word: str, maxdist: int, prefix: int) -> list[str]:
     """Index words of ``fieldname`` within ``maxdist`` edits of ``word`` and
     sharing its first ``prefix`` letters, most frequent first (bounded)."""
-    candidates = [
-        t.decode("utf-8") if isinstance(t, bytes) else t
-        for t in islice(reader.expand_prefix(fieldname, word[:prefix]), MAX_SCANNED * 10)
-    ]
+    candidates = terms_with_prefix(reader, fieldname, word[:prefix], MAX_SCANNED * 10)
     near = rf_process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
     near.sort(key=lambda m: (m[1], -doc_frequency(reader, fieldname, m[0])))
     return [choice for choice, _, _ in near if choice != word][:MAX_EXPANSIONS]
