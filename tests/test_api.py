@@ -287,11 +287,9 @@ class CountingReader:
 
 
 def parse_counting(app, q, monkeypatch):
-    from searchsvc.search import bounds
+    from searchsvc.search import bounds, typos
     from searchsvc.search.cache import BoundedCache
     from searchsvc.search.parsing import parse
-
-    from searchsvc.search import typos
 
     monkeypatch.setattr(bounds, "_EXPANSIONS", BoundedCache(10))  # what a first reader of the generation pays
 
