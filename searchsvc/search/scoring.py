@@ -101,10 +101,13 @@ class VectorScorer:
         """(docnums, BM25 scores) of one term, as Whoosh's scorer computes them."""
         if fieldname not in self.reader.schema:
             return _NO_IDS, np.zeros(0)
-        field = self.reader.schema[fieldname]
         ids, weights = self.arrays.postings(self.reader, fieldname, text)  # int32 docnums, float32 weights
-        if not len(ids) or not field.scorable:
-            return ids, weights.astype(np.float64)
+        return ids, self.bm25(fieldname, text, ids, weights)
+
+    def bm25(self, fieldname: str, text: str, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The BM25 scores of some postings of one term (``ids``, ``weights``)."""
+        if not len(ids) or not self.reader.schema[fieldname].scorable:
+            return weights.astype(np.float64)
         stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
         idf = bm25_idf(stats, fieldname, text)
         avgfl = stats.avg_field_length(fieldname) or 1
@@ -113,7 +116,7 @@ class VectorScorer:
         denominator += weights
         scores = np.multiply(weights, idf * (self.k1 + 1), dtype=np.float64)
         scores /= denominator
-        return ids, scores
+        return scores
 
     def accumulate(self, q: wq.Query, scores: np.ndarray, clauses: np.ndarray, bit: int) -> None:
         """Add ``q``'s scores into ``scores`` (one slot per document) and set
@@ -190,9 +193,11 @@ class VectorScorer:
         """Documents holding ``words`` at consecutive positions (Whoosh's
         ``Phrase`` with slop 1), scored as Whoosh does: the sum of the words'
         scores, times ``boost``. ``within`` restricts the check to those documents."""
-        if not words:
+        if not words or fieldname not in self.reader.schema:
             return Matches.empty()
-        per_word = [self.term_scores(fieldname, w) for w in words]
+        # Each word's postings, unscored: a phrase often holds a word found in
+        # most articles (« l'île »), scored below for the candidates only.
+        per_word = [self.arrays.postings(self.reader, fieldname, w) for w in words]
         candidates = within if within is not None else min((ids for ids, _ in per_word), key=len)
         for ids, _ in per_word:  # sorted arrays: a binary search each, no sort
             found, _ = positions_in(ids, candidates)
@@ -202,9 +207,10 @@ class VectorScorer:
         if len(words) > 1:
             candidates = self._adjacent(fieldname, words, candidates)
         scores = np.zeros(len(candidates))
-        for ids, word_scores in per_word:
-            scores += word_scores[np.searchsorted(ids, candidates)]
-        return Matches(candidates, scores * boost)
+        for word, (ids, weights) in zip(words, per_word, strict=True):
+            _, at = positions_in(ids, candidates)
+            scores += self.bm25(fieldname, word, ids[at], weights[at])
+        return Matches(candidates.astype(np.int64), scores * boost)
 
     def _adjacent(self, fieldname: str, words: list[str], candidates: np.ndarray) -> np.ndarray:
         """The candidates where the words follow each other."""
