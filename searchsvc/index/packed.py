@@ -114,9 +114,9 @@ def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with
         for ids, ws, fs, ps in _term_blocks(r, field, term, with_positions, info):
             docs.append(ids)
             weights.append(ws)
-            if with_positions:
-                freqs.append(fs)
-                positions.append(ps)
+            if with_positions:  # 4 bytes each while collecting: a segment's positions are many
+                freqs.append(fs.astype(np.uint32))
+                positions.append(ps.astype(np.uint32))
             count += len(ids)
         terms.append(term)
         starts.append(count)
@@ -130,9 +130,10 @@ def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with
     if with_positions:
         # Positions are found from each posting's count (2 bytes) and where
         # each term's positions start, not from an offset per posting (4-8 bytes).
-        flat = _concat(positions, np.int64)
+        flat = _concat(positions, np.uint32)
         top = int(flat.max()) if len(flat) else 0
-        arrays["pos"] = flat.astype(np.uint16 if top < 2**16 else np.uint32)
+        arrays["pos"] = flat.astype(np.uint16) if top < 2**16 else flat
+        del flat, positions
         counts = _concat(freqs, np.int64)
         arrays["freqs"] = counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.uint32)
         arrays["termpos"] = np.concatenate([[0], np.cumsum(counts)])[arrays["postoff"]].astype(np.int64)
