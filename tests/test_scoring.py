@@ -191,8 +191,8 @@ def test_combine_merges_sparse_and_dense_alike():
 
 
 def test_clauses_past_the_bits_of_the_dense_accumulators_rank_alike(searcher):
-    """Up to 32 clauses are scored into one dense array with a bit each; more
-    are merged sparsely, with the same scores and clause counts."""
+    """32 clauses are scored into the dense array with a bit each; a wider
+    query is folded into counts every 32 clauses, with the same sums."""
     import numpy as np
 
     from searchsvc.search import ranking
@@ -203,16 +203,18 @@ def test_clauses_past_the_bits_of_the_dense_accumulators_rank_alike(searcher):
              "senat", "maire", "region", "etat", "otan", "russie"]  # fmt: skip
     clauses_ = [wq.Or([wq.Term("text", w), wq.Term("exact", w, boost=0.5)]) for w in words]
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
-    wide = ranking._score_clauses(scorer, clauses_)  # 33: sparse
-    narrow = [ranking._score_clauses(scorer, clauses_[:32]), ranking._score_clauses(scorer, clauses_[32:])]
+    wide = ranking._score_clauses(scorer, clauses_, required=3)  # 33 clauses: counts
+    narrow = [ranking._score_clauses(scorer, clauses_[:32], 3), ranking._score_clauses(scorer, clauses_[32:], 0)]
     ids = np.union1d(narrow[0][0], narrow[1][0])
     assert wide[0].tolist() == ids.tolist() and len(ids) > 50
-    expected = {}
-    for offset, (part_ids, part_scores, part_bits) in zip((0, 32), narrow, strict=True):
-        for d, sc, bits in zip(part_ids.tolist(), part_scores.tolist(), part_bits.tolist(), strict=True):
-            old = expected.get(d, (0.0, 0))
-            expected[d] = (old[0] + sc, old[1] + (int(bits) << offset))
+    expected: dict[int, list] = {}
+    for part_ids, part_scores, held, held_required in narrow:
+        for d, sc, h, r in zip(part_ids.tolist(), part_scores.tolist(), held.tolist(), held_required.tolist(), strict=True):
+            old = expected.setdefault(d, [0.0, 0, 0])
+            old[0], old[1], old[2] = old[0] + sc, old[1] + h, old[2] + r
     assert wide[1].tolist() == pytest.approx([expected[d][0] for d in ids.tolist()], rel=1e-12)
-    assert [int(b) for b in wide[2]] == [expected[d][1] for d in ids.tolist()]
+    assert wide[2].tolist() == [expected[d][1] for d in ids.tolist()]
+    assert wide[3].tolist() == [expected[d][2] for d in ids.tolist()]
+    assert max(wide[2]) > 2 and max(wide[3]) >= 1
     dense, bits = scorer.arrays.scratch()
     assert not dense.any() and not bits.any()  # cleared after each query

@@ -71,9 +71,9 @@ def rank_and_count(
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     required, optional, excluded = clauses(q)
     parts = required + optional
-    ids, scores, hits = _score_clauses(scorer, parts)
+    ids, scores, hits, held_required = _score_clauses(scorer, parts, len(required))
     if required:
-        keep = hits & ((1 << len(required)) - 1) == (1 << len(required)) - 1  # bits 0… are the required
+        keep = held_required == len(required)
         ids, scores, hits = ids[keep], scores[keep], hits[keep]
     if excluded is not None:
         out, _ = positions_in(scorer.evaluate(excluded).ids, ids)
@@ -95,7 +95,7 @@ def rank_and_count(
     best = top(candidates, scores, wanted)
     first = best[:0]
     if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
-        strict = np.flatnonzero(hits == (1 << len(parts)) - 1)
+        strict = np.flatnonzero(hits == len(parts))
         first = strict[top(candidates[strict], scores[strict], wanted)]
     if parsed.bonus is not None:
         within = np.union1d(best, first)  # indexes into candidates, sorted as they are
@@ -107,32 +107,50 @@ def rank_and_count(
     return Ranking([(int(candidates[i]), float(scores[i])) for i in ordered[:depth]], total, counts)
 
 
-def _score_clauses(scorer: VectorScorer, parts: list[wq.Query]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every document some clause matches (sorted), its summed score, and the
-    clauses it holds as bits (bit ``i``: ``parts[i]``). Scored into the
-    thread's dense accumulators, then read back and cleared; queries of more
-    clauses than the bits hold are merged sparsely."""
-    if len(parts) > 32:
-        matches = [scorer.evaluate(c) for c in parts]
-        ids = np.unique(np.concatenate([m.ids for m in matches]))
-        scores = np.zeros(len(ids))
-        bits = np.zeros(len(ids), dtype=object)  # Python ints: any number of bits
-        for i, m in enumerate(matches):
-            found, at = positions_in(ids, m.ids)
-            scores[at] += m.scores[found]
-            bits[at] += 1 << i
-        return ids, scores, bits
-    dense, clause_bits = scorer.arrays.scratch()
+def _score_clauses(
+    scorer: VectorScorer, parts: list[wq.Query], required: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every document some clause matches (sorted), its summed score, how
+    many clauses it holds, and how many of the first ``required`` ones.
+
+    Scored into the thread's dense accumulators (a bit per clause, 32 at a
+    time: the counts of a wider query are folded in after each 32), then read
+    back and cleared."""
+    dense, bits = scorer.arrays.scratch()
+    held = held_required = None  # per-document counts, for queries of more than 32 clauses
     ids = None
     try:
-        for i, clause in enumerate(parts):
-            scorer.accumulate(clause, dense, clause_bits, 1 << i)
-        ids = np.flatnonzero(clause_bits)
-        return ids, dense[ids], clause_bits[ids].astype(np.int64)
+        for start in range(0, len(parts), 32):
+            for i, clause in enumerate(parts[start : start + 32]):
+                scorer.accumulate(clause, dense, bits, 1 << i)
+            if len(parts) > 32:
+                if held is None:
+                    held = np.zeros(scorer.n, dtype=np.int16)
+                    held_required = np.zeros(scorer.n, dtype=np.int16)
+                touched = np.flatnonzero(bits)
+                group = bits[touched]
+                held[touched] += np.bitwise_count(group)
+                held_required[touched] += np.bitwise_count(group & _low_bits(required - start))
+                bits[touched] = 0
+        if held is None:
+            ids = np.flatnonzero(bits)
+            group = bits[ids]
+            return ids, dense[ids], np.bitwise_count(group), np.bitwise_count(group & _low_bits(required))
+        ids = np.flatnonzero(held)
+        return ids, dense[ids], held[ids], held_required[ids]
     finally:  # the slots used, back to zero for the next query (all of them, after an error)
-        touched = ids if ids is not None else np.flatnonzero(clause_bits)
-        dense[touched] = 0
-        clause_bits[touched] = 0
+        if ids is None:
+            used = bits != 0
+            if held is not None:
+                used |= held != 0
+            ids = np.flatnonzero(used)
+        dense[ids] = 0
+        bits[ids] = 0
+
+
+def _low_bits(count: int) -> int:
+    """The mask of the first ``count`` bits of 32 (none when ``count`` <= 0)."""
+    return (1 << max(0, min(count, 32))) - 1
 
 
 #: How many of the best matches the pair bonus may reorder.
