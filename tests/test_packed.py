@@ -181,3 +181,24 @@ def test_terms_with_prefix_are_whooshs(index_dir, monkeypatch, prefix):
     monkeypatch.setattr(postings, "open_packed", lambda folder, reader: None)
     assert packed_terms == postings.terms_with_prefix(reader, "exact", prefix, 40)
     assert len(packed_terms) == 40 or prefix in ("zz", "é", "presid")
+
+
+def test_a_packing_process_killed_fails_the_generation(index_dir, tmp_path, monkeypatch):
+    """A packing process that dies (killed, out of memory) is a write error
+    naming it, as a writer process's death is: the generation is not published."""
+    from searchsvc.errors import IndexWriteError
+
+    copy = tmp_path / "gen"
+    shutil.copytree(current_generation(index_dir).path, copy)
+    for entry in copy.glob(f"{packed.PREFIX}*"):
+        entry.unlink()
+    monkeypatch.setattr(packed, "_pack_in_process", _die)
+    with whoosh_index.open_dir(str(copy)).reader() as reader, pytest.raises(IndexWriteError, match="writer process died"):
+        packed.write_packed(copy, reader, procs=2)
+
+
+def _die(folder, segment_id):
+    """A packing process killed: gone at once, with no exception to send back."""
+    import os
+
+    os._exit(9)

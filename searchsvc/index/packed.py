@@ -23,6 +23,7 @@ import pickle
 from bisect import bisect_left
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -30,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import IndexReader, TermNotFound
+
+from ..errors import IndexWriteError
 
 #: The fields packed, and whether their positions are too: ``text`` is what
 #: every query scores and what the pair bonus checks for adjacent words;
@@ -65,8 +68,15 @@ def write_packed(folder: Path, reader: IndexReader, procs: int = 1) -> list[str]
     live_ids = {r._segment.segment_id() for r, _ in leaves}
     missing = [r for r, _ in leaves if not marker_path(folder, r._segment.segment_id()).exists()]
     if procs > 1 and len(missing) > 1:
-        with ProcessPoolExecutor(max_workers=min(procs, len(missing))) as pool:
-            list(pool.map(_pack_in_process, [folder] * len(missing), [r._segment.segment_id() for r in missing]))
+        try:
+            with ProcessPoolExecutor(max_workers=min(procs, len(missing))) as pool:
+                ids = [r._segment.segment_id() for r in missing]
+                list(pool.map(_pack_in_process, [folder] * len(missing), ids))
+        except BrokenProcessPool as e:  # killed, or out of memory: the generation is not published
+            raise IndexWriteError(
+                f"a writer process died while packing the postings in {folder} (killed, or out of memory); "
+                "the previous generation is untouched"
+            ) from e
     else:
         for r in missing:
             _pack_segment(folder, r)
