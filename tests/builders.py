@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,7 +41,7 @@ from whoosh.searching import Searcher
 
 from searchsvc import create_app
 from searchsvc.index.generations import current_generation
-from searchsvc.index.reindex import reindex
+from searchsvc.index.reindex import ReindexResult, reindex
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.weighting import WEIGHTING
 
@@ -110,6 +111,27 @@ def build_index(corpus: Path, index_dir: Path, **options: Any) -> Path:
     """Index ``corpus`` into ``index_dir`` (``options``: :func:`reindex`'s); returns ``index_dir``."""
     reindex([corpus], index_dir, **options)
     return index_dir
+
+
+def build_two_segment_index(
+    root: Path, articles: list[Path], *, changed: int, deleted: int, added_line: str
+) -> tuple[Path, ReindexResult]:
+    """``articles`` indexed, then the first ``changed`` of them edited (``added_line``
+    appended) and the next ``deleted`` removed, reindexed incrementally: an index
+    of several segments with deleted documents, as a live one is. Returns the
+    index folder and the incremental run's result."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in articles:
+        shutil.copy(path, corpus / path.name)
+    index_dir = root / "index"
+    reindex([corpus], index_dir, procs=1)
+    for path in articles[:changed]:  # re-added in a new segment, old copies deleted
+        copy = corpus / path.name
+        copy.write_text(copy.read_text("utf-8") + f"\n{added_line}\n", "utf-8")
+    for path in articles[changed : changed + deleted]:
+        (corpus / path.name).unlink()
+    return index_dir, reindex([corpus], index_dir, incremental=True)
 
 
 def build_small_index(root: Path) -> Path:

@@ -20,12 +20,11 @@ from whoosh.formats import Positions
 
 from searchsvc.index import packed
 from searchsvc.index.generations import current_generation
-from searchsvc.index.reindex import reindex
 from searchsvc.search import parsing, postings
 from searchsvc.search.ranking import rank
 from searchsvc.text import whoosh_patches
 
-from .builders import open_searcher
+from .builders import build_two_segment_index, open_searcher
 from .test_scoring import QUERIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,19 +33,10 @@ ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("packed")
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for path in ARTICLES:
-        shutil.copy(path, corpus / path.name)
-    index_dir = tmp / "index"
-    reindex([corpus], index_dir, procs=1)
-    for path in ARTICLES[:10]:
-        copy = corpus / path.name
-        copy.write_text(copy.read_text("utf-8") + "\nLe président de la République a parlé.\n", "utf-8")
-    for path in ARTICLES[10:15]:
-        (corpus / path.name).unlink()
-    reindex([corpus], index_dir, incremental=True)
+    index_dir, _ = build_two_segment_index(
+        tmp_path_factory.mktemp("packed"), ARTICLES, changed=10, deleted=5,
+        added_line="Le président de la République a parlé.",
+    )  # fmt: skip
     return index_dir
 
 

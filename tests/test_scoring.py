@@ -7,20 +7,18 @@ documents, as a live one does.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from whoosh import query as wq
 
-from searchsvc.index.reindex import reindex
 from searchsvc.search import parsing as querying
 from searchsvc.search.clauses import clauses
 from searchsvc.search.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, rank
 from searchsvc.search.scoring import VectorScorer
 from searchsvc.search.weighting import WEIGHTING
 
-from .builders import open_searcher
+from .builders import build_two_segment_index, open_searcher
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:300]
@@ -38,19 +36,10 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("scoring")
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for path in ARTICLES:
-        shutil.copy(path, corpus / path.name)
-    index_dir = tmp / "index"
-    reindex([corpus], index_dir, procs=1)
-    for path in ARTICLES[:20]:  # changed: re-added in a new segment, old copies deleted
-        path_in = corpus / path.name
-        path_in.write_text(path_in.read_text("utf-8") + "\nMacron et la réforme des retraites.\n", "utf-8")
-    for path in ARTICLES[20:30]:
-        (corpus / path.name).unlink()
-    result = reindex([corpus], index_dir, incremental=True)
+    index_dir, result = build_two_segment_index(
+        tmp_path_factory.mktemp("scoring"), ARTICLES, changed=20, deleted=10,
+        added_line="Macron et la réforme des retraites.",
+    )  # fmt: skip
     assert result.updated == 20 and result.deleted == 10
     searcher = open_searcher(index_dir)
     assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()
