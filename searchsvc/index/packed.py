@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from itertools import chain
 from pathlib import Path
 
@@ -44,6 +45,8 @@ PACKED_FIELDS = {"text": True, "exact": True, "title": False}
 FORMAT = 2
 
 PREFIX = "packed-"
+#: Term look-ups remembered per field and segment.
+FOUND_CACHE = 65_536
 
 
 def marker_path(folder: Path, segment_id: str) -> Path:
@@ -267,12 +270,22 @@ class PackedField:
     pos: np.ndarray | None = None
     freqs: np.ndarray | None = None
     termpos: np.ndarray | None = None
+    _found: dict[bytes, int] = dataclass_field(default_factory=dict, repr=False, compare=False)
 
     def find(self, term: bytes) -> int:
-        """The ordinal of ``term`` in the field's sorted terms, or -1."""
-        terms = _Terms(self.lex, self.lexoff)
-        i = bisect_left(terms, term)
-        return i if i < len(terms) and terms[i] == term else -1
+        """The ordinal of ``term`` in the field's sorted terms, or -1. The
+        terms last asked for are remembered: a binary search over the mapped
+        terms costs some twenty slices, and common words come back query
+        after query."""
+        found = self._found.get(term)
+        if found is None:
+            terms = _Terms(self.lex, self.lexoff)
+            i = bisect_left(terms, term)
+            found = i if i < len(terms) and terms[i] == term else -1
+            if len(self._found) >= FOUND_CACHE:
+                self._found.clear()
+            self._found[term] = found
+        return found
 
     def terms_with_prefix(self, prefix: bytes, limit: int) -> list[bytes]:
         """The first ``limit`` terms starting with ``prefix``, in order."""
@@ -284,6 +297,19 @@ class PackedField:
         blob = self.lex[self.lexoff[lo] : self.lexoff[hi]].tobytes()
         cuts = (self.lexoff[lo : hi + 1] - self.lexoff[lo]).tolist()
         return [blob[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+    def terms_from(self, start: bytes, limit: int) -> list[tuple[bytes, int]]:
+        """The first ``limit`` terms from ``start`` on, in order, each with
+        the number of documents holding it (deleted ones included)."""
+        terms = _Terms(self.lex, self.lexoff)
+        lo = bisect_left(terms, start)
+        hi = min(lo + limit, len(terms))
+        if hi <= lo:
+            return []
+        blob = self.lex[self.lexoff[lo] : self.lexoff[hi]].tobytes()
+        cuts = (self.lexoff[lo : hi + 1] - self.lexoff[lo]).tolist()
+        counts = np.diff(self.postoff[lo : hi + 1]).tolist()
+        return [(blob[a:b], n) for a, b, n in zip(cuts[:-1], cuts[1:], counts, strict=True)]
 
     def postings(self, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(local docnums, weights) of ``term``: views, no copy."""

@@ -39,3 +39,9 @@ SORTS = ("relevance", "date")
 MAX_FILTER_VALUES = 50
 #: Sources listed in the facets (the most frequent; those filtered on always).
 MAX_FACET_SOURCES = 20
+
+#: Matches counted exactly: a query with a word in at least this many live
+#: articles is ranked without reading every posting (:mod:`.pruning`), and
+#: its total and facet counts are then lower bounds ("gte", Elasticsearch's
+#: ``track_total_hits`` default).
+TRACK_TOTAL_HITS = 10_000

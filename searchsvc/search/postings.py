@@ -55,11 +55,17 @@ class IndexArrays:
             deleted = sorted(r.deleted_docs_set) if r.has_deletions() else []
             live[np.asarray(deleted, dtype=np.int64) + offset] = False
         self.live = live
+        #: Deleted documents the generation still holds (0: every posting is live).
+        self.deleted = int(self.doc_count - np.count_nonzero(live))
         self._day: np.ndarray | None = None
         self._year: np.ndarray | None = None
         self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
         self._norms: dict[tuple, np.ndarray] = {}
+        #: The highest BM25 score of each long list scored so far (its idf and
+        #: the lengths are the generation's: fixed): the exact bound pruning
+        #: uses in place of the looser one computed without reading the list.
+        self.term_max: dict[tuple[str, str], float] = {}
         self._scratch = threading.local()
         folder = index_folder(reader)
         self.packed: list[tuple[PackedSegment, int, int]] | None = None
@@ -126,6 +132,15 @@ class IndexArrays:
             norms = self._norms[key] = k1 * (1 - b + b * self.lengths(reader, fieldname) / avgfl)
         return norms
 
+    def min_norm(self, reader: IndexReader, fieldname: str, k1: float, b: float, avgfl: float) -> float:
+        """The smallest of :meth:`norms`: what makes a term's BM25 upper bound."""
+        key = ("min", fieldname, k1, b, avgfl)
+        found = self._norms.get(key)
+        if found is None:
+            norms = self.norms(reader, fieldname, k1, b, avgfl)
+            found = self._norms[key] = np.array(norms.min() if len(norms) else k1 * (1 - b))
+        return float(found)
+
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """This thread's dense accumulators, one slot per document (scores,
         and a bit per clause of the query): allocated once, zero between
@@ -134,6 +149,15 @@ class IndexArrays:
         if buffers is None:
             buffers = self._scratch.buffers = (np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=np.uint32))
         return buffers
+
+    def slots(self) -> np.ndarray:
+        """This thread's docnum-to-index table (-1 everywhere between uses,
+        one slot per document): finding many documents in a long list by
+        two scatters and a gather instead of a binary search each."""
+        table = getattr(self._scratch, "slots", None)
+        if table is None:
+            table = self._scratch.slots = np.full(self.doc_count, -1, dtype=np.int32)
+        return table
 
     def day(self, reader: IndexReader) -> np.ndarray:
         """The ``day`` column (YYYYMMDD, 0 when undated) of every document."""
@@ -235,6 +259,26 @@ def terms_with_prefix(reader: IndexReader, fieldname: str, prefix: str, limit: i
                 found.update(f.terms_with_prefix(prefix.encode("utf-8"), limit))  # type: ignore[union-attr]
             return [t.decode("utf-8") for t in sorted(found)[:limit]]
     return [term_text(t) for t in islice(reader.expand_prefix(fieldname, prefix), limit)]
+
+
+def scan_terms(reader: IndexReader, fieldname: str, start: str, limit: int) -> list[tuple[str, int]] | None:
+    """The first ``limit`` terms of ``fieldname`` from ``start`` on, in order,
+    each with the number of documents holding it (deleted ones included, as
+    Whoosh counts them), from the packed term lists: a binary search and a
+    slice per segment, where Whoosh's merge of the segments' terms reads each
+    term's information one by one (0.16 s a scan at 1,000,000 articles).
+    ``None`` when the generation has no packed ``fieldname``."""
+    arrays = arrays_for(reader)
+    if arrays.packed is None:
+        return None
+    fields = [segment.field(fieldname) for segment, _, _ in arrays.packed]
+    if any(f is None for f in fields):
+        return None
+    counts: dict[bytes, int] = {}
+    for f in fields:
+        for term, n in f.terms_from(start.encode("utf-8"), limit):  # type: ignore[union-attr]
+            counts[term] = counts.get(term, 0) + n
+    return [(t.decode("utf-8"), counts[t]) for t in sorted(counts)[:limit]]
 
 
 def index_folder(reader: IndexReader) -> Path | None:

@@ -15,6 +15,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from . import pruning
 from .clauses import clauses
 from .facets import DocFilter, facet_counts, filter_candidates, selected_only
 from .parsing import ParsedQuery
@@ -35,6 +36,11 @@ class Ranking:
     #: {"source": [(name, count)…] by count, then name; "year": [(year, count)…]
     #: newest first}: every value holding a match, and every value filtered on.
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: {"source": [], "year": []})
+    #: "eq": ``total`` is exact; "gte": it is a lower bound (at least
+    #: :data:`~.limits.TRACK_TOTAL_HITS`), as Elasticsearch says.
+    total_relation: str = "eq"
+    #: The same for the facet counts: each exact, or each a lower bound.
+    facets_relation: str = "eq"
 
 
 def rank(
@@ -57,19 +63,28 @@ def rank_and_count(
     sort: str = "relevance",
     *,
     facets: bool = True,
+    prune: bool = True,
 ) -> Ranking:
     """The first ``depth`` (docnum, relevance score) pairs in order, the total
     count and (with ``facets``) the counts by source and year.
 
-    Each clause is scored once, over its postings only (:mod:`.scoring`);
-    the documents holding every clause come first. The pair bonus reorders the
-    best :data:`BONUS_DEPTH` of each group.
+    A query with a word in at least :data:`~.limits.TRACK_TOTAL_HITS` live
+    articles is ranked by :mod:`.pruning` (the same hits, fewer postings
+    read; the total and facets are then lower bounds); any other, or any
+    with ``prune`` off, is scored exhaustively: each clause once, over its
+    postings only (:mod:`.scoring`). Either way, the documents holding every
+    clause come first, and the pair bonus reorders the best
+    :data:`BONUS_DEPTH` of each group.
     """
     q = parsed.query
     if q is wq.NullQuery:
         return Ranking([], 0, selected_only(doc_filter))
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     required, optional, excluded = clauses(q)
+    if prune and PRUNING and sort == "relevance" and optional and not required:
+        pruned = _pruned(scorer, parsed, optional, excluded, depth, doc_filter, facets)
+        if pruned is not None:
+            return pruned
     parts = required + optional
     ids, scores, hits, held_required = _score_clauses(scorer, parts, len(required))
     if required:
@@ -92,19 +107,82 @@ def rank_and_count(
         return Ranking([(int(candidates[i]), float(scores[i])) for i in order], total, counts)
 
     wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
-    best = top(candidates, scores, wanted)
-    first = best[:0]
+    best = _best_of((candidates, scores), wanted)
+    first = None
     if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
-        strict = np.flatnonzero(hits == len(parts))
-        first = strict[top(candidates[strict], scores[strict], wanted)]
-    if parsed.bonus is not None:
-        within = np.union1d(best, first)  # indexes into candidates, sorted as they are
-        scores = scores.copy()
-        scores[within] += scorer.evaluate_within(parsed.bonus, candidates[within])
-        best, first = _rerank(best, candidates, scores), _rerank(first, candidates, scores)
-    seen = set(first.tolist())
-    ordered = first.tolist() + [i for i in best.tolist() if i not in seen]
-    return Ranking([(int(candidates[i]), float(scores[i])) for i in ordered[:depth]], total, counts)
+        strict = hits == len(parts)
+        first = _best_of((candidates[strict], scores[strict]), wanted)
+    return Ranking(_in_order(scorer, parsed.bonus, depth, best, first), total, counts)
+
+
+#: Off: every query is scored exhaustively (for comparisons; see :mod:`.pruning`).
+PRUNING = True
+
+
+def _pruned(
+    scorer: VectorScorer,
+    parsed: ParsedQuery,
+    parts: list[wq.Query],
+    excluded: wq.Query | None,
+    depth: int,
+    doc_filter: DocFilter | None,
+    facets: bool,
+) -> Ranking | None:
+    """:func:`rank_and_count` for a query of optional words, one of them in at
+    least :data:`~.limits.TRACK_TOTAL_HITS` admitted articles; ``None`` when
+    that is not so or no threshold is found."""
+    excluded_ids = scorer.evaluate(excluded).ids if excluded is not None else None
+    admit = pruning.admitter(scorer, doc_filter, excluded_ids)
+    leaves = [leaf for part in parts for leaf in pruning.leaves_of(part)]
+    bound = pruning.lower_bound(scorer, leaves, admit, bool(doc_filter) or excluded_ids is not None)
+    if bound is None:
+        return None
+    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
+    strict = first = None
+    best: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    holding = depth  # documents holding every word, when told apart
+    if ALL_WORDS_FIRST and len(parts) >= 2:
+        docs, scores, rarest = pruning.holding_all(scorer, parts, admit)
+        holding = len(docs)
+        strict = pruning.best_within(scorer, parts, docs, wanted, read=(rarest, scores))
+        first = _best_of(strict, wanted)
+    if holding < depth or strict is None:  # else the page holds only documents with every word
+        found = pruning.best(scorer, parts, wanted, admit, known=strict)
+        if found is None:
+            return None
+        best = _best_of(found, wanted)
+    counts = bound.facets(scorer, doc_filter, excluded_ids) if facets else {"source": [], "year": []}
+    hits = _in_order(scorer, parsed.bonus, depth, best, first)
+    return Ranking(hits, bound.count, counts, total_relation="gte", facets_relation="gte")
+
+
+def _best_of(matches: tuple[np.ndarray, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of (docnums, scores), best first."""
+    docs, scores = matches
+    index = top(docs, scores, k)
+    return docs[index], scores[index]
+
+
+def _in_order(
+    scorer: VectorScorer,
+    bonus: wq.Query | None,
+    depth: int,
+    best: tuple[np.ndarray, np.ndarray],
+    first: tuple[np.ndarray, np.ndarray] | None,
+) -> list[tuple[int, float]]:
+    """The page's ``depth`` hits: those holding every word (``first``) before
+    the others (``best``), each group reordered once the pair bonus is added."""
+    if first is None:
+        first = (best[0][:0], best[1][:0])
+    if bonus is not None:
+        within = np.union1d(best[0], first[0])
+        extra = scorer.evaluate_within(bonus, within)
+        best = _rerank(best[0], best[1] + extra[np.searchsorted(within, best[0])])
+        first = _rerank(first[0], first[1] + extra[np.searchsorted(within, first[0])])
+    seen = set(first[0].tolist())
+    ordered = list(zip(first[0].tolist(), first[1].tolist(), strict=True))
+    ordered += [(d, s) for d, s in zip(best[0].tolist(), best[1].tolist(), strict=True) if d not in seen]
+    return [(int(d), float(s)) for d, s in ordered[:depth]]
 
 
 def _score_clauses(
@@ -157,6 +235,7 @@ def _low_bits(count: int) -> int:
 BONUS_DEPTH = 100
 
 
-def _rerank(index: np.ndarray, docnums: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """``index`` (into ``docnums`` and ``scores``) by score again, then docnum."""
-    return index[np.lexsort((docnums[index], -scores[index]))]
+def _rerank(docs: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``docs`` by score again, then docnum."""
+    order = np.lexsort((docs, -scores))
+    return docs[order], scores[order]

@@ -34,6 +34,12 @@ from .postings import arrays_for, leaves, term_text
 from .weighting import bm25_idf
 
 _NO_IDS = np.zeros(0, dtype=np.int64)
+#: Lists at least this long remember their highest score once scored whole
+#: (for pruning's bounds), up to EXACT_BOUNDS of them per generation.
+EXACT_BOUND_POSTINGS = 1000
+EXACT_BOUNDS = 200_000
+#: Both lists at least this long: looked up in each other through a table.
+DENSE_LOOKUP = 20_000
 
 
 @dataclass
@@ -52,8 +58,16 @@ class Matches:
 
 
 def positions_in(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of ``wanted`` stands in ``ids`` (both sorted): (a mask over
-    ``wanted`` of those found, their indexes in ``ids``)."""
+    """Where each of ``wanted`` stands in ``ids`` (both sorted, without
+    repeats): (a mask over ``wanted`` of those found, their indexes in ``ids``).
+    The shorter array is searched in the longer one."""
+    if len(ids) * 8 < len(wanted):  # a short list among many: search it in them instead
+        at = np.searchsorted(wanted, ids)
+        hit = at < len(wanted)
+        hit[hit] = wanted[at[hit]] == ids[hit]
+        found = np.zeros(len(wanted), dtype=bool)
+        found[at[hit]] = True
+        return found, np.flatnonzero(hit)
     at = np.searchsorted(ids, wanted)
     found = at < len(ids)
     found[found] = ids[at[found]] == wanted[found]
@@ -94,6 +108,27 @@ class VectorScorer:
         self.arrays = arrays_for(self.reader)
         self.n = self.arrays.doc_count
         self.k1, self.b = k1, b
+        # One query reads a term's list, its idf and its bound several times
+        # (to count, to bound, to look documents up): found once each.
+        self._lists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._idf: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, weights) of a term over the whole index, deleted documents included."""
+        key = (fieldname, text)
+        found = self._lists.get(key)
+        if found is None:
+            found = self._lists[key] = self.arrays.postings(self.reader, fieldname, text)
+        return found
+
+    def idf(self, fieldname: str, text: str) -> tuple[float, float]:
+        """A term's BM25 idf and its field's average length, from the collection's statistics."""
+        key = (fieldname, text)
+        found = self._idf.get(key)
+        if found is None:
+            stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
+            found = self._idf[key] = (bm25_idf(stats, fieldname, text), stats.avg_field_length(fieldname) or 1)
+        return found
 
     # Terms -----------------------------------------------------------------
 
@@ -101,16 +136,20 @@ class VectorScorer:
         """(docnums, BM25 scores) of one term, as Whoosh's scorer computes them."""
         if fieldname not in self.reader.schema:
             return _NO_IDS, np.zeros(0)
-        ids, weights = self.arrays.postings(self.reader, fieldname, text)  # int32 docnums, float32 weights
-        return ids, self.bm25(fieldname, text, ids, weights)
+        ids, weights = self.postings(fieldname, text)  # int32 docnums, float32 weights
+        scores = self.bm25(fieldname, text, ids, weights)
+        if len(ids) >= EXACT_BOUND_POSTINGS:
+            known = self.arrays.term_max
+            if len(known) >= EXACT_BOUNDS:
+                known.clear()
+            known[(fieldname, text)] = float(scores.max())
+        return ids, scores
 
     def bm25(self, fieldname: str, text: str, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The BM25 scores of some postings of one term (``ids``, ``weights``)."""
         if not len(ids) or not self.reader.schema[fieldname].scorable:
             return weights.astype(np.float64)
-        stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
-        idf = bm25_idf(stats, fieldname, text)
-        avgfl = stats.avg_field_length(fieldname) or 1
+        idf, avgfl = self.idf(fieldname, text)
         # idf * w * (k1 + 1) / (w + norm), in float64, in four passes over the postings
         denominator = self.arrays.norms(self.reader, fieldname, self.k1, self.b, avgfl)[ids]
         denominator += weights
@@ -166,16 +205,106 @@ class VectorScorer:
         """``q``'s scores for the documents ``within`` only (sorted docnums; 0
         where it does not match), aligned with them: a bonus that is worth
         checking on the best candidates, not on the index."""
-        out = np.zeros(len(within))
-        subqueries = q.subqueries if type(q) is wq.Or else [q]
-        for sub in subqueries:
-            if type(sub) is wq.Phrase and sub.slop == 1 and has_positions(self.reader.schema, sub.fieldname):
-                part = self.phrase(sub.fieldname, [term_text(w) for w in sub.words], sub.boost, within=within)
+        return self.within(q, within)[1]
+
+    def within(self, q: wq.Query, docs: np.ndarray, *, score: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``docs`` (sorted docnums) ``q`` matches, and its score there
+        (0 where it does not; all 0 without ``score``), looked up in its
+        postings: the cost follows ``docs`` and the lists' lengths, with no
+        slot per document of the index."""
+        held = np.zeros(len(docs), dtype=bool)
+        scores = np.zeros(len(docs))
+        self.add_within(q, docs, held, scores, score=score)
+        return held, scores
+
+    def add_within(
+        self, q: wq.Query, docs: np.ndarray, held: np.ndarray, scores: np.ndarray, *, score: bool = True
+    ) -> None:
+        """:meth:`within` into existing arrays: ``q``'s scores added to
+        ``scores`` in the order :meth:`accumulate` adds them (the same sums,
+        to the last bit), ``held`` set where it matches."""
+        if not len(docs):
+            return
+        if type(q) is wq.Term:
+            if q.fieldname not in self.reader.schema:
+                return
+            text = term_text(q.text)
+            ids, weights = self.postings(q.fieldname, text)
+            found, at = self.docs_in(ids, docs)
+            held |= found
+            if score and len(at):
+                term_scores = self.bm25(q.fieldname, text, ids[at], weights[at])
+                scores[found] += term_scores * q.boost if q.boost != 1 else term_scores
+        elif isinstance(q, wq.Or) and not q.minmatch and not q.scale:
+            for sub in q.subqueries:
+                self.add_within(sub, docs, held, scores, score=score)
+        else:
+            if type(q) is wq.Phrase and q.slop == 1 and has_positions(self.reader.schema, q.fieldname):
+                m = self.phrase(q.fieldname, [term_text(w) for w in q.words], q.boost, within=docs)
             else:
-                part = self.evaluate(sub)
-            found, at = positions_in(part.ids, within)
-            out[found] += part.scores[at]
-        return out
+                m = self.evaluate(q)
+            found, at = positions_in(m.ids, docs)
+            held |= found
+            if score:
+                scores[found] += m.scores[at]
+
+    def docs_in(self, ids: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`positions_in` for docnums: when both arrays are long, through
+        the thread's docnum table (linear) rather than binary searches."""
+        if min(len(ids), len(docs)) < DENSE_LOOKUP:
+            return positions_in(ids, docs)
+        table = self.arrays.slots()
+        try:
+            table[ids] = np.arange(len(ids), dtype=np.int32)
+            at = table[docs]
+        finally:
+            table[ids] = -1
+        found = at >= 0
+        return found, at[found].astype(np.int64)
+
+    # Bounds, for pruning ----------------------------------------------------
+
+    def upper_bound(self, q: wq.Query) -> float:
+        """No document scores more than this for ``q`` (``inf`` for query
+        shapes not bounded here). A term's bound is BM25 at its highest weight
+        and the shortest document of the field; a phrase's, its words'."""
+        if type(q) is wq.Term:
+            return q.boost * self._term_bound(q.fieldname, term_text(q.text))
+        if isinstance(q, wq.Or) and not q.minmatch and not q.scale:
+            return sum(self.upper_bound(sub) for sub in q.subqueries)
+        if type(q) is wq.Phrase and q.slop == 1 and has_positions(self.reader.schema, q.fieldname):
+            return q.boost * sum(self._term_bound(q.fieldname, term_text(w)) for w in q.words)
+        return float("inf")
+
+    def _term_bound(self, fieldname: str, text: str) -> float:
+        if fieldname not in self.reader.schema:
+            return 0.0
+        exact = self.arrays.term_max.get((fieldname, text))
+        if exact is not None:
+            return exact * (1 + 1e-9)
+        _, weights = self.postings(fieldname, text)
+        if not len(weights):
+            return 0.0
+        most = float(weights.max())
+        if not self.reader.schema[fieldname].scorable:
+            return most * (1 + 1e-9)
+        idf, avgfl = self.idf(fieldname, text)
+        shortest = self.arrays.min_norm(self.reader, fieldname, self.k1, self.b, avgfl)
+        # The same formula as bm25(), at its largest; a margin for rounding.
+        return idf * (self.k1 + 1) * most / (most + shortest) * (1 + 1e-9)
+
+    def cost(self, q: wq.Query) -> float:
+        """About how much reading ``q`` costs: its postings (a phrase's twice,
+        for the positions; an unknown shape, the whole index)."""
+        if type(q) is wq.Term:
+            if q.fieldname not in self.reader.schema:
+                return 0
+            return len(self.postings(q.fieldname, term_text(q.text))[0])
+        if isinstance(q, wq.Or) and not q.minmatch and not q.scale:
+            return sum(self.cost(sub) for sub in q.subqueries)
+        if type(q) is wq.Phrase and q.fieldname in self.reader.schema:
+            return 2 * sum(len(self.postings(q.fieldname, term_text(w))[0]) for w in q.words)
+        return self.n
 
     def _and(self, parts: list[Matches]) -> Matches:
         if not parts:
@@ -197,7 +326,7 @@ class VectorScorer:
             return Matches.empty()
         # Each word's postings, unscored: a phrase often holds a word found in
         # most articles (« l'île »), scored below for the candidates only.
-        per_word = [self.arrays.postings(self.reader, fieldname, w) for w in words]
+        per_word = [self.postings(fieldname, w) for w in words]
         candidates = within if within is not None else min((ids for ids, _ in per_word), key=len)
         for ids, _ in per_word:  # sorted arrays: a binary search each, no sort
             found, _ = positions_in(ids, candidates)
@@ -322,10 +451,25 @@ class VectorScorer:
 def top(docnums: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     """Indexes of the ``k`` best of ``docnums`` (scores aligned with them),
     highest score first, then lowest docnum."""
-    index = np.arange(len(docnums))
-    if len(docnums) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        threshold = scores[part].min()
-        index = np.flatnonzero(scores >= threshold)  # keep ties at the edge
+    index = np.arange(len(docnums)) if len(docnums) <= k else _above(scores, k)
     order = np.lexsort((docnums[index], -scores[index]))
     return index[order][:k]
+
+
+def _above(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of every score at least the ``k``-th highest (ties at the edge
+    kept). On a long array, a cut guessed from a sample of it is tried first:
+    one comparison pass, then a partition of the few above it."""
+    n = len(scores)
+    if n > 16 * SAMPLE:
+        sample = np.sort(scores[:: n // SAMPLE])
+        rank = min(len(sample) - 1, 4 * k * len(sample) // n + 1)  # about 4k of the n above it
+        above = np.flatnonzero(scores >= sample[len(sample) - 1 - rank])
+        if k <= len(above) < n:
+            return above[_above(scores[above], k)]
+    threshold = np.partition(scores, n - k)[n - k]
+    return np.flatnonzero(scores >= threshold)
+
+
+#: Scores looked at to guess where the best ``k`` of a long array begin.
+SAMPLE = 4096

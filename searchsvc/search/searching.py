@@ -92,6 +92,11 @@ class SearchPage:
     expanded: list[dict] = field(default_factory=list)
     #: What the query's bounds left out of the search (see :mod:`.limits`).
     notes: list[str] = field(default_factory=list)
+    #: "eq": ``total`` is exact; "gte": a lower bound, at least
+    #: TRACK_TOTAL_HITS (the query was ranked without counting every match).
+    total_relation: str = "eq"
+    #: The same for every facet count.
+    facets_relation: str = "eq"
 
     @property
     def pages(self) -> int:
@@ -102,9 +107,7 @@ class SearchPage:
         return {
             "query": self.query,
             "total": self.total,
-            # Every match is counted (scoring is exhaustive): the total is
-            # exact, never the lower bound Elasticsearch's "gte" says.
-            "total_relation": "eq",
+            "total_relation": self.total_relation,
             "page": self.page,
             "per_page": self.per_page,
             "took_ms": self.took_ms,
@@ -113,6 +116,7 @@ class SearchPage:
             "facets": self.facets,
             "expanded": self.expanded,
             "notes": self.notes,
+            "facets_relation": self.facets_relation,
         }
 
 
@@ -182,4 +186,6 @@ def search(
         facets=_facet_values(request, ranking.facets),
         expanded=[e.to_dict() for e in parsed.expanded],
         notes=list(parsed.notes),
+        total_relation=ranking.total_relation,
+        facets_relation=ranking.facets_relation,
     )

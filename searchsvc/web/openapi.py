@@ -15,6 +15,7 @@ from ..search.limits import (
     MAX_QUERY_EXPANSIONS,
     MAX_WORDS,
     SORTS,
+    TRACK_TOTAL_HITS,
 )
 from ..text.synonyms import MAX_ALTERNATIVES
 from ..text.wordfiles import MAX_LOGGED
@@ -71,7 +72,7 @@ FACETS = {
         "Counts over every match, not only this page. Each facet applies every filter but its own "
         "(the source counts ignore `source`, the year counts ignore `year`), so they show what "
         "adding a value would bring. Articles without a source or a date are in no bucket. "
-        "The counts are exact."
+        "The counts are exact when facets_relation is eq, lower bounds when it is gte."
     ),
     "properties": {
         "source": {"type": "array", "items": FACET_VALUE, "maxItems": MAX_FACET_SOURCES + MAX_FILTER_VALUES,
@@ -98,14 +99,21 @@ EXPANSION = {
 SEARCH_RESULT = {
     "type": "object",
     "required": ["query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "suggestion",
-                 "facets", "expanded", "notes"],
+                 "facets", "facets_relation", "expanded", "notes"],
     "properties": {
         "query": {"type": "string", "description": "The query as searched (normalised)."},
         "total": {"type": "integer", "minimum": 0, "description": (
-            "How many articles match, under the filters: every match is counted, however many.")},
+            "How many articles match, under the filters: exact when total_relation is eq; when it "
+            f"is gte, a lower bound of at least {TRACK_TOTAL_HITS} (the articles holding the query's "
+            "most frequent word).")},
         "total_relation": {"type": "string", "enum": ["eq", "gte"], "description": (
-            "Whether total is exact (eq) or a lower bound (gte), as Elasticsearch says it. "
-            "searchsvc counts every match, so it is always eq.")},
+            "Whether total is exact (eq) or a lower bound (gte), as Elasticsearch says it. Every "
+            f"match is counted unless a word of the query is in at least {TRACK_TOTAL_HITS} articles: "
+            "such a query is ranked without reading every posting (the same hits) and its total "
+            "is gte.")},
+        "facets_relation": {"type": "string", "enum": ["eq", "gte"], "description": (
+            "Whether every facet count is exact (eq) or a lower bound (gte: the counts of the "
+            "query's most frequent word, when total_relation is gte).")},
         "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         "took_ms": {"type": "number", "minimum": 0},

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask.typing import ResponseReturnValue
 
 from ..search.completion import complete
+from ..search.limits import TRACK_TOTAL_HITS
 from ..search.live import LiveIndex
 from ..search.result_cache import QueryCache
 from ..search.searching import SearchPage, SearchRequest, search
@@ -67,7 +68,10 @@ def home() -> ResponseReturnValue:
         return render_template("search.html", args=request.args, page=None, sources=index_sources())
     search_request = parse_search_args(request.args)
     page = run_search(search_request)
-    return render_template("search.html", args=request.args, page=page, sources=index_sources(), request=search_request)
+    return render_template(
+        "search.html", args=request.args, page=page, sources=index_sources(), request=search_request,
+        track_total_hits=TRACK_TOTAL_HITS,
+    )  # fmt: skip
 
 
 def index_sources() -> list[str]:
