@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
+from whoosh import query as wq
 from whoosh.formats import Positions
 
 from searchsvc.index import packed
@@ -171,6 +172,28 @@ def test_terms_with_prefix_are_whooshs(index_dir, monkeypatch, prefix):
     monkeypatch.setattr(postings, "open_packed", lambda folder, reader: None)
     assert packed_terms == postings.terms_with_prefix(reader, "exact", prefix, 40)
     assert len(packed_terms) == 40 or prefix in ("zz", "é", "presid")
+
+
+@pytest.mark.parametrize(
+    "q",
+    [wq.Prefix("text", "pr"), wq.Prefix("exact", "a"), wq.Prefix("title", "ma"), wq.Wildcard("text", "m*o?"),
+     wq.TermRange("text", "a", "z"), wq.TermRange("exact", "ma", "mi", startexcl=True, endexcl=True),
+     wq.TermRange("text", None, "b"), wq.TermRange("exact", "zz", None), wq.Prefix("text", "zzz")],
+    ids=repr,
+)  # fmt: skip
+def test_expansions_scanned_from_the_packed_terms_are_whooshs(index_dir, monkeypatch, q):
+    """Prefixes, wildcards and ranges scan the packed term lists (with their
+    document counts): the same terms and counts as Whoosh's merge of the
+    segments, up to the same bound (MAX_SCANNED, lowered here to 50)."""
+    from searchsvc.search import bounds
+
+    monkeypatch.setattr(bounds, "MAX_SCANNED", 50)
+    reader = open_searcher(index_dir).reader()
+    assert postings.scan_terms(reader, q.fieldname, "", 5) is not None
+    from_packed = bounds._expansions(q, reader)
+    monkeypatch.setattr(bounds, "scan_terms", lambda *args: None)
+    assert from_packed == bounds._expansions(q, reader)
+    assert from_packed or getattr(q, "text", None) == "zzz" or getattr(q, "start", None) == "zz"
 
 
 def test_a_packing_process_killed_fails_the_generation(index_dir, tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ from .limits import (
     MAX_WORDS,
     MIN_EXPANDED_POSTINGS,
 )
-from .postings import reader_key
+from .postings import reader_key, scan_terms
 from .typos import doc_frequency, within_distance
 from .weighting import FIELD_BOOSTS
 
@@ -67,34 +67,50 @@ def _expansions(q: wq.Query, reader: IndexReader) -> list[tuple[str, int]]:
         )
         return _top_terms((t, doc_frequency(reader, fieldname, t)) for t in candidates)
     if isinstance(q, wq.Prefix):
-        return _top_terms((t, info.doc_frequency()) for t, info in reader.iter_prefix(fieldname, q.text))
+        return _top_terms(_with_prefix(reader, fieldname, q.text))
     if isinstance(q, wq.TermRange):
-        return _top_terms((t, info.doc_frequency()) for t, info in _in_range(q, reader))
+        return _top_terms(_in_range(q, reader))
     # Wildcard: scan from its literal prefix, keep what the pattern matches
     prefix = re.split(r"[*?]", q.text, maxsplit=1)[0]
     if not prefix:
         return []  # a leading wildcard would scan the whole vocabulary
     pattern = re.compile(q._get_pattern())
-    scanned = islice(reader.iter_prefix(fieldname, prefix), MAX_SCANNED)  # however few match
-    return _top_terms(
-        (t, info.doc_frequency())
-        for t, info in scanned
-        if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t)
-    )
+    scanned = islice(_with_prefix(reader, fieldname, prefix), MAX_SCANNED)  # however few match
+    return _top_terms((t, n) for t, n in scanned if pattern.match(t.decode("utf-8") if isinstance(t, bytes) else t))
 
 
-def _in_range(q: wq.TermRange, reader: IndexReader) -> Iterator[tuple[bytes, object]]:
-    """The (term, info) of ``q``'s range in the vocabulary, in order, from
-    its start: Whoosh's own range query reads every term up to its end (13 s
-    for ``[a TO z]`` on 3,000 articles); the caller stops at MAX_SCANNED."""
+def _with_prefix(reader: IndexReader, fieldname: str, prefix: str) -> Iterator[tuple[str | bytes, int]]:
+    """The (term, documents) of the vocabulary starting with ``prefix``, in
+    order, the first MAX_SCANNED at least: from the packed term lists when
+    the generation has them, else through Whoosh."""
+    scanned = scan_terms(reader, fieldname, prefix, MAX_SCANNED)
+    if scanned is None:
+        yield from ((t, info.doc_frequency()) for t, info in reader.iter_prefix(fieldname, prefix))
+        return
+    for term, n in scanned:
+        if not term.startswith(prefix):
+            return
+        yield term, n
+
+
+def _in_range(q: wq.TermRange, reader: IndexReader) -> Iterator[tuple[str | bytes, int]]:
+    """The (term, documents) of ``q``'s range in the vocabulary, in order,
+    from its start, the first MAX_SCANNED at least: Whoosh's own range query
+    reads every term up to its end (13 s for ``[a TO z]`` on 3,000 articles)."""
     start = (q.start or "").encode("utf-8")
     end = q.end.encode("utf-8") if q.end is not None else None
-    for t, info in reader.iter_field(q.fieldname, start):
+    scanned = scan_terms(reader, q.fieldname, q.start or "", MAX_SCANNED + (1 if q.startexcl else 0))
+    pairs = (
+        ((t.encode("utf-8"), n) for t, n in scanned)
+        if scanned is not None
+        else ((t, info.doc_frequency()) for t, info in reader.iter_field(q.fieldname, start))
+    )
+    for t, n in pairs:
         if q.startexcl and t == start:
             continue
         if end is not None and (t > end or (q.endexcl and t == end)):
             return
-        yield t, info
+        yield t, n
 
 
 @dataclass
