@@ -79,19 +79,26 @@ def test_every_posting_is_whooshs(index_dir):
             assert field.find(b"zzzz-not-a-term") == -1 and len(field.postings(b"\x00")[0]) == 0
 
 
-def test_positions_of_some_documents_only(index_dir):
+@pytest.mark.parametrize("checkpoint", [128, 2, 1])
+@pytest.mark.parametrize("term", [b"president", b"franc", b"le"])
+def test_positions_of_some_documents_only(index_dir, monkeypatch, checkpoint, term):
+    """Positions of a few documents; long lists (here: every list, with a
+    small CHECKPOINT) add up their position counts from remembered sums."""
+    monkeypatch.setattr(packed, "CHECKPOINT", checkpoint)
     generation = current_generation(index_dir)
     reader = whoosh_index.open_dir(str(generation.path)).reader()
     r, _ = segments(reader)[0]
-    field = packed.open_packed(generation.path, reader)[0].field("text")
-    docs, _ = field.postings(b"president")
-    wanted = np.asarray([docs[0], docs[-1], 10_000], dtype=np.int64)  # the last one holds nothing
-    which, positions = field.positions(b"president", wanted)
-    assert sorted(set(which.tolist())) == sorted({int(docs[0]), int(docs[-1])})
-    for doc in set(which.tolist()):
-        m = unfiltered(r, "text", b"president")
-        m.skip_to(doc)
-        assert positions[which == doc].tolist() == m.value_as("positions")
+    field = packed.open_packed(generation.path, reader)[0].field("exact" if term == b"le" else "text")
+    docs, _ = field.postings(term)
+    assert len(docs) > 8 * checkpoint or checkpoint == 128
+    wanted = np.asarray([docs[0], docs[len(docs) // 2], docs[len(docs) // 2 + 1], docs[-1], 10_000], dtype=np.int64)
+    for asked in (wanted, wanted[1:2]):  # the last one holds nothing
+        which, positions = field.positions(term, asked)
+        assert sorted(set(which.tolist())) == sorted({int(d) for d in asked if d in set(docs.tolist())})
+        for doc in set(which.tolist()):
+            m = unfiltered(r, "exact" if term == b"le" else "text", term)
+            m.skip_to(doc)
+            assert positions[which == doc].tolist() == m.value_as("positions")
 
 
 def test_block_decoding_is_whooshs():

@@ -271,6 +271,7 @@ class PackedField:
     freqs: np.ndarray | None = None
     termpos: np.ndarray | None = None
     _found: dict[bytes, int] = dataclass_field(default_factory=dict, repr=False, compare=False)
+    _checkpoints: dict[int, np.ndarray] = dataclass_field(default_factory=dict, repr=False, compare=False)
 
     def find(self, term: bytes) -> int:
         """The ordinal of ``term`` in the field's sorted terms, or -1. The
@@ -334,12 +335,40 @@ class PackedField:
         at = at[inside]
         if not len(at):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        counts = self.freqs[start : start + int(at[-1]) + 1].astype(np.int64)  # up to the last wanted
-        lengths = counts[at]
-        lo = int(self.termpos[i]) + (np.cumsum(counts) - counts)[at]
+        lengths = self.freqs[start + at].astype(np.int64)
+        lo = int(self.termpos[i]) + self._position_starts(i, start, end, at)
         # Each posting's slice of positions, gathered in one index array.
         idx = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
         return np.repeat(ids[at].astype(np.int64), lengths), self.pos[idx].astype(np.int64)
+
+
+    def _position_starts(self, i: int, start: int, end: int, at: np.ndarray) -> np.ndarray:
+        """Where the positions of the term's postings ``at`` (sorted indexes
+        into its list) start, from the term's first position: a sum of the
+        counts before each. A long list keeps the sums at every
+        :data:`CHECKPOINT`-th posting (once per process), so that only the
+        counts within the blocks wanted are added up, not the whole list's."""
+        assert self.freqs is not None
+        if end - start <= CHECKPOINT * 8:
+            counts = self.freqs[start : start + int(at[-1]) + 1].astype(np.int64)  # up to the last wanted
+            return (np.cumsum(counts) - counts)[at]
+        checkpoints = self._checkpoints.get(i)
+        if checkpoints is None:
+            sums = np.add.reduceat(self.freqs[start:end].astype(np.int64), np.arange(0, end - start, CHECKPOINT))
+            checkpoints = np.concatenate([[0], np.cumsum(sums)[:-1]])
+            if len(self._checkpoints) >= FOUND_CACHE:
+                self._checkpoints.clear()
+            self._checkpoints[i] = checkpoints
+        blocks, row = np.unique(at // CHECKPOINT, return_inverse=True)
+        index = start + blocks[:, None] * CHECKPOINT + np.arange(CHECKPOINT)
+        counts = self.freqs[np.minimum(index, end - 1)].astype(np.int64)
+        counts[index >= end] = 0
+        before = np.cumsum(counts, axis=1) - counts  # within each block
+        return checkpoints[blocks][row] + before[row, at % CHECKPOINT]
+
+
+#: Postings between two remembered sums of position counts, in a long list.
+CHECKPOINT = 128
 
 
 class _Terms:

@@ -25,10 +25,14 @@ from whoosh.util.numeric import byte_to_length
 
 from ..index.packed import PackedField, PackedSegment, open_packed
 
-#: Postings (documents × terms) kept in memory per generation and process; a
-#: common word of a 20,000-article index holds ~20,000. 8 bytes each (a 32-bit
-#: docnum and Whoosh's own 32-bit weight): 32 MB at most.
-POSTINGS_CACHE = 4_000_000
+#: Postings (documents × terms) kept in memory per generation and process: a
+#: generation without packed postings keeps the lists it decodes; one with
+#: them, the common words' lists joined from several segments (those of at
+#: least JOINED_MIN postings; a single segment's are read in place). 8 bytes
+#: each (a 32-bit docnum and Whoosh's own 32-bit weight): 64 MB at most, the
+#: lists of some ten words found in half of a 1,000,000-article archive.
+POSTINGS_CACHE = 8_000_000
+JOINED_MIN = 50_000
 
 
 #: Posting blocks (128 postings with their positions, ~6 KB decoded) kept per
@@ -218,32 +222,53 @@ class IndexArrays:
             result = (np.concatenate(ids_parts).astype(np.int32), np.concatenate(weight_parts).astype(np.float32))
         else:
             result = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
-        with self._lock:
-            self._postings[key] = result
-            self._cached += len(result[0])
-            while self._cached > POSTINGS_CACHE and len(self._postings) > 1:
-                _, (old, _) = self._postings.popitem(last=False)
-                self._cached -= len(old)
+        self._remember(key, result)
         return result
 
 
     def _packed_postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         assert self.packed is not None
         term = text.encode("utf-8")
-        ids_parts, weight_parts = [], []
+        parts = []
         for segment, offset, _ in self.packed:
             field = segment.field(fieldname)
             if field is None:
                 return None
             ids, weights = field.postings(term)
             if len(ids):
-                ids_parts.append(ids + offset if offset else ids)
-                weight_parts.append(weights)
-        if not ids_parts:
+                parts.append((ids, weights, offset))
+        if not parts:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        if len(ids_parts) == 1:
-            return ids_parts[0], weight_parts[0]
-        return np.concatenate(ids_parts), np.concatenate(weight_parts)
+        if len(parts) == 1:
+            ids, weights, offset = parts[0]
+            return (ids + offset if offset else ids), weights
+        total = sum(len(ids) for ids, _, _ in parts)
+        key = (fieldname, text)
+        if total >= JOINED_MIN:  # a common word: its joined list is kept for the next queries
+            hit = self._postings.get(key)
+            if hit is not None:
+                with self._lock:
+                    if key in self._postings:
+                        self._postings.move_to_end(key)
+                return hit
+        joined_ids, joined_weights = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.float32)
+        at = 0
+        for ids, weights, offset in parts:  # written once into place: no temporary per segment
+            np.add(ids, offset, out=joined_ids[at : at + len(ids)])
+            joined_weights[at : at + len(ids)] = weights
+            at += len(ids)
+        result = (joined_ids, joined_weights)
+        if total >= JOINED_MIN:
+            self._remember(key, result)
+        return result
+
+    def _remember(self, key: tuple[str, str], result: tuple[np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            self._postings[key] = result
+            self._cached += len(result[0])
+            while self._cached > POSTINGS_CACHE and len(self._postings) > 1:
+                _, (old, _) = self._postings.popitem(last=False)
+                self._cached -= len(old)
 
 
 def terms_with_prefix(reader: IndexReader, fieldname: str, prefix: str, limit: int) -> list[str]:

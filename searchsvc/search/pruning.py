@@ -177,24 +177,37 @@ def best(
         return None
     threshold, strongest = found
     # Leaves by decreasing bound: score whole lists until what the rest can
-    # add is under θ (all of them, at worst). A document none of them holds
-    # cannot reach θ then.
+    # add is under θ (all of them, at worst): a document none of them holds
+    # cannot reach θ then. A phrase is not scored whole (its positions are
+    # what costs): its rarest word's documents are taken in unscored, which
+    # is enough, since any document matching it holds that word.
     order = np.argsort(-bounds, kind="stable")
     remaining = float(bounds.sum())
-    read = 0
-    while read < len(order) and remaining >= threshold:
-        remaining -= bounds[order[read]]
-        read += 1
+    read, covered = [], []
+    for i in order:
+        if remaining < threshold:
+            break
+        remaining -= bounds[i]
+        (covered if _rarest_word(scorer, leaves[i]) is not None else read).append(int(i))
     unread = np.ones(len(leaves), dtype=bool)
-    unread[order[:read]] = False
-    if read == 1 and leaves[order[0]] is strongest[0]:
+    unread[read] = False
+    if len(read) == 1 and not covered and leaves[read[0]] is strongest[0]:
         seen, partial = strongest[1], strongest[2]  # scored already, for θ
     else:
-        seen, partial = _partial_scores(scorer, [leaves[i] for i in order[:read]])
+        marks = [_rarest_word(scorer, leaves[i]) for i in covered]
+        seen, partial = _partial_scores(scorer, [leaves[i] for i in read], marks)  # type: ignore[arg-type]
     keep = partial + max(0.0, float(bounds[unread].sum())) >= threshold - _slack(threshold)
     candidates, partial = seen[keep], partial[keep]
     ok = admit(candidates)
     return _refine(scorer, parts, leaves, bounds, unread, candidates[ok], partial[ok], k, threshold)
+
+
+def _rarest_word(scorer: VectorScorer, leaf: wq.Query) -> np.ndarray | None:
+    """The documents of a phrase's rarest word (those it may match); ``None``
+    for any other leaf."""
+    if type(leaf) is not wq.Phrase or not leaf.words or leaf.fieldname not in scorer.reader.schema:
+        return None
+    return min((scorer.postings(leaf.fieldname, term_text(w))[0] for w in leaf.words), key=len)
 
 
 def _refine(
@@ -209,22 +222,60 @@ def _refine(
     threshold: float | None,
 ) -> Scored:
     """From candidates and their partial scores (the leaves not ``unread``),
-    the ``k`` best: the unread leaves looked up for the candidates by
-    decreasing bound, dropping after each the candidates that cannot reach
-    the ``k``-th best partial score (or ``threshold``) with every bound left,
-    until few are left; those are scored in full. When the lookups would cost
-    more than reading the lists whole, the lists are read whole instead."""
+    the ``k`` best, with their full scores.
+
+    Each candidate's reach is what the unread leaves it may hold can add (a
+    term it is in the list of; a phrase whose rarest word it holds). The
+    unread leaves are then looked up for the candidates by decreasing bound,
+    dropping after each the candidates that cannot reach the ``k``-th best
+    partial score (or ``threshold``) with their reach, until few are left;
+    those are scored in full. When the look-ups would cost more than reading
+    the lists whole, the lists are read whole instead."""
     threshold = -np.inf if threshold is None else threshold
-    for i in np.argsort(-np.where(unread, bounds, -np.inf), kind="stable")[: int(unread.sum())]:
-        docs, partial, threshold = _prune(docs, partial, float(bounds[unread].sum()), k, threshold)
-        if len(docs) <= FEW * k:
-            break
-        if len(docs) * LOOKUP_COST * int(unread.sum()) > sum(scorer.cost(leaves[j]) for j in np.flatnonzero(unread)):
-            return _dense(scorer, parts, docs)
-        scorer.add_within(leaves[i], docs, np.zeros(len(docs), dtype=bool), partial)
-        unread[i] = False
-    docs, partial, _ = _prune(docs, partial, float(bounds[unread].sum()), k, threshold)
+    order = [int(i) for i in np.argsort(-bounds, kind="stable") if unread[i]]
+    docs, partial, threshold = _prune(docs, partial, float(bounds[order].sum()), k, threshold)
+    if len(docs) > FEW * k and order:
+        may = np.stack([_may_hold(scorer, leaves[i], docs) for i in order])
+        reach = bounds[order] @ may
+        for row, i in enumerate(order):
+            keep, threshold = _reachable(partial, reach, k, threshold)
+            docs, partial, reach, may = docs[keep], partial[keep], reach[keep], may[:, keep]
+            if len(docs) <= FEW * k:
+                break
+            left = order[row:]
+            if len(docs) * LOOKUP_COST * len(left) > sum(scorer.cost(leaves[j]) for j in left):
+                return _dense(scorer, parts, docs)
+            scorer.add_within(leaves[i], docs, np.zeros(len(docs), dtype=bool), partial)
+            reach -= bounds[i] * may[row]
+        keep, _ = _reachable(partial, reach, k, threshold)
+        docs = docs[keep]
     return docs, full_scores(scorer, parts, docs)
+
+
+def _may_hold(scorer: VectorScorer, leaf: wq.Query, docs: np.ndarray) -> np.ndarray:
+    """Which of ``docs`` could match ``leaf`` (a mask): those in a term's
+    list, or holding a phrase's rarest word; all, for other shapes."""
+    if isinstance(leaf, wq.Or) and not leaf.minmatch and not leaf.scale:
+        return np.logical_or.reduce([_may_hold(scorer, sub, docs) for sub in leaf.subqueries])
+    if type(leaf) is wq.Term:
+        words = [term_text(leaf.text)]
+    elif type(leaf) is wq.Phrase and leaf.words:
+        words = [term_text(w) for w in leaf.words]
+    else:
+        return np.ones(len(docs), dtype=bool)
+    if leaf.fieldname not in scorer.reader.schema:
+        return np.zeros(len(docs), dtype=bool)
+    rarest = min((scorer.postings(leaf.fieldname, w)[0] for w in words), key=len)
+    found, _ = scorer.docs_in(rarest, docs)
+    return found
+
+
+def _reachable(partial: np.ndarray, reach: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, float]:
+    """Which candidates can still reach the threshold (raised to the ``k``-th
+    best partial score) with their reach, and the threshold."""
+    if len(partial) > k:
+        threshold = max(threshold, float(np.partition(partial, len(partial) - k)[len(partial) - k]))
+    return partial + reach >= threshold - _slack(threshold), threshold
 
 
 def _prune(
@@ -301,10 +352,11 @@ def _threshold(
     return float(np.partition(scores, len(scores) - k)[len(scores) - k]), (strongest, ids, term_scores)
 
 
-def _partial_scores(scorer: VectorScorer, leaves: list[wq.Query]) -> Scored:
-    """Every document some of ``leaves`` holds (sorted) and the sum of their
-    scores: one list as it is, several through the thread's dense arrays."""
-    if len(leaves) == 1:
+def _partial_scores(scorer: VectorScorer, leaves: list[wq.Query], marks: list[np.ndarray] = ()) -> Scored:  # type: ignore[assignment]
+    """Every document some of ``leaves`` holds or ``marks`` lists (sorted)
+    and the sum of the leaves' scores: one list as it is, several through the
+    thread's dense arrays."""
+    if len(leaves) == 1 and not marks:
         m = scorer.evaluate(leaves[0])
         return m.ids.astype(np.int64), m.scores
     dense, bits = scorer.arrays.scratch()
@@ -312,6 +364,8 @@ def _partial_scores(scorer: VectorScorer, leaves: list[wq.Query]) -> Scored:
     try:
         for leaf in leaves:
             scorer.accumulate(leaf, dense, bits, 1)
+        for ids in marks:
+            bits[ids] = 1
         seen = np.flatnonzero(bits)
         return seen, dense[seen]
     finally:  # back to zero for the next query, after an error too

@@ -127,7 +127,11 @@ class VectorScorer:
         found = self._idf.get(key)
         if found is None:
             stats = self.searcher.get_parent()  # collection statistics, as Whoosh's scorer uses
-            found = self._idf[key] = (bm25_idf(stats, fieldname, text), stats.avg_field_length(fieldname) or 1)
+            # With packed postings, the term's documents are its list's length
+            # (deleted ones included, as Whoosh counts them): no look-up per segment.
+            known = len(self.postings(fieldname, text)[0]) if self.arrays.packed is not None else None
+            idf = bm25_idf(stats, fieldname, text, doc_frequency=known)
+            found = self._idf[key] = (idf, stats.avg_field_length(fieldname) or 1)
         return found
 
     # Terms -----------------------------------------------------------------

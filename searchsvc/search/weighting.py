@@ -52,7 +52,9 @@ class _TunedBM25Scorer(scoring.WeightLengthScorer):
 WEIGHTING = TunedBM25()
 
 
-def bm25_idf(reader: IndexReader | Searcher, fieldname: str, text: str) -> float:
-    """Robertson's idf, as Lucene and SQLite FTS5 use it, floored just above 0."""
-    n, total = reader.doc_frequency(fieldname, text), reader.doc_count_all()
+def bm25_idf(reader: IndexReader | Searcher, fieldname: str, text: str, doc_frequency: int | None = None) -> float:
+    """Robertson's idf, as Lucene and SQLite FTS5 use it, floored just above 0
+    (``doc_frequency``: the term's documents, when already known)."""
+    n = reader.doc_frequency(fieldname, text) if doc_frequency is None else doc_frequency
+    total = reader.doc_count_all()
     return max(1e-6, math.log((total - n + 0.5) / (n + 0.5)))
