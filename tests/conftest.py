@@ -27,10 +27,13 @@ from .builders import (
     SharedIndex,
     build_index,
     build_small_index,
+    build_two_segment_index,
     make_app,
     open_searcher,
     write_corpus,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +102,16 @@ def fresh_app(fresh_index: Path, corpus: Path):
 @pytest.fixture
 def fresh_client(fresh_app):
     return fresh_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def two_segment_index(tmp_path_factory):
+    """300 bundled news articles, then 20 of them changed and 10 deleted by an
+    incremental reindex: an index of several segments with deleted documents,
+    as a live one is (read-only; the scoring and pruning tests share it).
+    Returns the index folder and the incremental run's result."""
+    articles = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:300]
+    return build_two_segment_index(
+        tmp_path_factory.mktemp("two-segments"), articles, changed=20, deleted=10,
+        added_line="Macron et la réforme des retraites.",
+    )  # fmt: skip

@@ -24,10 +24,9 @@ from searchsvc.search.scoring import VectorScorer, positions_in, top
 from searchsvc.search.weighting import WEIGHTING
 from searchsvc.text.synonyms import load_synonyms
 
-from .builders import build_two_segment_index, index_documents, open_searcher
+from .builders import index_documents, open_searcher
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:300]
 SYNONYMS = load_synonyms(ROOT / "index_data" / "synonyms.txt")
 
 QUERIES = [
@@ -41,12 +40,8 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory):
-    index_dir, _ = build_two_segment_index(
-        tmp_path_factory.mktemp("pruning"), ARTICLES, changed=20, deleted=10,
-        added_line="Macron et la réforme des retraites.",
-    )  # fmt: skip
-    searcher = open_searcher(index_dir)
+def searcher(two_segment_index):
+    searcher = open_searcher(two_segment_index[0])
     assert searcher.reader().has_deletions()
     return searcher
 

@@ -1,8 +1,8 @@
 """The vectorised scorer gives Whoosh's own scores and the ranking Whoosh's searches gave.
 
-Built on 300 bundled news articles, then an incremental reindex that changes
-some and deletes others, so the index has several segments and deleted
-documents, as a live one does.
+On 300 bundled news articles, then an incremental reindex that changes some
+and deletes others, so the index has several segments and deleted documents,
+as a live one does (the session's ``two_segment_index``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from searchsvc.search.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, rank
 from searchsvc.search.scoring import VectorScorer
 from searchsvc.search.weighting import WEIGHTING
 
-from .builders import build_two_segment_index, open_searcher
-
-ROOT = Path(__file__).resolve().parents[1]
-ARTICLES = sorted((ROOT / "index_data" / "corpus" / "orangesum").glob("*.txt"))[:300]
+from .builders import open_searcher
 
 QUERIES = [
     "macron", "réforme des retraites", "etats-unis", "États-Unis élection", "coronavirus confinement",
@@ -35,11 +32,8 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory):
-    index_dir, result = build_two_segment_index(
-        tmp_path_factory.mktemp("scoring"), ARTICLES, changed=20, deleted=10,
-        added_line="Macron et la réforme des retraites.",
-    )  # fmt: skip
+def searcher(two_segment_index):
+    index_dir, result = two_segment_index
     assert result.updated == 20 and result.deleted == 10
     searcher = open_searcher(index_dir)
     assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()

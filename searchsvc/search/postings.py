@@ -207,11 +207,8 @@ class IndexArrays:
             if found is not None:
                 return found
         key = (fieldname, text)
-        hit = self._postings.get(key)
+        hit = self._recall(key)
         if hit is not None:
-            with self._lock:
-                if key in self._postings:
-                    self._postings.move_to_end(key)
             return hit
         ids_parts, weight_parts = [], []
         for r, offset in leaves(reader):
@@ -224,7 +221,6 @@ class IndexArrays:
             result = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
         self._remember(key, result)
         return result
-
 
     def _packed_postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         assert self.packed is not None
@@ -245,11 +241,8 @@ class IndexArrays:
         total = sum(len(ids) for ids, _, _ in parts)
         key = (fieldname, text)
         if total >= JOINED_MIN:  # a common word: its joined list is kept for the next queries
-            hit = self._postings.get(key)
+            hit = self._recall(key)
             if hit is not None:
-                with self._lock:
-                    if key in self._postings:
-                        self._postings.move_to_end(key)
                 return hit
         joined_ids, joined_weights = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.float32)
         at = 0
@@ -261,6 +254,15 @@ class IndexArrays:
         if total >= JOINED_MIN:
             self._remember(key, result)
         return result
+
+    def _recall(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """A list kept by :meth:`_remember`, now the most recently used; ``None`` if not kept."""
+        hit = self._postings.get(key)
+        if hit is not None:
+            with self._lock:
+                if key in self._postings:
+                    self._postings.move_to_end(key)
+        return hit
 
     def _remember(self, key: tuple[str, str], result: tuple[np.ndarray, np.ndarray]) -> None:
         with self._lock:

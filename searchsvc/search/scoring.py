@@ -8,9 +8,11 @@ one vector operation. Matches are sparse (the sorted documents a clause
 holds and their scores), so a rare word costs what its postings cost, not
 one slot per document of the archive.
 
-Scoring is exhaustive: every posting of every query word is scored, so the
-top ten, the total and the facet counts are exact (no pruning to be
-rank-safe about). The scores are Whoosh's own (the same BM25 formula,
+:meth:`VectorScorer.evaluate` and :meth:`~VectorScorer.accumulate` score
+every posting of a query's words (exhaustive: the top ten, the total and the
+facet counts exact); :meth:`~VectorScorer.within` looks some documents up in
+the lists instead, and :meth:`~VectorScorer.upper_bound` bounds a part's
+score, for :mod:`.pruning`. The scores are Whoosh's own (the same BM25 formula,
 statistics and field lengths); ``tests/test_scoring.py`` compares them with
 Whoosh's matchers query by query. Query shapes this module does not know
 fall back to Whoosh's matcher for that part of the query only.
