@@ -39,8 +39,10 @@ queries over 50 ms). For each size (default 20,000, 100,000, 300,000 and
 
    Up to 0.2.0 this step ran the SAME 300 queries as warm-up and then timed
    two more rounds of them, so it measured caches. Those figures are kept in
-   ``bench/results/growth-before.json`` and drawn in grey as the "before"
-   curves of the latency panel;
+   ``bench/results/growth-before.json``, beside 0.2.0 timed the way this step
+   times now (``fresh_*``: ``bench_fresh`` run from a checkout of 0.2.0 on the
+   same indexes, 2026-12-07), which the latency panel draws in grey as the
+   "before" curves (the repeated-query ones when a file has no fresh figures);
 4. deletes the index (unless ``--keep``) and saves the figures at once.
 
 With ``--reuse``, a size whose index is already there
@@ -121,7 +123,7 @@ QUESTIONS = 100
 QUESTIONS_WARMUP = 10
 QUERY_SEED = 7
 PACK_PROCS = 2  # processes packing a reused generation's postings
-# 0.2.0's figures (the same queries repeated), in --results: the latency panel's "before" curves
+# 0.2.0's figures (fresh queries, and the same queries repeated), in --results: the "before" curves
 BEFORE_FILE = "growth-before.json"
 LIMITMB = 128  # the service default (SEARCHSVC_WRITER_LIMIT_MB)
 POLL_S = 0.2
@@ -535,8 +537,8 @@ def load_results(path: Path) -> dict:
 
 
 def load_before(path: Path) -> list[dict]:
-    """The entries of ``growth-before.json`` (0.2.0's figures: the same queries repeated),
-    by size; none if the file is not there."""
+    """The entries of ``growth-before.json`` (0.2.0's figures: fresh queries, and the
+    same queries repeated), by size; none if the file is not there."""
     try:
         runs = json.loads(path.read_text(encoding="utf-8")).get("runs", {})
     except FileNotFoundError:
@@ -732,15 +734,19 @@ def plot(entries: list[dict], png: Path, before: list[dict] | None = None) -> No
     ax_mem.legend(fontsize=8, loc="upper left")
 
     grey = {"color": "0.55"}
+    # 0.2.0 timed with fresh queries too (the same sets, on the same indexes) where
+    # growth-before.json has them: the fair comparison; else its repeated-query figures.
+    method = "fresh" if any(e.get("fresh_p95_ms") is not None for e in before) else "repeated"
+    key = "fresh_" if method == "fresh" else ""
     latencies = curve(
-        ax_query, before, "p50_ms", "o-", "before (0.2.0, repeated queries): p50", alpha=0.8, **grey
+        ax_query, before, f"{key}p50_ms", "o-", f"before (0.2.0, {method} queries): p50", alpha=0.8, **grey
     )
     latencies += curve(
         ax_query,
         before,
-        "p95_ms",
+        f"{key}p95_ms",
         "s--",
-        "before (0.2.0, repeated queries): p95",
+        f"before (0.2.0, {method} queries): p95",
         "{:.0f} ms",
         alpha=0.8,
         **grey,
@@ -794,7 +800,8 @@ def plot(entries: list[dict], png: Path, before: list[dict] | None = None) -> No
         ax.yaxis.set_minor_formatter(plain)
         ax.tick_params(axis="y", which="minor", labelsize=8)
     for ax in axes.flat:
-        ticks = sorted(set(xs) | {e["docs"] for e in before}) if ax is ax_query else xs
+        drawn_before = {e["docs"] for e in before if e.get(f"{key}p95_ms") is not None}  # the sizes of the grey curves
+        ticks = sorted(set(xs) | drawn_before) if ax is ax_query else xs
         ax.set_xscale("log")
         # Room for the values written beside the last points, also around a single size.
         pad = max(1.5, (ticks[-1] / ticks[0]) ** 0.12)
