@@ -270,3 +270,20 @@ def test_the_cache_keys_on_the_filters(facet_index):
     year = client.get("/api/search?q=budget&source=AFP&source=AA&year=2019").get_json()
     assert (cache.hits, cache.misses) == (1, 3)
     assert len({first["total"], other["total"], year["total"]}) == 3
+
+
+def test_the_day_column_read_in_bulk_is_whooshs(tmp_path):
+    """The ``day`` column is read from each segment's column file in one
+    slice; it holds what Whoosh's reader gives value by value, undated
+    articles (last ones included) too."""
+    from searchsvc.search.postings import arrays_for, leaves
+
+    docs = [{"id": f"d{i}", "title": f"Titre {i}", "body": "Un texte.", "date": "2020-06-15" if i % 3 else None}
+            for i in range(40)] + [{"id": "last", "title": "Sans date", "body": "Un texte."}]  # fmt: skip
+    reader = open_searcher(index_documents(tmp_path, docs)).reader()
+    expected = np.concatenate(
+        [np.fromiter(r.column_reader("day"), dtype=np.int64, count=r.doc_count_all()) for r, _ in leaves(reader)]
+    )
+    days = arrays_for(reader).day(reader)
+    assert days.tolist() == expected.tolist()
+    assert sorted(set(days.tolist())) == [0, 20200615]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.columns import NumericColumn
 from whoosh.matching import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -164,15 +165,14 @@ class IndexArrays:
         return table
 
     def day(self, reader: IndexReader) -> np.ndarray:
-        """The ``day`` column (YYYYMMDD, 0 when undated) of every document."""
+        """The ``day`` column (YYYYMMDD, 0 when undated) of every document,
+        each segment's read in one slice of its column file (a value at a
+        time through Whoosh's reader took 1.2 s at 1,000,000 articles)."""
         if self._day is None:
             days = np.zeros(self.doc_count, dtype=np.int64)
             for r, offset in leaves(reader):
                 if r.has_column("day"):
-                    column = r.column_reader("day")
-                    days[offset : offset + r.doc_count_all()] = np.fromiter(
-                        column, dtype=np.int64, count=r.doc_count_all()
-                    )
+                    days[offset : offset + r.doc_count_all()] = _numeric_column(r, "day")
             self._day = days
         return self._day
 
@@ -286,6 +286,31 @@ def terms_with_prefix(reader: IndexReader, fieldname: str, prefix: str, limit: i
                 found.update(f.terms_with_prefix(prefix.encode("utf-8"), limit))  # type: ignore[union-attr]
             return [t.decode("utf-8") for t in sorted(found)[:limit]]
     return [term_text(t) for t in islice(reader.expand_prefix(fieldname, prefix), limit)]
+
+
+def _numeric_column(reader: IndexReader, fieldname: str) -> np.ndarray:
+    """A segment's numeric column as Whoosh's reader gives it, value by value
+    (the field's ``from_column_value``), read in bulk when it is a plain
+    integer column: fixed-width big-endian numbers, the default past the last
+    written."""
+    field = reader.schema[fieldname]
+    count = reader.doc_count_all()
+    raw = reader.column_reader(fieldname, translate=False)
+    if (
+        isinstance(raw, NumericColumn.Reader)
+        and field.numtype is int
+        and not field.decimal_places
+        and raw._typecode in "bBhHiIlLqQ"
+    ):
+        values = np.full(count, raw._default, dtype=np.int64)
+        written = min(raw._count, count)
+        data = raw._dbfile.get(raw._basepos, written * raw._fixedlen)
+        kind = ">i" if raw._typecode.islower() else ">u"  # struct's standard sizes, big-endian ("!")
+        values[:written] = np.frombuffer(data, dtype=f"{kind}{raw._fixedlen}", count=written)
+        if field.signed:
+            values -= 1 << (field.bits - 1)
+        return values
+    return np.fromiter(reader.column_reader(fieldname), dtype=np.int64, count=count)
 
 
 def scan_terms(reader: IndexReader, fieldname: str, start: str, limit: int) -> list[tuple[str, int]] | None:
