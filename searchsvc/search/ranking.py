@@ -81,8 +81,9 @@ def rank_and_count(
         return Ranking([], 0, selected_only(doc_filter))
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     required, optional, excluded = clauses(q)
-    if prune and PRUNING and sort == "relevance" and optional and not required:
-        pruned = _pruned(scorer, parsed, optional, excluded, depth, doc_filter, facets)
+    excluded_ids = scorer.evaluate(excluded).ids if excluded is not None else None
+    if prune and sort == "relevance" and optional and not required:
+        pruned = _pruned(scorer, parsed, optional, excluded_ids, depth, doc_filter, facets)
         if pruned is not None:
             return pruned
     parts = required + optional
@@ -90,8 +91,8 @@ def rank_and_count(
     if required:
         keep = held_required == len(required)
         ids, scores, hits = ids[keep], scores[keep], hits[keep]
-    if excluded is not None:
-        out, _ = positions_in(scorer.evaluate(excluded).ids, ids)
+    if excluded_ids is not None:
+        out, _ = positions_in(excluded_ids, ids)
         ids, scores, hits = ids[~out], scores[~out], hits[~out]
     live = scorer.arrays.live[ids]
     candidates, scores, hits = ids[live], scores[live], hits[live]
@@ -115,23 +116,19 @@ def rank_and_count(
     return Ranking(_in_order(scorer, parsed.bonus, depth, best, first), total, counts)
 
 
-#: Off: every query is scored exhaustively (for comparisons; see :mod:`.pruning`).
-PRUNING = True
-
-
 def _pruned(
     scorer: VectorScorer,
     parsed: ParsedQuery,
     parts: list[wq.Query],
-    excluded: wq.Query | None,
+    excluded_ids: np.ndarray | None,
     depth: int,
     doc_filter: DocFilter | None,
     facets: bool,
 ) -> Ranking | None:
     """:func:`rank_and_count` for a query of optional words, one of them in at
     least :data:`~.limits.TRACK_TOTAL_HITS` admitted articles; ``None`` when
-    that is not so or no threshold is found."""
-    excluded_ids = scorer.evaluate(excluded).ids if excluded is not None else None
+    that is not so or no threshold is found. ``excluded_ids``: the documents
+    of the excluded words (sorted), if any."""
     admit = pruning.admitter(scorer, doc_filter, excluded_ids)
     leaves = [leaf for part in parts for leaf in pruning.leaves_of(part)]
     bound = pruning.lower_bound(scorer, leaves, admit, bool(doc_filter) or excluded_ids is not None)
