@@ -280,21 +280,23 @@ def use_a_newer_schema(monkeypatch, module) -> None:
 
 
 def kill_the_first_writer_process(monkeypatch, tmp_path: Path) -> None:
-    """Whoosh's writer processes are forked: a patch made here is in them too.
-    The first one to take a job kills itself, as the OOM killer would."""
-    from whoosh import multiproc
+    """The writer processes are forked: a patch made here is in them too.
+    The first one to take a batch of documents kills itself, as the OOM
+    killer would (after taking it: its documents are lost with it)."""
+    from searchsvc.index import writers
 
     flag = tmp_path / "killed-one"
-    original = multiproc.SubWriterTask._process_file
+    original = writers._build_segments
 
-    def process_file(self, filename, doc_count):
+    def build_segments(ix, folder, segment_docs, inbox, outbox):
         try:
             os.close(os.open(flag, os.O_CREAT | os.O_EXCL))
         except FileExistsError:
-            return original(self, filename, doc_count)
+            return original(ix, folder, segment_docs, inbox, outbox)
+        inbox.get()
         os.kill(os.getpid(), signal.SIGKILL)
 
-    monkeypatch.setattr(multiproc.SubWriterTask, "_process_file", process_file)
+    monkeypatch.setattr(writers, "_build_segments", build_segments)
 
 
 def run_cli(*args: str, **kwargs) -> subprocess.Popen:

@@ -141,13 +141,14 @@ def test_incremental_without_a_catalog_is_a_full_rebuild(fresh_index, corpus):
 
 @pytest.mark.parametrize("procs", [1, 2])
 def test_a_large_full_rebuild_commits_segments_in_batches(tmp_path, corpus, monkeypatch, procs):
-    """Every SEGMENT_DOCS documents the writers commit and start afresh, so
-    no writer's pool grows with the corpus; the index holds the same."""
+    """Every BULK_SEGMENT_DOCS documents a writer process finishes its
+    segment and starts afresh, so no writer's memory grows with the corpus;
+    the index holds the same."""
     from searchsvc.index import reindex as indexer
 
     whole = tmp_path / "whole"
     reindex([corpus], whole, procs=procs)
-    monkeypatch.setattr(indexer, "SEGMENT_DOCS", 3)
+    monkeypatch.setattr(indexer, "BULK_SEGMENT_DOCS", 3)
     batched = tmp_path / "batched"
     result = reindex([corpus], batched, procs=procs)
     assert result.documents == 7

@@ -5,8 +5,11 @@
   through :mod:`.plaintext`, :mod:`.jsonlines` and :mod:`.decoding`;
 * :mod:`.fields`: a document as the schema's fields, and back;
 * :mod:`.reindex`: :func:`~.reindex.reindex`, the whole write side in one
-  call, with :mod:`.writers` (Whoosh's writer processes) and
+  call, with :mod:`.writers` (the writer processes) and
   :mod:`.catalog` (each document's id, fingerprint and origin, in SQLite);
+* :mod:`.segment_builder`: a whole Whoosh segment built in bulk from a batch
+  of documents (full rebuilds), its posting lists encoded with numpy by
+  :mod:`.w3blocks`;
 * :mod:`.generations`: the index folder on disk (numbered generations, the
   ``CURRENT`` pointer, seal, publish, switch) and :mod:`.lock`, the one
   writer's lock;

@@ -111,7 +111,12 @@ def _pack_segment(folder: Path, r: IndexReader) -> None:
     for field, with_positions in PACKED_FIELDS.items():
         if field in r.schema:
             counts[field] = _write_field(folder, segment_id, r, field, with_positions)
-    marker = {"format": FORMAT, "doc_count": r.doc_count_all(), "fields": counts}
+    save_marker(folder, segment_id, r.doc_count_all(), counts)
+
+
+def save_marker(folder: Path, segment_id: str, doc_count: int, counts: dict) -> None:
+    """Say that a segment's packed postings are complete (written last)."""
+    marker = {"format": FORMAT, "doc_count": doc_count, "fields": counts}
     _write_atomically(marker_path(folder, segment_id), json.dumps(marker).encode("utf-8"))
 
 
@@ -133,21 +138,50 @@ def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with
             count += len(ids)
         terms.append(term)
         starts.append(count)
+    return save_field(
+        folder,
+        segment_id,
+        field,
+        _Arrays(
+            terms=terms,
+            postoff=np.asarray(starts, dtype=np.int64),
+            docs=_concat(docs, np.int32),
+            weights=_concat(weights, np.float32),
+            freqs=_concat(freqs, np.int64) if with_positions else None,
+            positions=_concat(positions, np.uint32) if with_positions else None,
+        ),
+    )
+
+
+@dataclass
+class _Arrays:
+    terms: list[bytes]
+    postoff: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+    freqs: np.ndarray | None
+    positions: np.ndarray | None
+
+
+def save_field(folder: Path, segment_id: str, field: str, postings) -> dict:
+    """Write one field's packed files from its sorted postings (``terms``,
+    ``postoff``, ``docs``, ``weights``, and ``freqs`` and ``positions`` for a
+    field that keeps positions). Returns the counts for the marker."""
+    terms = postings.terms
     arrays = {
         "lex": np.frombuffer(b"".join(terms), dtype=np.uint8),
         "lexoff": np.cumsum([0, *map(len, terms)], dtype=np.int64),
-        "postoff": np.asarray(starts, dtype=np.int64),
-        "docs": _concat(docs, np.int32),
-        "weights": _concat(weights, np.float32),
+        "postoff": np.asarray(postings.postoff, dtype=np.int64),
+        "docs": np.asarray(postings.docs, dtype=np.int32),
+        "weights": np.asarray(postings.weights, dtype=np.float32),
     }
-    if with_positions:
+    if PACKED_FIELDS.get(field) and postings.positions is not None:
         # Positions are found from each posting's count (2 bytes) and where
         # each term's positions start, not from an offset per posting (4-8 bytes).
-        flat = _concat(positions, np.uint32)
+        flat = postings.positions
         top = int(flat.max()) if len(flat) else 0
-        arrays["pos"] = flat.astype(np.uint16) if top < 2**16 else flat
-        del flat, positions
-        counts = _concat(freqs, np.int64)
+        arrays["pos"] = flat.astype(np.uint16 if top < 2**16 else np.uint32)
+        counts = np.asarray(postings.freqs, dtype=np.int64)
         arrays["freqs"] = counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.uint32)
         arrays["termpos"] = np.concatenate([[0], np.cumsum(counts)])[arrays["postoff"]].astype(np.int64)
     for kind, array in arrays.items():
@@ -156,7 +190,7 @@ def _write_field(folder: Path, segment_id: str, r: IndexReader, field: str, with
         with tmp.open("wb") as f:
             np.save(f, array, allow_pickle=False)
         os.replace(tmp, target)
-    return {"terms": len(terms), "postings": count}
+    return {"terms": len(terms), "postings": int(len(arrays["docs"]))}
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

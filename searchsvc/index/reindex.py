@@ -32,13 +32,20 @@ from ..text.normalize import fold
 from ..text.protected import default_words, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
 from ..version import __version__
-from . import generations, packed, prefix_table
+from . import generations, packed, prefix_table, segment_builder
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
 from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem
 from .fields import document_fields, stored_document
 from .sources import find_files, load_documents
-from .writers import SEGMENT_DOCS, Writers, check_written, workers_die_with_parent
+from .writers import (
+    BULK_SEGMENT_DOCS,
+    SEGMENT_DOCS,
+    BulkWriters,
+    Writers,
+    check_written,
+    workers_die_with_parent,
+)
 
 #: ``progress(documents_done, bytes_done, bytes_total)``
 Progress = Callable[[int, int, int], None]
@@ -237,7 +244,10 @@ def _build(
         if procs > 1:
             workers_die_with_parent()
     full = result.mode == "full"
-    writers = Writers(ix, procs if full else 1, limitmb, SEGMENT_DOCS if full else None)
+    if full and segment_builder.supports(ix.schema):
+        writers = BulkWriters(ix, path, procs, BULK_SEGMENT_DOCS)
+    else:
+        writers = Writers(ix, procs if full else 1, limitmb, SEGMENT_DOCS if full else None)
     catalog = Catalog.create(path)
     try:
         documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog)

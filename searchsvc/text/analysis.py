@@ -285,26 +285,49 @@ class WordCache(dict):
         return kept
 
 
-def index_terms(cache: WordCache, value: str) -> tuple[dict[str, list[int]], dict[str, float]]:
-    """Positions and weights of each term of ``value``: what Whoosh's
-    ``word_values`` computes token by token, from the per-word cache."""
+def split_words(cache: WordCache, value: str, lead_boost: float | None = None) -> tuple[list[str], list[str]]:
+    """The words of ``value`` (NFC), as (lead, rest): the lead is the title,
+    before :data:`LEAD_SEPARATOR`, when the chain weighs it more
+    (``lead_boost``, by default the cache's chain's)."""
     if not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
-    if cache.lead_boost != 1.0 and LEAD_SEPARATOR in value:
+    if lead_boost is None:
+        lead_boost = cache.lead_boost
+    if lead_boost != 1.0 and LEAD_SEPARATOR in value:
         lead_text, rest_text = value.split(LEAD_SEPARATOR, 1)
-        lead, rest = TOKEN_PATTERN.findall(lead_text), TOKEN_PATTERN.findall(rest_text)
-    else:
-        lead, rest = [], TOKEN_PATTERN.findall(value)
+        return TOKEN_PATTERN.findall(lead_text), TOKEN_PATTERN.findall(rest_text)
+    return [], TOKEN_PATTERN.findall(value)
+
+
+def first_position(cache: WordCache, words: Iterable[str]) -> int:
+    """The position of the first term of ``words``: Whoosh's StopFilter
+    numbers the kept terms from the first one's place (the stop words before
+    it count), then one after another."""
+    first = 0
+    for word in words:
+        kept = cache[word]  # analysed again if the cache was cleared
+        first += cache.stopped_before[word]
+        if kept:
+            break
+    return first
+
+
+def term_sequence(cache: WordCache, value: str) -> tuple[list[str], int, int]:
+    """The terms ``value`` puts in the index, in order, from the per-word
+    cache: (terms, position of the first, how many come from the lead).
+    Term ``i`` is at position ``first + i``; a lead term weighs
+    ``cache.lead_boost``."""
+    lead, rest = split_words(cache, value)
     lookup = cache.__getitem__
     lead_terms = list(chain.from_iterable(map(lookup, lead)))
     terms = lead_terms + list(chain.from_iterable(map(lookup, rest)))
-    # Whoosh's StopFilter numbers the kept terms from the first one's place
-    # (the stop words before it count), then one after another.
-    start = 0
-    for word in chain(lead, rest):
-        start += cache.stopped_before[word]
-        if cache[word]:
-            break
+    return terms, first_position(cache, chain(lead, rest)), len(lead_terms)
+
+
+def index_terms(cache: WordCache, value: str) -> tuple[dict[str, list[int]], dict[str, float]]:
+    """Positions and weights of each term of ``value``: what Whoosh's
+    ``word_values`` computes token by token, from the per-word cache."""
+    terms, start, lead_count = term_sequence(cache, value)
     positions: dict[str, list[int]] = {}
     for pos, term in enumerate(terms, start):
         if term in positions:
@@ -313,10 +336,10 @@ def index_terms(cache: WordCache, value: str) -> tuple[dict[str, list[int]], dic
             positions[term] = [pos]
     # Each occurrence weighs lead_boost in the lead, 1 after: sums of halves
     # and units, exact in floating point whatever the order of addition.
-    lead_end = start + len(lead_terms)
+    lead_end = start + lead_count
     weights = {}
     for term, poslist in positions.items():
-        in_lead = bisect_left(poslist, lead_end) if lead_terms else 0
+        in_lead = bisect_left(poslist, lead_end) if lead_count else 0
         weights[term] = in_lead * cache.lead_boost + (len(poslist) - in_lead)
     return positions, weights
 

@@ -1,0 +1,440 @@
+"""One Whoosh segment built in bulk from a batch of documents.
+
+Whoosh's ``SegmentWriter`` adds each posting to a pool one Python call at a
+time, sorts the pool in runs on disk, merges them and writes each posting
+again through Python: half a reindex was those calls. :class:`SegmentBuilder`
+keeps, for each French text field, the documents' term numbers in one flat
+array as they are analysed (the per-word cache makes that a dictionary
+lookup per word); when the segment is full it sorts them once with numpy,
+groups them into postings and writes whole posting lists
+(:mod:`.w3blocks`), with the packed copy that searching reads
+(:mod:`.packed`) from the same arrays, in the same pass.
+
+Everything else goes through Whoosh's own codec objects (stored fields,
+lengths, columns, the term index, the other fields' few postings), so the
+segment is Whoosh's W3 format: Whoosh's reader, an unpatched one included,
+reads exactly what its own writer would have written for the same documents
+(``tests/test_bulk_writer.py`` checks it term by term).
+"""
+
+from __future__ import annotations
+
+from array import array
+from copy import deepcopy
+from pathlib import Path
+
+import numpy as np
+from whoosh import formats
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import Schema, UnknownFieldError
+from whoosh.filedb import filetables
+from whoosh.filedb.filestore import Storage
+from whoosh.util.numeric import _length_byte_cache, byte_to_length, length_to_byte
+from whoosh.util.numlists import GrowableArray
+
+from ..text.analysis import WordCache, split_words
+from ..text.schema import FrenchText
+from . import packed
+from .w3blocks import FieldPostings, write_field
+
+_LENGTH_STEPS = np.asarray(_length_byte_cache, dtype=np.int64)
+
+
+def length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """Whoosh's ``length_to_byte`` of each length."""
+    return np.minimum(np.searchsorted(_LENGTH_STEPS, lengths, side="left"), 255).astype(np.uint8)
+
+
+def supports(schema: Schema) -> bool:
+    """Whether :class:`SegmentBuilder` writes ``schema``'s fields as Whoosh
+    would: no term vectors, no separate spelling fields."""
+    return all(not field.vector and not field.separate_spelling() for _, field in schema.items())
+
+
+class Words(dict):
+    """Word → its number in this process, and for each French text field what
+    each word puts in the index (:class:`_WordTerms`). Kept across the
+    segments a process builds: a word is analysed and numbered once, and a
+    document's words are a list of numbers."""
+
+    MAX_WORDS = 2_000_000
+
+    def __init__(self, caches: dict[str, WordCache]) -> None:
+        super().__init__()
+        self.caches = caches
+        self.fields = {name: _WordTerms(cache) for name, cache in caches.items()}
+
+    def __missing__(self, word: str) -> int:
+        number = self[word] = len(self)
+        for terms in self.fields.values():
+            terms.add(word)
+        return number
+
+    def reset_if_large(self) -> None:
+        """Forget every number between two segments once there are many."""
+        if len(self) > self.MAX_WORDS:
+            self.clear()
+            self.fields = {name: _WordTerms(cache) for name, cache in self.caches.items()}
+
+
+class _WordTerms:
+    """One field's terms of each numbered word: term numbers (in the order
+    first seen) in one flat array, where each word's end, and as lists for
+    the per-document sums: how many terms, how many stop words before the
+    first (Whoosh's positions count them)."""
+
+    def __init__(self, cache: WordCache) -> None:
+        self.cache = cache
+        self.numbers: dict[str, int] = {}
+        self.terms: list[str] = []
+        self.flat = array("i")
+        self.ends = array("q")
+        self.counts: list[int] = []
+        self.stopped: list[int] = []
+
+    def add(self, word: str) -> None:
+        kept = self.cache[word]
+        numbers = self.numbers
+        for term in kept:
+            number = numbers.get(term)
+            if number is None:
+                number = numbers[term] = len(self.terms)
+                self.terms.append(term)
+            self.flat.append(number)
+        self.ends.append(len(self.flat))
+        self.counts.append(len(kept))
+        self.stopped.append(self.cache.stopped_before[word])
+
+
+class _TermRuns:
+    """A French text field's words for every document of the segment, in
+    document order, as word numbers; per document how many, the position of
+    its first term and how many terms come from the lead."""
+
+    def __init__(self, field: FrenchText, words: Words, name: str) -> None:
+        self.field, self.words, self.name = field, words, name
+        self.lead_boost = _lead_boost(field.analyzer)
+        self.positions = field.format.supports("positions")
+        self.sequence = array("i")
+        self.nwords = array("i")
+        self.lengths = array("i")
+        self.firsts = array("i")
+        self.leads = array("i")
+        self.docnums = array("i")
+
+    def add(self, docnum: int, numbers: list[int], lead_words: int) -> int:
+        """Add a document's words (numbers, the first ``lead_words`` of them
+        the lead's); returns its length in the field (its terms)."""
+        terms = self.words.fields[self.name]
+        counts = terms.counts
+        length = sum(map(counts.__getitem__, numbers))
+        if length:
+            stopped = terms.stopped
+            first = 0
+            for number in numbers:
+                first += stopped[number]
+                if counts[number]:
+                    break
+            self.sequence.extend(numbers)
+            self.nwords.append(len(numbers))
+            self.lengths.append(length)
+            self.firsts.append(first)
+            self.leads.append(sum(map(counts.__getitem__, numbers[:lead_words])) if lead_words else 0)
+            self.docnums.append(docnum)
+        return length
+
+    def postings(self, lengths: np.ndarray) -> FieldPostings:
+        """Sorted by term, then document: the field's postings. ``lengths``:
+        each docnum's length in the field."""
+        terms_of = self.words.fields[self.name]
+        sequence = np.frombuffer(self.sequence, dtype=np.int32)
+        per_word = np.asarray(terms_of.counts, dtype=np.int64)
+        word_ends = np.frombuffer(terms_of.ends, dtype=np.int64)
+        flat = np.frombuffer(terms_of.flat, dtype=np.int32)
+        # Each word's terms, in order: the document's terms.
+        n_terms = per_word[sequence]
+        keys = flat[_ranges(word_ends[sequence] - n_terms, n_terms)]
+        del n_terms
+        self.sequence = array("i")
+        names = terms_of.terms
+        # The terms of this segment, in order (UTF-8 sorts as code points do).
+        present = np.flatnonzero(np.bincount(keys, minlength=len(names)))
+        order_of_terms = sorted(present.tolist(), key=names.__getitem__)
+        rank = np.zeros(len(names), dtype=np.int32)
+        rank[order_of_terms] = np.arange(len(order_of_terms), dtype=np.int32)
+        terms = [names[i].encode("utf-8") for i in order_of_terms]
+        counts = np.frombuffer(self.lengths, dtype=np.int32).astype(np.int64)
+        firsts = np.frombuffer(self.firsts, dtype=np.int32).astype(np.int64)
+        leads = np.frombuffer(self.leads, dtype=np.int32).astype(np.int64)
+        docnums = np.frombuffer(self.docnums, dtype=np.int32)
+        keys = rank[keys]
+        for kind in ("nwords", "lengths", "firsts", "leads", "docnums"):
+            setattr(self, kind, array("i"))
+        n = len(keys)
+        # Tokens are in document order, positions increasing: a stable sort
+        # by term leaves each term's tokens by document, then position.
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        token_doc = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        doc_index = token_doc[order]
+        del token_doc
+        pos = np.arange(n, dtype=np.int64)
+        pos += np.repeat(firsts - (np.cumsum(counts) - counts), counts)
+        positions = pos[order].astype(np.int32)
+        in_lead = (pos < np.repeat(firsts + leads, counts))[order] if leads.any() else None
+        del pos, order
+        new = np.empty(n, dtype=bool)
+        new[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        new[1:] |= doc_index[1:] != doc_index[:-1]
+        starts = np.flatnonzero(new)
+        del new
+        freqs = np.diff(np.append(starts, n))
+        if in_lead is not None:
+            lead_count = np.add.reduceat(in_lead, starts).astype(np.float64)
+            weights = lead_count * self.lead_boost + (freqs - lead_count)
+        else:
+            weights = freqs.astype(np.float64)
+        weights *= self.field.format.field_boost
+        term_of = keys[starts]
+        postoff = np.append(np.flatnonzero(np.diff(term_of, prepend=-1)), len(starts)).astype(np.int64)
+        docs = docnums[doc_index[starts]]
+        return FieldPostings(
+            terms=terms,
+            postoff=postoff,
+            docs=docs,
+            weights=weights.astype(np.float32),
+            freqs=freqs,
+            lenbytes=length_bytes(lengths[docs]),
+            positions=positions if self.positions else None,
+            kind="positions" if self.positions else "frequency",
+        )
+
+
+class _Postings:
+    """Another indexed field's postings (ids, dates: a few per document),
+    as Whoosh's field gives them: term → documents and weights. Fields whose
+    postings carry no value (``Existence``, every id and date field) are
+    written in bulk too; others posting by posting, by Whoosh's writer."""
+
+    def __init__(self, field) -> None:
+        self.bulk = type(field.format) is formats.Existence
+        self.terms: dict[bytes, tuple[array, array, list[bytes]]] = {}
+
+    def add(self, docnum: int, items) -> int:
+        length = 0
+        for tbytes, freq, weight, vbytes in items:
+            entry = self.terms.get(tbytes)
+            if entry is None:
+                entry = self.terms[tbytes] = (array("I"), array("d"), [])
+            entry[0].append(docnum)
+            entry[1].append(weight)
+            if not self.bulk:
+                entry[2].append(vbytes)
+            length += freq
+        return length
+
+    def postings(self) -> FieldPostings:
+        terms = sorted(self.terms)
+        docs = [np.frombuffer(self.terms[t][0], dtype=np.uint32) for t in terms]
+        weights = [np.frombuffer(self.terms[t][1], dtype=np.float64) for t in terms]
+        self.terms = {}
+        postoff = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in docs], out=postoff[1:])
+        docs_all = np.concatenate(docs).astype(np.int64) if docs else np.zeros(0, np.int64)
+        return FieldPostings(
+            terms=terms,
+            postoff=postoff,
+            docs=docs_all,
+            weights=np.concatenate(weights).astype(np.float32) if weights else np.zeros(0, np.float32),
+            freqs=np.ones(len(docs_all), dtype=np.int64),
+            lenbytes=np.zeros(len(docs_all), dtype=np.uint8),
+            kind="existence",
+        )
+
+
+class SegmentBuilder:
+    """Documents in (:meth:`add_document`, Whoosh's field keywords), one
+    segment of the index in ``storage`` out (:meth:`finish`)."""
+
+    def __init__(
+        self, storage: Storage, schema: Schema, words: Words | None = None, indexname: str = "MAIN"
+    ) -> None:
+        if words is None:
+            words = Words(word_caches(schema))
+        words.reset_if_large()
+        self.words = words
+        if not supports(schema):
+            raise ValueError("this schema needs Whoosh's own writer (term vectors or spelling fields)")
+        self.storage, self.schema = storage, schema
+        self.codec = W3Codec()
+        self.segment = self.codec.new_segment(storage, indexname)
+        self.perdoc = self.codec.per_document_writer(storage, self.segment)
+        self.docnum = 0
+        self.runs: dict[str, _TermRuns] = {}
+        self.others: dict[str, _Postings] = {}
+        self.lengths: dict[str, array] = {}
+        for name, field in schema.items():
+            if not field.indexed:
+                continue
+            if _bulk(field) and name in words.fields:
+                self.runs[name] = _TermRuns(field, words, name)
+                self.lengths[name] = array("i")
+            else:
+                self.others[name] = _Postings(field)
+                if field.scorable:
+                    self.lengths[name] = array("i")
+
+    def add_document(self, **fields) -> None:
+        """What Whoosh's ``SegmentWriter.add_document`` does, the postings aside."""
+        schema, perdoc, docnum = self.schema, self.perdoc, self.docnum
+        names = sorted(name for name in fields if not name.startswith("_"))
+        for name in names:
+            if name not in schema:
+                raise UnknownFieldError(f"No field named {name!r} in {schema}")
+        perdoc.start_doc(docnum)
+        lengths = dict.fromkeys(self.lengths, 0)
+        split: dict[tuple[str, float], tuple[list[int], int]] = {}  # text and exact share one value
+        for name in names:
+            value = fields[name]
+            if value is None:
+                continue
+            field = schema[name]
+            length = 0
+            if name in self.runs and isinstance(value, str):
+                runs = self.runs[name]
+                key = (value, runs.lead_boost)
+                numbered = split.get(key)
+                if numbered is None:
+                    lead, rest = split_words(self.words.caches[name], value, runs.lead_boost)
+                    numbered = split[key] = (list(map(self.words.__getitem__, lead + rest)), len(lead))
+                length = runs.add(docnum, *numbered)
+            elif field.indexed:
+                if name in self.runs:  # not text: Whoosh's own indexing
+                    raise ValueError(f"field {name!r}: the bulk writer indexes text only, got {type(value).__name__}")
+                length = self.others[name].add(docnum, field.index(value))
+                if not field.scorable:
+                    length = 0
+            if name in lengths:
+                lengths[name] = length
+            perdoc.add_field(name, field, value if field.stored else None, length)
+            column = field.column_type
+            if column:
+                perdoc.add_column_value(name, column, field.to_column_value(value))
+        for name, length in lengths.items():
+            self.lengths[name].append(length)
+        perdoc.finish_doc()
+        self.docnum += 1
+
+    def __len__(self) -> int:
+        return self.docnum
+
+    def finish(self, folder: Path):
+        """Write the segment's postings, term index and packed postings, and
+        assemble its compound file. Returns Whoosh's segment object."""
+        self.perdoc.close()
+        writer = self.codec.field_writer(self.storage, self.segment)
+        _hash_terms_with_crc32(writer)
+        packed_counts = {}
+        for name in sorted(set(self.runs) | set(self.others)):
+            field = self.schema[name]
+            writer.start_field(name, field)
+            if name in self.runs:
+                lengths = np.frombuffer(self.lengths[name], dtype=np.int32).astype(np.int64)
+                postings = self.runs[name].postings(lengths)
+                write_field(writer._postfile, writer._tindex, writer._fieldid, postings)
+                if name in packed.PACKED_FIELDS:
+                    packed_counts[name] = packed.save_field(folder, self.segment.segment_id(), name, postings)
+                del postings
+            elif self.others[name].bulk and not field.scorable:
+                write_field(writer._postfile, writer._tindex, writer._fieldid, self.others[name].postings())
+            else:
+                self._write_others(writer, name, field)
+            writer.finish_field()
+        writer.close()
+        self.segment.set_doc_count(self.docnum)
+        self.segment.create_compound_file(self.storage)
+        packed.save_marker(folder, self.segment.segment_id(), self.docnum, packed_counts)
+        return self.segment
+
+    def _write_others(self, writer, name: str, field) -> None:
+        collected = self.others[name].terms
+        lengths = self.lengths.get(name)
+        for term in sorted(collected):
+            docnums, weights, values = collected[term]
+            writer.start_term(term)
+            for docnum, weight, value in zip(docnums, weights, values, strict=True):
+                length = byte_to_length(length_to_byte(lengths[docnum])) if lengths is not None and lengths[docnum] else 0
+                writer.add(docnum, weight, value if value is not None else b"", length)
+            writer.finish_term()
+        collected.clear()
+
+    def cancel(self) -> None:
+        if not self.perdoc.is_closed:
+            self.perdoc.close()
+
+
+def _hash_terms_with_crc32(writer) -> None:
+    """Give a new field writer a term index hashed with CRC-32 instead of
+    MD5 (a few microseconds a term less). The hash type is in the file's
+    header, and every Whoosh reader reads it from there."""
+    dbfile = writer._tindex.dbfile
+    fieldmap = writer._fieldmap
+    dbfile.seek(writer._tindex.startoffset)
+    tindex = filetables.OrderedHashWriter.__new__(filetables.OrderedHashWriter)
+    filetables.HashWriter.__init__(tindex, dbfile, hashtype=_CRC32)
+    tindex.index = GrowableArray("H")
+    tindex.lastkey = b""
+    tindex.extras["fieldmap"] = fieldmap
+    writer._tindex = tindex
+
+
+_CRC32 = filetables._hash_functions.index(filetables.crc_hash)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indexes ``starts[i] .. starts[i] + lengths[i]``, one range after another."""
+    total = int(lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+
+
+def word_caches(schema: Schema) -> dict[str, WordCache]:
+    """A per-word cache for each French text field, to share between the
+    segments a process builds (the words of one batch recur in the next).
+    Fields whose chains differ only in the weight of the lead (``text`` and
+    ``title``) share one: a word alone has no lead, its terms are the same."""
+    caches: dict[str, WordCache] = {}
+    chains: list[tuple[object, WordCache]] = []
+    for name, field in schema.items():
+        if not _bulk(field):
+            continue
+        chain_ = _without_lead_boost(field.analyzer)
+        cache = next((c for other, c in chains if other == chain_), None)
+        if cache is None:
+            cache = WordCache(field.analyzer)
+            if not cache.usable:
+                continue
+            chains.append((chain_, cache))
+        caches[name] = cache
+    return caches
+
+
+def _lead_boost(analyzer) -> float:
+    tokenizer = getattr(analyzer, "items", [None])[0]
+    return getattr(tokenizer, "lead_boost", 1.0)
+
+
+def _without_lead_boost(analyzer):
+    """A copy of ``analyzer`` whose tokenizer weighs the lead as the rest."""
+    copy = deepcopy(analyzer)
+    tokenizer = getattr(copy, "items", [None])[0]
+    if hasattr(tokenizer, "lead_boost"):
+        tokenizer.lead_boost = 1.0
+    return copy
+
+
+def _bulk(field) -> bool:
+    """Whether a field's postings can be made from its term sequence: our
+    French text, with positions or frequencies."""
+    return isinstance(field, FrenchText) and type(field.format) in (formats.Positions, formats.Frequency)
