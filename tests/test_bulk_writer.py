@@ -103,20 +103,23 @@ def test_the_comparison_sees_a_changed_posting(bundled, tmp_path, monkeypatch, p
     original = segment_builder._TermRuns.postings
 
     def postings(self, lengths):
-        result = original(self, lengths)
-        if self.name == "text":
-            result.weights[len(result.weights) // 2] += 0.5
-        return result
+        for part in original(self, lengths):
+            if self.name == "text":
+                part.weights[len(part.weights) // 2] += 0.5
+            yield part
 
     monkeypatch.setattr(segment_builder._TermRuns, "postings", postings)
     found = differences(whoosh_dir, bulk_build(tmp_path / "bulk", docs))
     assert found and all(line.startswith("text:") for line in found)
 
 
-def test_several_segments_hold_the_same_documents(bundled, tmp_path, plain_whoosh):
+def test_several_segments_hold_the_same_documents(bundled, tmp_path, monkeypatch, plain_whoosh):
     """Segments of 64 documents: docnums start again in each segment, and
-    the reader puts them one after another."""
+    the reader puts them one after another. Each field is written in parts
+    of a few thousand occurrences, from chunks of 7 documents."""
     docs, whoosh_dir, _ = bundled
+    monkeypatch.setattr(segment_builder, "PASS_OCCURRENCES", 3000)
+    monkeypatch.setattr(segment_builder, "CHUNK_DOCS", 7)
     bulk_dir = bulk_build(tmp_path / "bulk", docs, segment_docs=64)
     assert len(whoosh_index.open_dir(str(bulk_dir)).reader().leaf_readers()) == 5
     assert differences(whoosh_dir, bulk_dir) == []

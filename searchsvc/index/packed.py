@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 from bisect import bisect_left
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -167,30 +168,84 @@ def save_field(folder: Path, segment_id: str, field: str, postings) -> dict:
     """Write one field's packed files from its sorted postings (``terms``,
     ``postoff``, ``docs``, ``weights``, and ``freqs`` and ``positions`` for a
     field that keeps positions). Returns the counts for the marker."""
-    terms = postings.terms
-    arrays = {
-        "lex": np.frombuffer(b"".join(terms), dtype=np.uint8),
-        "lexoff": np.cumsum([0, *map(len, terms)], dtype=np.int64),
-        "postoff": np.asarray(postings.postoff, dtype=np.int64),
-        "docs": np.asarray(postings.docs, dtype=np.int32),
-        "weights": np.asarray(postings.weights, dtype=np.float32),
-    }
-    if PACKED_FIELDS.get(field) and postings.positions is not None:
-        # Positions are found from each posting's count (2 bytes) and where
-        # each term's positions start, not from an offset per posting (4-8 bytes).
-        flat = postings.positions
-        top = int(flat.max()) if len(flat) else 0
-        arrays["pos"] = flat.astype(np.uint16 if top < 2**16 else np.uint32)
-        counts = np.asarray(postings.freqs, dtype=np.int64)
-        arrays["freqs"] = counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.uint32)
-        arrays["termpos"] = np.concatenate([[0], np.cumsum(counts)])[arrays["postoff"]].astype(np.int64)
-    for kind, array in arrays.items():
-        target = array_path(folder, segment_id, field, kind)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, target)
-    return {"terms": len(terms), "postings": int(len(arrays["docs"]))}
+    top = 0
+    if postings.positions is not None and len(postings.positions):
+        top = max(int(postings.positions.max()), int(np.max(postings.freqs)))
+    writer = FieldWriter(folder, segment_id, field, top)
+    writer.add(postings)
+    return writer.close()
+
+
+class FieldWriter:
+    """One field's packed files, written from parts of its postings that
+    follow each other in term order (the bulk writer's parts), so that no
+    more than a part is in memory. ``top``: the largest position and
+    frequency there can be (they are stored in 2 bytes below 65,536)."""
+
+    def __init__(self, folder: Path, segment_id: str, field: str, top: int) -> None:
+        self.folder, self.segment_id, self.field = Path(folder), segment_id, field
+        self.with_positions = bool(PACKED_FIELDS.get(field))
+        small = np.uint16 if top < 2**16 else np.uint32
+        self.dtypes = {"lex": np.uint8, "docs": np.int32, "weights": np.float32}
+        if self.with_positions:
+            # Positions are found from each posting's count (2 bytes) and where
+            # each term's positions start, not from an offset per posting (4-8 bytes).
+            self.dtypes |= {"pos": small, "freqs": small}
+        self.counts = dict.fromkeys(self.dtypes, 0)
+        self.raw = {kind: self._tmp(kind, "raw").open("wb") for kind in self.dtypes}
+        self.offsets: dict[str, list[np.ndarray]] = {"lexoff": [np.zeros(1, np.int64)], "postoff": [np.zeros(1, np.int64)]}
+        if self.with_positions:
+            self.offsets["termpos"] = []
+        self.terms = 0
+
+    def _tmp(self, kind: str, what: str) -> Path:
+        target = array_path(self.folder, self.segment_id, self.field, kind)
+        return target.with_name(f".{target.name}.{os.getpid()}.{what}")
+
+    def add(self, postings) -> None:
+        terms = postings.terms
+        lex = np.frombuffer(b"".join(terms), dtype=np.uint8)
+        postoff = np.asarray(postings.postoff, dtype=np.int64)
+        self.offsets["lexoff"].append(self.counts["lex"] + np.cumsum([len(t) for t in terms], dtype=np.int64))
+        self.offsets["postoff"].append(self.counts["docs"] + postoff[1:])
+        parts = {"lex": lex, "docs": postings.docs, "weights": postings.weights}
+        if self.with_positions:
+            freqs = np.asarray(postings.freqs, dtype=np.int64)
+            self.offsets["termpos"].append(self.counts["pos"] + np.concatenate([[0], np.cumsum(freqs)])[postoff[:-1]])
+            parts |= {"pos": postings.positions, "freqs": freqs}
+        for kind, values in parts.items():
+            values = np.asarray(values).astype(self.dtypes[kind], copy=False)
+            self.raw[kind].write(values.tobytes())
+            self.counts[kind] += len(values)
+        self.terms += len(terms)
+
+    def close(self) -> dict:
+        """Write the files (each replaced atomically); the counts for the marker."""
+        if self.with_positions:
+            self.offsets["termpos"].append(np.asarray([self.counts["pos"]], dtype=np.int64))
+        arrays = {kind: np.concatenate(parts).astype(np.int64) for kind, parts in self.offsets.items()}
+        for kind, raw in self.raw.items():
+            raw.close()
+            source = self._tmp(kind, "raw")
+            target = array_path(self.folder, self.segment_id, self.field, kind)
+            tmp = self._tmp(kind, "tmp")
+            header = {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(self.dtypes[kind])),
+                "fortran_order": False,
+                "shape": (self.counts[kind],),
+            }
+            with tmp.open("wb") as out, source.open("rb") as data:
+                np.lib.format.write_array_header_1_0(out, header)
+                shutil.copyfileobj(data, out, 1 << 20)
+            source.unlink()
+            os.replace(tmp, target)
+        for kind, array in arrays.items():
+            target = array_path(self.folder, self.segment_id, self.field, kind)
+            tmp = self._tmp(kind, "tmp")
+            with tmp.open("wb") as f:
+                np.save(f, array, allow_pickle=False)
+            os.replace(tmp, target)
+        return {"terms": self.terms, "postings": self.counts["docs"]}
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

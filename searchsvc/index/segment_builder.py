@@ -20,6 +20,7 @@ reads exactly what its own writer would have written for the same documents
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from copy import deepcopy
 from pathlib import Path
 
@@ -70,8 +71,14 @@ class Words(dict):
             terms.add(word)
         return number
 
+    def forget_analyses(self) -> None:
+        """Empty the per-word caches: each word numbered has its terms here."""
+        for cache in self.caches.values():
+            cache.clear()
+            cache.stopped_before.clear()
+
     def reset_if_large(self) -> None:
-        """Forget every number between two segments once there are many."""
+        """Between two segments: forget every number once there are many."""
         if len(self) > self.MAX_WORDS:
             self.clear()
             self.fields = {name: _WordTerms(cache) for name, cache in self.caches.items()}
@@ -111,20 +118,24 @@ class _TermRuns:
     document order, as word numbers; per document how many, the position of
     its first term and how many terms come from the lead."""
 
-    def __init__(self, field: FrenchText, words: Words, name: str) -> None:
+    def __init__(self, field: FrenchText, words: Words, name: str, store: array) -> None:
         self.field, self.words, self.name = field, words, name
         self.lead_boost = _lead_boost(field.analyzer)
         self.positions = field.format.supports("positions")
-        self.sequence = array("i")
+        #: The segment's word numbers, shared by the fields (``text`` and
+        #: ``exact`` index the same words: they are kept once).
+        self.store = store
+        self.starts = array("q")
         self.nwords = array("i")
         self.lengths = array("i")
         self.firsts = array("i")
         self.leads = array("i")
         self.docnums = array("i")
 
-    def add(self, docnum: int, numbers: list[int], lead_words: int) -> int:
+    def add(self, docnum: int, numbers: list[int], lead_words: int, start: int) -> int:
         """Add a document's words (numbers, the first ``lead_words`` of them
-        the lead's); returns its length in the field (its terms)."""
+        the lead's, kept in the store from ``start``); returns its length in
+        the field (its terms)."""
         terms = self.words.fields[self.name]
         counts = terms.counts
         length = sum(map(counts.__getitem__, numbers))
@@ -135,7 +146,7 @@ class _TermRuns:
                 first += stopped[number]
                 if counts[number]:
                     break
-            self.sequence.extend(numbers)
+            self.starts.append(start)
             self.nwords.append(len(numbers))
             self.lengths.append(length)
             self.firsts.append(first)
@@ -143,72 +154,155 @@ class _TermRuns:
             self.docnums.append(docnum)
         return length
 
-    def postings(self, lengths: np.ndarray) -> FieldPostings:
-        """Sorted by term, then document: the field's postings. ``lengths``:
-        each docnum's length in the field."""
+    def top(self) -> int:
+        """The largest position (or frequency) a posting of the field can hold."""
+        if not len(self.lengths):
+            return 0
+        lengths = np.frombuffer(self.lengths, dtype=np.int32).astype(np.int64)
+        return int((lengths + np.frombuffer(self.firsts, dtype=np.int32)).max())
+
+    def postings(self, lengths: np.ndarray) -> Iterator[FieldPostings]:
+        """The field's postings, sorted by term, then document, in parts
+        that follow each other in term order. ``lengths``: each docnum's
+        length in the field.
+
+        The documents' term occurrences are numbered by term rank
+        :data:`CHUNK_DOCS` documents at a time (4 bytes each, kept); each
+        part then takes, from every chunk, the occurrences of a range of
+        terms of about :data:`PASS_OCCURRENCES` occurrences, sorts them into
+        postings, and puts the chunks' postings in term order with one
+        stable sort. Each occurrence is sorted once; what a part needs
+        beyond the term numbers is bounded, whatever the segment's size."""
         terms_of = self.words.fields[self.name]
-        sequence = np.frombuffer(self.sequence, dtype=np.int32)
-        per_word = np.asarray(terms_of.counts, dtype=np.int64)
+        store = np.frombuffer(self.store, dtype=np.int32)
+        nwords = np.frombuffer(self.nwords, dtype=np.int32).astype(np.int64)
+        word_starts = np.frombuffer(self.starts, dtype=np.int64)
+        per_word = np.asarray(terms_of.counts, dtype=np.int32)
         word_ends = np.frombuffer(terms_of.ends, dtype=np.int64)
         flat = np.frombuffer(terms_of.flat, dtype=np.int32)
-        # Each word's terms, in order: the document's terms.
-        n_terms = per_word[sequence]
-        keys = flat[_ranges(word_ends[sequence] - n_terms, n_terms)]
-        del n_terms
-        self.sequence = array("i")
         names = terms_of.terms
+        chunks = [(lo, min(lo + CHUNK_DOCS, len(nwords))) for lo in range(0, len(nwords), CHUNK_DOCS)]
+
         # The terms of this segment, in order (UTF-8 sorts as code points do).
-        present = np.flatnonzero(np.bincount(keys, minlength=len(names)))
+        used = np.zeros(len(per_word), dtype=bool)
+        for lo, hi in chunks:
+            used[store[_ranges(word_starts[lo:hi], nwords[lo:hi])]] = True
+        used = np.flatnonzero(used)
+        present = np.unique(flat[_ranges(word_ends[used] - per_word[used], per_word[used])])
         order_of_terms = sorted(present.tolist(), key=names.__getitem__)
         rank = np.zeros(len(names), dtype=np.int32)
         rank[order_of_terms] = np.arange(len(order_of_terms), dtype=np.int32)
         terms = [names[i].encode("utf-8") for i in order_of_terms]
-        counts = np.frombuffer(self.lengths, dtype=np.int32).astype(np.int64)
+
+        doc_lengths = np.frombuffer(self.lengths, dtype=np.int32).astype(np.int64)
         firsts = np.frombuffer(self.firsts, dtype=np.int32).astype(np.int64)
         leads = np.frombuffer(self.leads, dtype=np.int32).astype(np.int64)
         docnums = np.frombuffer(self.docnums, dtype=np.int32)
-        keys = rank[keys]
+        chunk_keys = []
+        occurrences = np.zeros(len(terms), dtype=np.int64)
+        for lo, hi in chunks:
+            words = store[_ranges(word_starts[lo:hi], nwords[lo:hi])]
+            n_terms = per_word[words]
+            keys = rank[flat[_ranges(word_ends[words] - n_terms, n_terms)]]
+            occurrences += np.bincount(keys, minlength=len(terms))
+            chunk_keys.append(keys)
+        del store
+        doc_arrays = [(doc_lengths[lo:hi], firsts[lo:hi], leads[lo:hi], docnums[lo:hi]) for lo, hi in chunks]
+        self.starts = array("q")
         for kind in ("nwords", "lengths", "firsts", "leads", "docnums"):
             setattr(self, kind, array("i"))
-        n = len(keys)
-        # Tokens are in document order, positions increasing: a stable sort
-        # by term leaves each term's tokens by document, then position.
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        token_doc = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-        doc_index = token_doc[order]
-        del token_doc
-        pos = np.arange(n, dtype=np.int64)
-        pos += np.repeat(firsts - (np.cumsum(counts) - counts), counts)
-        positions = pos[order].astype(np.int32)
-        in_lead = (pos < np.repeat(firsts + leads, counts))[order] if leads.any() else None
-        del pos, order
-        new = np.empty(n, dtype=bool)
-        new[:1] = True
-        np.not_equal(keys[1:], keys[:-1], out=new[1:])
-        new[1:] |= doc_index[1:] != doc_index[:-1]
-        starts = np.flatnonzero(new)
-        del new
-        freqs = np.diff(np.append(starts, n))
-        if in_lead is not None:
-            lead_count = np.add.reduceat(in_lead, starts).astype(np.float64)
-            weights = lead_count * self.lead_boost + (freqs - lead_count)
-        else:
-            weights = freqs.astype(np.float64)
-        weights *= self.field.format.field_boost
-        term_of = keys[starts]
-        postoff = np.append(np.flatnonzero(np.diff(term_of, prepend=-1)), len(starts)).astype(np.int64)
-        docs = docnums[doc_index[starts]]
+
+        ends = np.cumsum(occurrences)
+        cuts = [0]
+        while cuts[-1] < len(terms):
+            done = ends[cuts[-1] - 1] if cuts[-1] else 0
+            cut = int(np.searchsorted(ends, done + PASS_OCCURRENCES, side="right"))
+            cuts.append(min(len(terms), max(cut, cuts[-1] + 1)))
+        boost = np.float32(self.field.format.field_boost)
+        for first, last in zip(cuts[:-1], cuts[1:], strict=True):
+            parts: list[list[np.ndarray]] = [[], [], [], [], []]  # terms, docnums, freqs, weights, positions
+            for keys, per_doc in zip(chunk_keys, doc_arrays, strict=True):
+                chunk = _chunk_postings(keys, first, last, *per_doc, self.lead_boost)
+                for kind, values in zip(parts, chunk, strict=True):
+                    kind.append(values)
+            yield self._part(terms[first:last], first, parts, boost, lengths)
+
+    def _part(self, terms: list[bytes], first: int, parts: list[list[np.ndarray]], boost, lengths) -> FieldPostings:
+        def joined(kind: int) -> np.ndarray:
+            whole = np.concatenate(parts[kind])
+            parts[kind].clear()
+            return whole
+
+        term_of = joined(0)
+        order = np.argsort(term_of, kind="stable")  # chunks are in document order
+        term_of = term_of[order]
+        docs = joined(1)[order]
+        freqs = joined(2).astype(np.int64)
+        weights = joined(3)[order] * boost
+        positions = None
+        flat_positions = joined(4)
+        if self.positions:
+            starts = np.cumsum(freqs) - freqs
+            positions = flat_positions[_ranges(starts[order], freqs[order])]
+            del starts
+        del flat_positions
+        freqs = freqs[order]
+        postoff = np.searchsorted(term_of, np.arange(first, first + len(terms) + 1)).astype(np.int64)
         return FieldPostings(
             terms=terms,
             postoff=postoff,
             docs=docs,
-            weights=weights.astype(np.float32),
+            weights=weights,
             freqs=freqs,
             lenbytes=length_bytes(lengths[docs]),
-            positions=positions if self.positions else None,
+            positions=positions,
             kind="positions" if self.positions else "frequency",
         )
+
+
+#: Documents whose term occurrences are sorted together.
+CHUNK_DOCS = 4096
+#: Term occurrences per part of a field's postings (what bounds a writer
+#: process's memory while it writes a segment: about 60 bytes each).
+PASS_OCCURRENCES = 2_000_000
+
+
+def _chunk_postings(keys, first, last, counts, firsts, leads, docnums, lead_boost: float):
+    """The postings of a few documents for the terms ranked ``first`` to
+    ``last``, from all their term occurrences in order (``keys``: term
+    ranks; ``counts``: occurrences per document), sorted by term, then
+    document: (term, docnum, frequency, weight, positions of every posting,
+    in posting order)."""
+    doc_index = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    pos = np.arange(len(keys), dtype=np.int64) + np.repeat(firsts - (np.cumsum(counts) - counts), counts)
+    in_lead = pos < np.repeat(firsts + leads, counts) if leads.any() else None
+    inside = (keys >= first) & (keys < last)
+    if not inside.all():
+        keys, doc_index, pos = keys[inside], doc_index[inside], pos[inside]
+        in_lead = in_lead[inside] if in_lead is not None else None
+    n = len(keys)
+    # Occurrences are in document order, positions increasing: a stable
+    # sort by term leaves each term's by document, then position.
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    doc_index = doc_index[order]
+    if in_lead is not None:
+        in_lead = in_lead[order]
+    positions = pos[order].astype(np.int32)
+    del pos, order
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    new[1:] |= doc_index[1:] != doc_index[:-1]
+    starts = np.flatnonzero(new)
+    freqs = np.diff(np.append(starts, n)).astype(np.int32)
+    if in_lead is not None and n:
+        lead_count = np.add.reduceat(in_lead, starts).astype(np.float64)
+        weights = lead_count * lead_boost + (freqs - lead_count)
+    else:
+        weights = freqs.astype(np.float64)
+    # Sums of halves and units: float32 holds them exactly (as Whoosh's blocks do).
+    return keys[starts], docnums[doc_index[starts]], freqs, weights.astype(np.float32), positions
 
 
 class _Postings:
@@ -272,13 +366,14 @@ class SegmentBuilder:
         self.perdoc = self.codec.per_document_writer(storage, self.segment)
         self.docnum = 0
         self.runs: dict[str, _TermRuns] = {}
+        self.store = array("i")
         self.others: dict[str, _Postings] = {}
         self.lengths: dict[str, array] = {}
         for name, field in schema.items():
             if not field.indexed:
                 continue
             if _bulk(field) and name in words.fields:
-                self.runs[name] = _TermRuns(field, words, name)
+                self.runs[name] = _TermRuns(field, words, name, self.store)
                 self.lengths[name] = array("i")
             else:
                 self.others[name] = _Postings(field)
@@ -294,7 +389,7 @@ class SegmentBuilder:
                 raise UnknownFieldError(f"No field named {name!r} in {schema}")
         perdoc.start_doc(docnum)
         lengths = dict.fromkeys(self.lengths, 0)
-        split: dict[tuple[str, float], tuple[list[int], int]] = {}  # text and exact share one value
+        split: dict[tuple[str, float], tuple[list[int], int, int]] = {}  # text and exact share one value
         for name in names:
             value = fields[name]
             if value is None:
@@ -307,7 +402,9 @@ class SegmentBuilder:
                 numbered = split.get(key)
                 if numbered is None:
                     lead, rest = split_words(self.words.caches[name], value, runs.lead_boost)
-                    numbered = split[key] = (list(map(self.words.__getitem__, lead + rest)), len(lead))
+                    numbers = list(map(self.words.__getitem__, lead + rest))
+                    numbered = split[key] = (numbers, len(lead), len(self.store))
+                    self.store.extend(numbers)
                 length = runs.add(docnum, *numbered)
             elif field.indexed:
                 if name in self.runs:  # not text: Whoosh's own indexing
@@ -332,6 +429,7 @@ class SegmentBuilder:
     def finish(self, folder: Path):
         """Write the segment's postings, term index and packed postings, and
         assemble its compound file. Returns Whoosh's segment object."""
+        self.words.forget_analyses()  # every word seen is numbered, with its terms
         self.perdoc.close()
         writer = self.codec.field_writer(self.storage, self.segment)
         _hash_terms_with_crc32(writer)
@@ -341,11 +439,16 @@ class SegmentBuilder:
             writer.start_field(name, field)
             if name in self.runs:
                 lengths = np.frombuffer(self.lengths[name], dtype=np.int32).astype(np.int64)
-                postings = self.runs[name].postings(lengths)
-                write_field(writer._postfile, writer._tindex, writer._fieldid, postings)
+                arrays = None
                 if name in packed.PACKED_FIELDS:
-                    packed_counts[name] = packed.save_field(folder, self.segment.segment_id(), name, postings)
-                del postings
+                    arrays = packed.FieldWriter(folder, self.segment.segment_id(), name, self.runs[name].top())
+                for part in self.runs[name].postings(lengths):
+                    write_field(writer._postfile, writer._tindex, writer._fieldid, part)
+                    if arrays is not None:
+                        arrays.add(part)
+                    del part
+                if arrays is not None:
+                    packed_counts[name] = arrays.close()
             elif self.others[name].bulk and not field.scorable:
                 write_field(writer._postfile, writer._tindex, writer._fieldid, self.others[name].postings())
             else:

@@ -81,7 +81,7 @@ class Writers:
 
 #: Documents per segment in a bulk rebuild, per writer process: what bounds
 #: a process's memory (its term numbers, positions and the sort of them).
-BULK_SEGMENT_DOCS = 50_000
+BULK_SEGMENT_DOCS = 25_000
 #: Documents sent to a writer process at a time.
 BULK_BATCH = 256
 
@@ -224,6 +224,7 @@ def _build_segments(ix, folder: Path, segment_docs: int, inbox, outbox) -> None:
     # Whoosh names segments and temporary files with ``random``: a forked
     # process would draw its parent's (and its siblings') names.
     random.seed()
+    return_memory_promptly()
     segments = []
     words = Words(word_caches(ix.schema))
     builder = None
@@ -262,6 +263,29 @@ def check_written(path: Path, expected: int, died: list[int]) -> None:
         + (f"a writer process died ({why})" if died else "documents were lost while writing")
         + "; nothing was switched, the previous generation is untouched"
     )
+
+
+#: Allocations from this size on get pages of their own (``mmap``), given
+#: back to the system when freed.
+MMAP_THRESHOLD = 1 << 20
+
+
+def return_memory_promptly() -> None:
+    """Make this process's large arrays return their memory when freed.
+
+    glibc raises its ``mmap`` threshold each time a large block is freed, so
+    that later arrays of that size come from the heap, which it seldom gives
+    back: a writer process, which allocates and frees arrays of every size
+    segment after segment, peaked 180 MB higher at 25,000 documents a
+    segment. Setting the threshold fixes it. glibc only; elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_mmap_threshold = -3
+    mallopt(m_mmap_threshold, MMAP_THRESHOLD)
 
 
 _DEATH_SIGNAL_SET = False
