@@ -149,17 +149,34 @@ def read_status_kib(pid: int, key: str) -> int | None:
     return None  # a zombie has no Vm* lines
 
 
-class TreeSampler:
-    """Peak of the summed RSS of a process tree, and the largest single process seen.
+def read_pss_kib(pid: int) -> int | None:
+    """``Pss`` of ``/proc/<pid>/smaps_rollup`` in KiB: the process's resident
+    pages, each shared page divided among the processes sharing it."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
-    Why both: several Whoosh writer processes run at once, so the machine
-    needs their sum (an upper bound: pages shared after fork are counted in
-    each), while the largest one says what one more worker would cost.
+
+class TreeSampler:
+    """Peak of the summed RSS of a process tree, of its summed PSS, and the
+    largest single process seen.
+
+    Why all three: several writer processes run at once, so the machine
+    needs their sum. The RSS sum is an upper bound (pages a forked process
+    still shares with its parent are counted in each); the PSS sum divides
+    each shared page among its sharers, what the processes take together.
+    The largest one says what one more worker would cost.
     """
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.peak_sum_kib = 0
+        self.peak_pss_kib = 0
         self.peak_single_kib = 0
         self.peak_processes = 0
         self.last_sum_kib = 0
@@ -167,6 +184,7 @@ class TreeSampler:
 
     def sample(self) -> None:
         total = 0
+        pss = 0
         alive = 0
         for pid in process_tree(self.root):
             rss = read_status_kib(pid, "VmRSS")
@@ -174,10 +192,12 @@ class TreeSampler:
                 continue
             alive += 1
             total += rss
+            pss += read_pss_kib(pid) or rss
             hwm = read_status_kib(pid, "VmHWM") or rss
             self.peak_single_kib = max(self.peak_single_kib, hwm)
         self.last_sum_kib, self.last_processes = total, alive
         self.peak_sum_kib = max(self.peak_sum_kib, total)
+        self.peak_pss_kib = max(self.peak_pss_kib, pss)
         self.peak_processes = max(self.peak_processes, alive)
 
 
@@ -449,7 +469,8 @@ def build_index(size: int, index_dir: Path, args: argparse.Namespace) -> dict:
     log(
         f"  build: {build['build_s']:,.1f} s, {build['documents'] / build['build_s']:,.0f} docs/s, "
         f"{build['build_cpu_s'] / process_s:.1f} cores busy, "
-        f"peak {tree.peak_sum_kib / 1024:,.0f} MiB (tree), index {allocated / MIB:,.0f} MiB"
+        f"peak {tree.peak_sum_kib / 1024:,.0f} MiB (tree RSS), {tree.peak_pss_kib / 1024:,.0f} MiB (tree PSS), "
+        f"index {allocated / MIB:,.0f} MiB"
     )
     return {
         "corpus_mib": corpus["bytes"] / MIB,
@@ -460,6 +481,7 @@ def build_index(size: int, index_dir: Path, args: argparse.Namespace) -> dict:
         "build_cores_used": build["build_cpu_s"] / process_s,
         "docs_per_s": build["documents"] / build["build_s"],
         "peak_tree_rss_mib": tree.peak_sum_kib / 1024,
+        "peak_tree_pss_mib": tree.peak_pss_kib / 1024,
         "peak_single_rss_mib": max(
             tree.peak_single_kib / 1024, build["rss_self_mib"], build["rss_children_mib"]
         ),

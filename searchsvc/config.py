@@ -44,10 +44,11 @@ SETTINGS = [
     Setting("MAX_FILE_MB", 10, "A plain-text article, or one JSON line, larger than this many "
             "megabytes is skipped (and listed in the reindex's summary)."),
     Setting("WRITER_PROCS", 0, "Writer processes of a full rebuild (`--procs`); `0` = one per core, "
-            "at most 4 (on 2 cores, 2 processes build 1.8–1.9× faster than 1). "
-            "An incremental reindex writes with one."),
-    Setting("WRITER_LIMIT_MB", 128, "Whoosh's pool per writer process, in megabytes, before it spills "
-            "to disk (a 20,000-article build: 330 MiB peak per writer at 128, 486 MiB at 256, same speed)."),
+            "at most 4 (on 2 cores, 2 processes build about 1.8× faster than 1). Each writes segments "
+            "of 50,000 articles and peaks under 600 MiB. An incremental reindex writes with one."),
+    Setting("WRITER_LIMIT_MB", 128, "Ignored since 0.4.0: it sized Whoosh's posting pool, which the bulk "
+            "writer does not use (its memory is bounded by its segment size). Still accepted, so that "
+            "existing settings keep working."),
     Setting("QUERY_CACHE", 1000, "Result pages kept per worker for repeated searches (`0` = none); "
             "keyed by generation and synonyms list, so neither a reindex nor an edited list "
             "ever serves stale results."),

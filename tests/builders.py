@@ -288,11 +288,11 @@ def kill_the_first_writer_process(monkeypatch, tmp_path: Path) -> None:
     flag = tmp_path / "killed-one"
     original = writers._build_segments
 
-    def build_segments(ix, folder, segment_docs, inbox, outbox):
+    def build_segments(ix, folder, segment_docs, inbox, outbox, first_docs=None):
         try:
             os.close(os.open(flag, os.O_CREAT | os.O_EXCL))
         except FileExistsError:
-            return original(ix, folder, segment_docs, inbox, outbox)
+            return original(ix, folder, segment_docs, inbox, outbox, first_docs)
         inbox.get()
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -101,6 +101,31 @@ def test_incremental_writes_only_what_changed(fresh_index, corpus):
     assert current_generation(fresh_index).manifest["mode"] == "incremental"
 
 
+def test_incremental_runs_fold_their_small_segments(fresh_index, corpus, tmp_path, monkeypatch):
+    """Each incremental run writes a segment; once FOLD_COUNT small ones are
+    there, they are folded into the new one (their live documents indexed
+    again from what they stored): the segments stay few, the documents the
+    same as a full rebuild's."""
+    from searchsvc.index import writers
+
+    monkeypatch.setattr(writers, "FOLD_COUNT", 3)
+    counts = []
+    for run in range(5):
+        text = (corpus / "nuit.txt").read_text("utf-8")
+        (corpus / "nuit.txt").write_text(text + f"\nMise à jour numéro {run}.\n", "utf-8")
+        (corpus / f"ajout{run}.txt").write_text(f"Ajout {run}\nUne baguette de plus.\n", "utf-8")
+        result = reindex([corpus], fresh_index, incremental=True)
+        assert (result.mode, result.added, result.updated) == ("incremental", 1, 1)
+        ix = whoosh_index.open_dir(str(current_generation(fresh_index).path))
+        counts.append(len(ix._segments()))
+        assert ix.doc_count() == result.documents == 7 + run + 1
+    assert max(counts) <= 3 and counts != sorted(counts)  # it grew, then folded
+    full = reindex([corpus], tmp_path / "full")
+    assert full.documents == 12
+    for words in ("baguette", "numéro", "greffe", "jeudi", "otan", "nuit"):
+        assert search_ids(fresh_index, words) == search_ids(tmp_path / "full", words), words
+
+
 def test_incremental_without_an_index_falls_back_to_full(tmp_path, corpus):
     result = reindex([corpus], tmp_path / "ix", incremental=True)
     assert result.mode == "full" and "full rebuild" in result.note

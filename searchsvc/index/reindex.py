@@ -32,7 +32,7 @@ from ..text.normalize import fold
 from ..text.protected import default_words, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
 from ..version import __version__
-from . import generations, packed, prefix_table, segment_builder
+from . import generations, packed, prefix_table
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
 from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem
@@ -40,9 +40,8 @@ from .fields import document_fields, stored_document
 from .sources import find_files, load_documents
 from .writers import (
     BULK_SEGMENT_DOCS,
-    SEGMENT_DOCS,
     BulkWriters,
-    Writers,
+    IncrementalWriters,
     check_written,
     workers_die_with_parent,
 )
@@ -98,7 +97,9 @@ def reindex(
     :param incremental: write only what changed since the current generation
         (falls back to a full rebuild, saying why, when there is none or it was
         built with another analysis chain or other protected words).
-    :param procs: Whoosh writer processes for a full rebuild (0: :func:`auto_procs`).
+    :param procs: writer processes for a full rebuild (0: :func:`auto_procs`).
+    :param limitmb: ignored since 0.4.0 (it sized Whoosh's posting pool; the
+        bulk writer's memory is bounded by its segment size instead).
     :param keep: generations to keep on disk, the current one included.
     :param protected: words indexed unstemmed (:mod:`searchsvc.text.protected`);
         ``None``: the shipped list, ``index_data/protected_words.txt`` (what
@@ -136,7 +137,7 @@ def reindex(
         result = ReindexResult(generation=number, mode=mode, note=note)
         path = generations.generation_path(index_dir, number)
         try:
-            _build(path, sources, previous, result, procs, limitmb, max_file_bytes, progress, protected)
+            _build(path, sources, previous, result, procs, max_file_bytes, progress, protected)
             if result.documents == 0:
                 raise NothingToIndex(
                     "no valid document found in "
@@ -225,7 +226,6 @@ def _build(
     previous: generations.Generation | None,
     result: ReindexResult,
     procs: int,
-    limitmb: int,
     max_file_bytes: int,
     progress: Progress | None,
     protected: frozenset[str] = frozenset(),
@@ -244,10 +244,7 @@ def _build(
         if procs > 1:
             workers_die_with_parent()
     full = result.mode == "full"
-    if full and segment_builder.supports(ix.schema):
-        writers = BulkWriters(ix, path, procs, BULK_SEGMENT_DOCS)
-    else:
-        writers = Writers(ix, procs if full else 1, limitmb, SEGMENT_DOCS if full else None)
+    writers = BulkWriters(ix, path, procs, BULK_SEGMENT_DOCS) if full else IncrementalWriters(ix, path)
     catalog = Catalog.create(path)
     try:
         documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog)

@@ -33,7 +33,7 @@ from whoosh.filedb.filestore import Storage
 from whoosh.util.numeric import _length_byte_cache, byte_to_length, length_to_byte
 from whoosh.util.numlists import GrowableArray
 
-from ..text.analysis import WordCache, split_words
+from ..text.analysis import WordCache, forget_words, split_words
 from ..text.schema import FrenchText
 from . import packed
 from .w3blocks import FieldPostings, write_field
@@ -76,6 +76,7 @@ class Words(dict):
         for cache in self.caches.values():
             cache.clear()
             cache.stopped_before.clear()
+        forget_words()
 
     def reset_if_large(self) -> None:
         """Between two segments: forget every number once there are many."""

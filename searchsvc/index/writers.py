@@ -1,5 +1,6 @@
-"""The Whoosh writers of a reindex: one or several processes, committed in
-batches, and the check that nothing was lost while writing."""
+"""The writers of a reindex: segments built in bulk in one or several
+processes (full rebuilds), or one new segment and deletions (incremental),
+and the check that nothing was lost while writing."""
 
 from __future__ import annotations
 
@@ -16,72 +17,18 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
-from whoosh.writing import IndexWriter
+from whoosh.reading import TermNotFound
 
 from ..errors import IndexWriteError
 from .segment_builder import SegmentBuilder, Words, word_caches
 
-#: Documents written per set of writers in a full rebuild. Each set commits
-#: its own segments (one per writer process) and the next set starts empty.
-#: Whoosh sorts a segment's postings in runs of ``limitmb`` and merges at
-#: most 128 runs at once; a worker of a 500,000-document segment spilled
-#: ~280 runs, merged them in extra passes and 47 GB of temporary files
-#: (bench_growth.py at 1M). A 100,000-document segment per worker stays in
-#: one pass. Corpora under this size are written exactly as before.
-SEGMENT_DOCS = 200_000
-
-
-class Writers:
-    """The Whoosh writer to add the next document with.
-
-    ``procs`` writer processes (Whoosh's ``MpWriter``, one segment each) or
-    one writer. With ``batch``, it commits every ``batch`` documents without
-    merging and starts a fresh set (full rebuilds); without, one commit at
-    the end that lets Whoosh fold small segments together (incremental).
-    """
-
-    def __init__(self, ix: whoosh_index.Index, procs: int, limitmb: int, batch: int | None) -> None:
-        self._ix, self._procs, self._limitmb, self._batch = ix, procs, limitmb, batch
-        self._writer = None
-        self._count = 0
-        #: Exit codes of writer processes that did not end well (killed: negative).
-        self.died: list[int] = []
-
-    def next(self) -> IndexWriter:
-        if self._writer is not None and self._batch and self._count >= self._batch:
-            self._commit(merge=False, optimize=False)
-        if self._writer is None:
-            self._writer = (
-                self._ix.writer(procs=self._procs, limitmb=self._limitmb, multisegment=True)
-                if self._procs > 1
-                else self._ix.writer(limitmb=self._limitmb)
-            )
-            self._count = 0
-        self._count += 1
-        return self._writer
-
-    def commit(self) -> None:
-        if self._writer is not None:
-            self._commit(optimize=False, merge=self._batch is None)
-
-    def _commit(self, **kwargs) -> None:
-        self._writer.commit(**kwargs)
-        # Whoosh's MpWriter commits without the segment of a writer process
-        # that died (killed, out of memory): it waits one second for each
-        # result, then goes on. check_written refuses such a generation;
-        # the exit codes say why.
-        self.died += [task.exitcode for task in getattr(self._writer, "tasks", ()) if task.exitcode]
-        self._writer = None
-
-    def cancel(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            self._writer = None
-
-
 #: Documents per segment in a bulk rebuild, per writer process: what bounds
-#: a process's memory (its term numbers, positions and the sort of them).
-BULK_SEGMENT_DOCS = 25_000
+#: a process's memory (its words as numbers, its term numbers and their
+#: sort; 580 MiB at most), and what a search pays per segment (its term
+#: look-ups: 20 segments at a million articles). Each process's first
+#: segment is cut short in proportion to its rank, so that the processes
+#: never finish a segment, their peak, at the same time.
+BULK_SEGMENT_DOCS = 50_000
 #: Documents sent to a writer process at a time.
 BULK_BATCH = 256
 
@@ -134,7 +81,10 @@ class BulkWriters:
 
     def _send(self) -> None:
         if not self._workers:
-            self._workers = [_Worker(self._ix, self._folder, self._segment_docs) for _ in range(self._procs)]
+            self._workers = [
+                _Worker(self._ix, self._folder, self._segment_docs, self._segment_docs * (rank + 1) // self._procs)
+                for rank in range(self._procs)
+            ]
         self._workers[self._turn].send(self._batch)
         self._turn = (self._turn + 1) % len(self._workers)
         self._batch = []
@@ -177,27 +127,136 @@ class BulkWriters:
             self._lock = None
 
 
+#: In an incremental reindex, segments smaller than this are folded into the
+#: new one (their live documents indexed again from their stored fields) once
+#: there are :data:`FOLD_COUNT` of them: each run adds a segment, and a
+#: reindex every few minutes would otherwise leave thousands.
+FOLD_BELOW = 5_000
+FOLD_COUNT = 8
+
+
+class IncrementalWriters:
+    """Incremental reindexes: the new and changed documents written in bulk
+    into one new segment (:class:`~.segment_builder.SegmentBuilder`), the
+    old versions and the documents gone marked deleted in their segments,
+    as Whoosh's writer marks them, and a new table of contents.
+
+    Small segments left by earlier runs are folded in: once there are
+    :data:`FOLD_COUNT` segments under :data:`FOLD_BELOW` documents, their
+    live documents are indexed again into the new segment and they are
+    dropped (Whoosh's writer merges small segments for the same reason).
+
+    Has the part of Whoosh's writer interface the reindex uses: ``next()``
+    returns what to call ``add_document``, ``update_document`` and
+    ``delete_by_term`` on.
+    """
+
+    def __init__(self, ix: whoosh_index.Index, folder: Path) -> None:
+        self._ix, self._folder = ix, Path(folder)
+        self._lock = ix.storage.lock(ix.indexname + "_WRITELOCK")
+        if not self._lock.acquire():
+            raise IndexWriteError(f"the index in {folder} is locked by another Whoosh writer")
+        self._builder: SegmentBuilder | None = None
+        self._deleted: set[str] = set()
+        self.died: list[int] = []
+
+    def next(self) -> IncrementalWriters:
+        return self
+
+    def add_document(self, **fields) -> None:
+        if self._builder is None:
+            self._builder = SegmentBuilder(self._ix.storage, self._ix.schema, indexname=self._ix.indexname)
+        self._builder.add_document(**fields)
+
+    def update_document(self, **fields) -> None:
+        """Replace the document with this id (the schema's one unique field)."""
+        self._deleted.add(fields["id"])
+        self.add_document(**fields)
+
+    def delete_by_term(self, fieldname: str, text: str) -> None:
+        if fieldname != "id":
+            raise ValueError(f"documents are deleted by id, not by {fieldname!r}")
+        self._deleted.add(text)
+
+    def commit(self) -> None:
+        from .fields import document_fields, stored_document
+
+        ix = self._ix
+        try:
+            segments = ix._segments()
+            readers = [ix._reader(ix.storage, ix.schema, [segment], ix.latest_generation()) for segment in segments]
+            try:
+                for segment, reader in zip(segments, readers, strict=True):
+                    for doc_id in self._deleted:
+                        for docnum in _docnums(reader, doc_id):
+                            segment.delete_document(docnum)
+                small = [i for i, segment in enumerate(segments) if segment.doc_count_all() < FOLD_BELOW]
+                folded = set(small) if len(small) >= FOLD_COUNT else set()
+                for i in sorted(folded):
+                    for docnum in range(segments[i].doc_count_all()):
+                        if not segments[i].is_deleted(docnum):
+                            self.add_document(**document_fields(stored_document(readers[i].stored_fields(docnum))))
+            finally:
+                for reader in readers:
+                    reader.close()
+            kept = [segment for i, segment in enumerate(segments) if i not in folded]
+            if self._builder is not None and len(self._builder):
+                kept.append(self._builder.finish(self._folder))
+                self._builder = None
+            generation = ix.latest_generation() + 1
+            TOC(ix.schema, kept, generation).write(ix.storage, ix.indexname)
+            clean_files(ix.storage, ix.indexname, generation, kept)
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        if self._builder is not None:
+            self._builder.cancel()
+            self._builder = None
+        shutil.rmtree(self._folder / f"{self._ix.indexname}.tmp", ignore_errors=True)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def _docnums(reader, doc_id: str) -> list[int]:
+    """The docnums of a segment's live documents with this id."""
+    try:
+        matcher = reader.postings("id", doc_id)
+    except TermNotFound:
+        return []
+    found = []
+    while matcher.is_active():
+        found.append(matcher.id())
+        matcher.next()
+    return found
+
+
 class _Worker:
     """A writer process: batches of documents in through a queue, its
     segments out when told there are no more (``None``)."""
 
-    def __init__(self, ix: whoosh_index.Index, folder: Path, segment_docs: int) -> None:
+    def __init__(self, ix: whoosh_index.Index, folder: Path, segment_docs: int, first_docs: int) -> None:
         context = multiprocessing.get_context("fork")
         self._inbox = context.Queue(maxsize=8)
         self._outbox = context.Queue()
         self._process = context.Process(
-            target=_build_segments, args=(ix, folder, segment_docs, self._inbox, self._outbox), daemon=True
+            target=_build_segments,
+            args=(ix, folder, segment_docs, self._inbox, self._outbox, first_docs),
+            daemon=True,
         )
         self._process.start()
+        self._dead = False
 
     def send(self, batch: list[dict] | None) -> None:
-        while True:
+        while not self._dead:
             try:
                 self._inbox.put(batch, timeout=1.0)
                 return
             except queue.Full:
-                if not self._process.is_alive():
-                    return  # died: its documents are missing, check_written says so
+                # Died (killed, out of memory): its documents are missing,
+                # and check_written says so at the end; nothing more is sent.
+                self._dead = not self._process.is_alive()
 
     def result(self) -> tuple[list, int]:
         """(The segments it wrote, its exit code: 0 when it ended well.)"""
@@ -218,9 +277,13 @@ class _Worker:
         if self._process.is_alive():
             self._process.kill()
         self._process.join()
+        # Batches still buffered for a dead process: do not wait, at exit,
+        # for a pipe nobody reads.
+        self._inbox.cancel_join_thread()
+        self._inbox.close()
 
 
-def _build_segments(ix, folder: Path, segment_docs: int, inbox, outbox) -> None:
+def _build_segments(ix, folder: Path, segment_docs: int, inbox, outbox, first_docs: int | None = None) -> None:
     # Whoosh names segments and temporary files with ``random``: a forked
     # process would draw its parent's (and its siblings') names.
     random.seed()
@@ -234,7 +297,7 @@ def _build_segments(ix, folder: Path, segment_docs: int, inbox, outbox) -> None:
                 if builder is None:
                     builder = SegmentBuilder(ix.storage, ix.schema, words, ix.indexname)
                 builder.add_document(**fields)
-                if len(builder) >= segment_docs:
+                if len(builder) >= (first_docs if not segments and first_docs else segment_docs):
                     segments.append(builder.finish(folder))
                     builder = None
         if builder is not None and len(builder):

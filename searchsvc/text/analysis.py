@@ -257,6 +257,14 @@ def analyze_word(analyzer: Analyzer, word: str) -> tuple[Part, ...]:
     )
 
 
+def forget_words() -> None:
+    """Empty the per-word caches of the chain's steps (compound splitting,
+    stemming): a writer that has numbered every word it met no longer needs
+    them, and they hold tens of megabytes."""
+    split_word.cache_clear()
+    stem.cache_clear()
+
+
 class WordCache(dict):
     """:func:`analyze_word` remembered for one analyser: word → the terms
     that reach the index, in order. A ``dict`` so that a text's words map to
