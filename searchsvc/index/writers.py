@@ -37,8 +37,9 @@ class BulkWriters:
     """Full rebuilds: documents analysed and written in bulk by
     :class:`~.segment_builder.SegmentBuilder`, one segment per
     :data:`BULK_SEGMENT_DOCS` documents, in ``procs`` processes (batches of
-    documents go to them in turn, so the same documents make the same
-    segments). The segments are listed in a new table of contents at the
+    documents go to them in turn, passing over one that is busy writing a
+    segment: which process gets which batch depends on timing, so two
+    builds may order the documents differently). The segments are listed in a new table of contents at the
     end, as Whoosh's own writer would: nothing is merged, nothing encoded twice.
 
     Has the part of Whoosh's writer interface the reindex uses: ``next()``
@@ -85,8 +86,17 @@ class BulkWriters:
                 _Worker(self._ix, self._folder, self._segment_docs, self._segment_docs * (rank + 1) // self._procs)
                 for rank in range(self._procs)
             ]
-        self._workers[self._turn].send(self._batch)
-        self._turn = (self._turn + 1) % len(self._workers)
+        # In turn, passing over a process whose queue is full (it is writing
+        # a segment): the others go on meanwhile.
+        count = len(self._workers)
+        for step in range(count):
+            worker = self._workers[(self._turn + step) % count]
+            if worker.offer(self._batch):
+                self._turn = (self._turn + step + 1) % count
+                break
+        else:
+            self._workers[self._turn].send(self._batch)
+            self._turn = (self._turn + 1) % count
         self._batch = []
 
     def commit(self) -> None:
@@ -247,6 +257,16 @@ class _Worker:
         )
         self._process.start()
         self._dead = False
+
+    def offer(self, batch: list[dict]) -> bool:
+        """Queue ``batch`` if there is room now; whether it was queued."""
+        if self._dead:
+            return False
+        try:
+            self._inbox.put_nowait(batch)
+            return True
+        except queue.Full:
+            return False
 
     def send(self, batch: list[dict] | None) -> None:
         while not self._dead:
