@@ -12,6 +12,7 @@ import random
 import shutil
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -87,16 +88,21 @@ class BulkWriters:
                 for rank in range(self._procs)
             ]
         # In turn, passing over a process whose queue is full (it is writing
-        # a segment): the others go on meanwhile.
+        # a segment): the others go on meanwhile. When all are full, to the
+        # first that has room.
         count = len(self._workers)
-        for step in range(count):
-            worker = self._workers[(self._turn + step) % count]
-            if worker.offer(self._batch):
-                self._turn = (self._turn + step + 1) % count
-                break
-        else:
-            self._workers[self._turn].send(self._batch)
-            self._turn = (self._turn + 1) % count
+        while True:
+            for step in range(count):
+                worker = self._workers[(self._turn + step) % count]
+                if worker.offer(self._batch):
+                    self._turn = (self._turn + step + 1) % count
+                    break
+            else:
+                if all(worker.dead for worker in self._workers):
+                    break  # their documents are missing: check_written says so
+                time.sleep(0.01)
+                continue
+            break
         self._batch = []
 
     def commit(self) -> None:
@@ -260,13 +266,20 @@ class _Worker:
 
     def offer(self, batch: list[dict]) -> bool:
         """Queue ``batch`` if there is room now; whether it was queued."""
-        if self._dead:
+        if self.dead:
             return False
         try:
             self._inbox.put_nowait(batch)
             return True
         except queue.Full:
             return False
+
+    @property
+    def dead(self) -> bool:
+        """Whether the process has ended (killed, out of memory) before being told to."""
+        if not self._dead and not self._process.is_alive():
+            self._dead = True
+        return self._dead
 
     def send(self, batch: list[dict] | None) -> None:
         while not self._dead:
