@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 #: A plain-text article (or one JSON line) larger than this is skipped (a mis-named dump, a log…).
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -27,7 +28,7 @@ class Document:
     source: str | None = None
     url: str | None = None
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A hash of the content, to tell changed documents from unchanged ones."""
         data = json.dumps(
