@@ -12,9 +12,9 @@ the same run (title + body, stored, as the service does):
   its French chain, and its full schema, which also indexes title + body a
   second time in the unstemmed ``exact`` field, plus ``date``; a catalog and
   a manifest are written too. So it does more work per document than ``stock``.
-* ``searchsvc procs=2``: the same with ``procs=2`` (Whoosh's multi-process
-  ``MpWriter``, ``multisegment=True``: the main process reads and pickles
-  documents, two worker processes analyse and write one segment each).
+* ``searchsvc procs=2``: the same with ``procs=2`` (the bulk writer: the main
+  process reads and pickles documents in batches, two forked worker processes
+  analyse them and write whole segments; ``limitmb`` is ignored since 0.4.0).
 * ``incremental``: after ``searchsvc procs=1``, a copy of the documents file
   in which every 100th line has " (mis à jour)" appended to its title (1% of
   the documents), indexed with ``reindex(..., incremental=True)`` into the same
