@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 
@@ -250,6 +251,21 @@ def test_a_full_disk_while_writing_the_catalog_is_a_write_error(fresh_index, cor
         reindex([corpus], fresh_index, incremental=True)
     assert current_generation(fresh_index).number == before.number
     assert sorted(p.name for p in fresh_index.glob("gen-*")) == [before.path.name]
+
+
+def test_a_full_disk_in_a_writer_process_is_said_as_such(fresh_index, corpus, monkeypatch):
+    """A writer process that meets ENOSPC sends it back: the reindex says
+    the disk is full, not that a process failed."""
+    from searchsvc.index import segment_builder
+
+    def finish(self, folder):
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+
+    before = current_generation(fresh_index)
+    monkeypatch.setattr(segment_builder.SegmentBuilder, "finish", finish)  # forked: in the workers too
+    with pytest.raises(IndexWriteError, match="the disk is full"):
+        reindex([corpus], fresh_index, procs=2)
+    assert current_generation(fresh_index).number == before.number
 
 
 def test_checking_the_written_count_reads_no_segment_into_memory(tmp_path, corpus, monkeypatch):

@@ -302,6 +302,8 @@ class _Worker:
                     self._process.join()
                     return [], self._process.exitcode or -1
         self._process.join()
+        if kind == "oserror":
+            raise OSError(*value)
         if kind == "error":
             raise IndexWriteError(f"a writer process failed: {value}")
         return value, self._process.exitcode or 0
@@ -336,8 +338,11 @@ def _build_segments(ix, folder: Path, segment_docs: int, inbox, outbox, first_do
         if builder is not None and len(builder):
             segments.append(builder.finish(folder))
     except BaseException as e:  # said to the parent, which stops the reindex
-        outbox.put(("error", f"{e} ({traceback.format_exc(limit=-1).strip().splitlines()[-1]})"))
-        raise
+        if isinstance(e, OSError) and e.errno:  # a full disk is said as such by the parent
+            outbox.put(("oserror", (e.errno, e.strerror, e.filename)))
+        else:
+            outbox.put(("error", f"{e} ({traceback.format_exc(limit=-1).strip().splitlines()[-1]})"))
+        raise SystemExit(1) from None
     outbox.put(("segments", segments))
 
 
