@@ -167,8 +167,10 @@ def parent_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # The command name (field 2) may hold spaces and parentheses: fields after the last ")".
-        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
-        found.setdefault(ppid, []).append(int(entry.name))
+        state, ppid = stat[stat.rfind(")") + 2 :].split()[:2]
+        if state == "Z":  # ended, not yet reaped: nothing runs there (nor can be killed)
+            continue
+        found.setdefault(int(ppid), []).append(int(entry.name))
     return found
 
 

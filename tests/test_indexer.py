@@ -281,3 +281,6 @@ def test_checking_the_written_count_reads_no_segment_into_memory(tmp_path, corpu
     writers.check_written(generation.path, 7, [])
     with pytest.raises(IndexWriteError, match="holds 7 documents instead of 8"):
         writers.check_written(generation.path, 8, [])
+    # Every document there, but a writer process was killed after sending its segment.
+    with pytest.raises(IndexWriteError, match=r"a writer process died \(killed by signal 9\) while"):
+        writers.check_written(generation.path, 7, [-9])

@@ -125,7 +125,6 @@ class BulkWriters:
             clean_files(ix.storage, ix.indexname, generation, self._segments)
         finally:
             shutil.rmtree(self._folder / f"{self._ix.indexname}.tmp", ignore_errors=True)  # the column writers'
-
             self._stop()
 
     def cancel(self) -> None:
@@ -348,17 +347,25 @@ def _build_segments(ix, folder: Path, segment_docs: int, inbox, outbox, first_do
 
 def check_written(path: Path, expected: int, died: list[int]) -> None:
     """Refuse a generation whose index does not hold every document of its
-    catalog (a writer process died and its segment is missing).
+    catalog (a writer process died and its segment is missing), or that a
+    writer process did not end well for, even if its segments came back
+    (killed between sending them and exiting: whatever killed it, the
+    out-of-memory killer or a person, the run stops).
 
     Counted from the table of contents (each segment's count and deletions),
     not with ``Index.doc_count()``: that opens a reader, and Whoosh's reader
     copies every segment file into memory (12 GB at a million documents)."""
     written = sum(segment.doc_count() for segment in whoosh_index.open_dir(str(path))._segments())
-    if written == expected:
+    if written == expected and not died:
         return
     why = ", ".join(
         f"killed by signal {-code}" if code < 0 else f"exited with status {code}" for code in died
     )
+    if written == expected:
+        raise IndexWriteError(
+            f"a writer process died ({why}) while the new generation in {path.parent} was written; "
+            "nothing was switched, the previous generation is untouched"
+        )
     raise IndexWriteError(
         f"the new generation in {path.parent} holds {written} documents instead of {expected}: "
         + (f"a writer process died ({why})" if died else "documents were lost while writing")
