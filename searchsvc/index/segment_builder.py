@@ -3,12 +3,13 @@
 Whoosh's ``SegmentWriter`` adds each posting to a pool one Python call at a
 time, sorts the pool in runs on disk, merges them and writes each posting
 again through Python: half a reindex was those calls. :class:`SegmentBuilder`
-keeps, for each French text field, the documents' term numbers in one flat
-array as they are analysed (the per-word cache makes that a dictionary
-lookup per word); when the segment is full it sorts them once with numpy,
-groups them into postings and writes whole posting lists
-(:mod:`.w3blocks`), with the packed copy that searching reads
-(:mod:`.packed`) from the same arrays, in the same pass.
+keeps the documents' words as numbers in one flat array (a dictionary
+lookup per word; each distinct word is analysed once per process, and each
+field knows the terms of each word); when the segment is full it turns the
+term occurrences into postings with numpy, one range of terms at a time
+(each occurrence sorted once, memory bounded by the range), and writes
+whole posting lists (:mod:`.w3blocks`), with the packed copy that searching
+reads (:mod:`.packed`) from the same arrays, in the same pass.
 
 Everything else goes through Whoosh's own codec objects (stored fields,
 lengths, columns, the term index, the other fields' few postings), so the
