@@ -28,7 +28,7 @@ from .segment_builder import SegmentBuilder, Words, word_caches
 #: sort; 580 MiB at most), and what a search pays per segment (its term
 #: look-ups: 20 segments at a million articles). Each process's first
 #: segment is cut short in proportion to its rank, so that the processes
-#: never finish a segment, their peak, at the same time.
+#: seldom finish a segment, their peak, at the same time.
 BULK_SEGMENT_DOCS = 50_000
 #: Documents sent to a writer process at a time.
 BULK_BATCH = 256
