@@ -31,7 +31,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import Schema, UnknownFieldError
 from whoosh.filedb import filetables
 from whoosh.filedb.filestore import Storage
-from whoosh.util.numeric import _length_byte_cache, byte_to_length, length_to_byte
+from whoosh.util.numeric import _length_byte_cache
 from whoosh.util.numlists import GrowableArray
 
 from ..text.analysis import WordCache, forget_words, split_words
@@ -49,8 +49,15 @@ def length_bytes(lengths: np.ndarray) -> np.ndarray:
 
 def supports(schema: Schema) -> bool:
     """Whether :class:`SegmentBuilder` writes ``schema``'s fields as Whoosh
-    would: no term vectors, no separate spelling fields."""
-    return all(not field.vector and not field.separate_spelling() for _, field in schema.items())
+    would: no term vectors, no separate spelling fields, and every indexed
+    field either French text or one whose postings carry nothing (ids,
+    numbers, dates: ``Existence``, not scored)."""
+    return all(
+        not field.vector
+        and not field.separate_spelling()
+        and (not field.indexed or _bulk(field) or (type(field.format) is formats.Existence and not field.scorable))
+        for _, field in schema.items()
+    )
 
 
 class Words(dict):
@@ -308,27 +315,19 @@ def _chunk_postings(keys, first, last, counts, firsts, leads, docnums, lead_boos
 
 
 class _Postings:
-    """Another indexed field's postings (ids, dates: a few per document),
-    as Whoosh's field gives them: term → documents and weights. Fields whose
-    postings carry no value (``Existence``, every id and date field) are
-    written in bulk too; others posting by posting, by Whoosh's writer."""
+    """Another indexed field's postings (ids, dates: a few per document, no
+    value each), as Whoosh's field gives them: term → documents and weights."""
 
-    def __init__(self, field) -> None:
-        self.bulk = type(field.format) is formats.Existence
-        self.terms: dict[bytes, tuple[array, array, list[bytes]]] = {}
+    def __init__(self) -> None:
+        self.terms: dict[bytes, tuple[array, array]] = {}
 
-    def add(self, docnum: int, items) -> int:
-        length = 0
-        for tbytes, freq, weight, vbytes in items:
+    def add(self, docnum: int, items) -> None:
+        for tbytes, _freq, weight, _value in items:
             entry = self.terms.get(tbytes)
             if entry is None:
-                entry = self.terms[tbytes] = (array("I"), array("d"), [])
+                entry = self.terms[tbytes] = (array("I"), array("d"))
             entry[0].append(docnum)
             entry[1].append(weight)
-            if not self.bulk:
-                entry[2].append(vbytes)
-            length += freq
-        return length
 
     def postings(self) -> FieldPostings:
         terms = sorted(self.terms)
@@ -378,9 +377,7 @@ class SegmentBuilder:
                 self.runs[name] = _TermRuns(field, words, name, self.store)
                 self.lengths[name] = array("i")
             else:
-                self.others[name] = _Postings(field)
-                if field.scorable:
-                    self.lengths[name] = array("i")
+                self.others[name] = _Postings()
 
     def add_document(self, **fields) -> None:
         """What Whoosh's ``SegmentWriter.add_document`` does, the postings aside."""
@@ -409,11 +406,9 @@ class SegmentBuilder:
                     self.store.extend(numbers)
                 length = runs.add(docnum, *numbered)
             elif field.indexed:
-                if name in self.runs:  # not text: Whoosh's own indexing
+                if name in self.runs:
                     raise ValueError(f"field {name!r}: the bulk writer indexes text only, got {type(value).__name__}")
-                length = self.others[name].add(docnum, field.index(value))
-                if not field.scorable:
-                    length = 0
+                self.others[name].add(docnum, field.index(value))
             if name in lengths:
                 lengths[name] = length
             perdoc.add_field(name, field, value if field.stored else None, length)
@@ -451,28 +446,14 @@ class SegmentBuilder:
                     del part
                 if arrays is not None:
                     packed_counts[name] = arrays.close()
-            elif self.others[name].bulk and not field.scorable:
-                write_field(writer._postfile, writer._tindex, writer._fieldid, self.others[name].postings())
             else:
-                self._write_others(writer, name, field)
+                write_field(writer._postfile, writer._tindex, writer._fieldid, self.others[name].postings())
             writer.finish_field()
         writer.close()
         self.segment.set_doc_count(self.docnum)
         self.segment.create_compound_file(self.storage)
         packed.save_marker(folder, self.segment.segment_id(), self.docnum, packed_counts)
         return self.segment
-
-    def _write_others(self, writer, name: str, field) -> None:
-        collected = self.others[name].terms
-        lengths = self.lengths.get(name)
-        for term in sorted(collected):
-            docnums, weights, values = collected[term]
-            writer.start_term(term)
-            for docnum, weight, value in zip(docnums, weights, values, strict=True):
-                length = byte_to_length(length_to_byte(lengths[docnum])) if lengths is not None and lengths[docnum] else 0
-                writer.add(docnum, weight, value if value is not None else b"", length)
-            writer.finish_term()
-        collected.clear()
 
     def cancel(self) -> None:
         if not self.perdoc.is_closed:

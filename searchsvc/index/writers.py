@@ -281,14 +281,14 @@ class _Worker:
         return self._dead
 
     def send(self, batch: list[dict] | None) -> None:
-        while not self._dead:
+        # A process that died (killed, out of memory) is sent nothing more:
+        # its documents are missing, and check_written says so at the end.
+        while not self.dead:
             try:
                 self._inbox.put(batch, timeout=1.0)
                 return
             except queue.Full:
-                # Died (killed, out of memory): its documents are missing,
-                # and check_written says so at the end; nothing more is sent.
-                self._dead = not self._process.is_alive()
+                continue
 
     def result(self) -> tuple[list, int]:
         """(The segments it wrote, its exit code: 0 when it ended well.)"""
