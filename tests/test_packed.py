@@ -12,6 +12,7 @@ import pickle
 import random
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -222,3 +223,75 @@ def _die(folder, segment_id):
     import os
 
     os._exit(9)
+
+
+def _part(terms, docs, weights, freqs):
+    """A part of a field's postings, as the bulk writer hands them over: one
+    posting per term here, positions 0, 1, … for each."""
+    freqs = np.asarray(freqs, dtype=np.int64)
+    return SimpleNamespace(
+        terms=terms,
+        postoff=np.arange(len(terms) + 1),
+        docs=np.asarray(docs),
+        weights=np.asarray(weights, dtype=np.float32),
+        freqs=freqs,
+        positions=np.concatenate([np.arange(f) for f in freqs]),
+    )
+
+
+@pytest.mark.parametrize(
+    "second, types, weights_kept",
+    [
+        # values the first part's narrow types hold: they stay
+        (([9], [2.0], [2]), {"docs": "<u2", "freqs": "|u1", "pos": "<u2", "wval": "<f2"}, 1),
+        # a docnum past 65,535, a frequency past 255: those files widen
+        (([70_000], [300.0], [300]), {"docs": "<i4", "freqs": "<u2", "pos": "<u2"}, 1),
+        # a title word's weight: not its frequency, kept
+        (([9], [1.5], [1]), {"docs": "<u2", "wat": "<u4", "wval": "<f2"}, 2),
+        # a weight a half float cannot hold exactly
+        (([9], [0.1], [1]), {"wval": "<f4"}, 2),
+    ],
+)
+def test_arrays_are_as_narrow_as_their_values(tmp_path, second, types, weights_kept):
+    writer = packed.FieldWriter(tmp_path, "SEG", "text")
+    writer.add(_part([b"a", b"b"], [3, 5], [1.0, 2.5], [1, 2]))
+    writer.add(_part([b"c"], *second))
+    counts = writer.close()
+    assert counts["postings"] == 3
+    assert len(np.load(packed.array_path(tmp_path, "SEG", "text", "wat"))) == weights_kept
+    for kind, descr in types.items():
+        assert np.load(packed.array_path(tmp_path, "SEG", "text", kind)).dtype.str == descr, kind
+    packed.save_marker(tmp_path, "SEG", 100_000, {"text": counts})
+    marker = json.loads(packed.marker_path(tmp_path, "SEG").read_text())
+    field = packed.PackedSegment(tmp_path, "SEG", marker).field("text")
+    (doc,), (weight,), (freq,) = second
+    expected = {b"a": ([3], [1.0]), b"b": ([5], [2.5]), b"c": ([doc], [np.float32(weight)])}
+    for term, (docs, weights) in expected.items():
+        got_docs, got_weights = field.postings(term)
+        assert got_docs.dtype == np.int32 and got_weights.dtype == np.float32
+        assert got_docs.tolist() == docs and got_weights.tolist() == weights
+    which, positions = field.positions(b"c", np.asarray([doc, 80_000]))
+    assert which.tolist() == [doc] * freq and positions.tolist() == list(range(freq))
+    assert not list(tmp_path.glob(".*")), "no temporary file is left"
+
+
+def test_format_2_files_are_still_read(tmp_path):
+    """Generations written by 0.4.0 (int32 docnums, every weight as float32) stay searchable."""
+    arrays = {
+        "lex": np.frombuffer(b"ab", dtype=np.uint8),
+        "lexoff": np.asarray([0, 1, 2]),
+        "postoff": np.asarray([0, 2, 3]),
+        "docs": np.asarray([3, 70_000, 5], dtype=np.int32),
+        "weights": np.asarray([1.0, 2.5, 1.0], dtype=np.float32),
+        "freqs": np.asarray([1, 2, 1], dtype=np.uint16),
+        "pos": np.asarray([4, 0, 7, 2], dtype=np.uint16),
+        "termpos": np.asarray([0, 3, 4]),
+    }
+    for kind, values in arrays.items():
+        np.save(packed.array_path(tmp_path, "SEG", "text", kind), values)
+    marker = {"format": 2, "doc_count": 70_001, "fields": {"text": {"terms": 2, "postings": 3}}}
+    field = packed.PackedSegment(tmp_path, "SEG", marker).field("text")
+    docs, weights = field.postings(b"a")
+    assert docs.tolist() == [3, 70_000] and weights.tolist() == [1.0, 2.5]
+    which, positions = field.positions(b"a", np.asarray([70_000]))
+    assert which.tolist() == [70_000, 70_000] and positions.tolist() == [0, 7]

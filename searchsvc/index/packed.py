@@ -42,8 +42,11 @@ from ..errors import IndexWriteError
 #: (« aujourd'hui », « qu'elle »); ``title`` keeps no positions.
 PACKED_FIELDS = {"text": True, "exact": True, "title": False}
 
-#: Version of the files' layout, in each segment's marker file.
-FORMAT = 2
+#: Version of the files' layout, in each segment's marker file. 3: each
+#: array in its narrowest type, no weights where they are the frequencies.
+FORMAT = 3
+#: Versions this one reads (the types are in the ``.npy`` headers).
+READABLE = (2, 3)
 
 PREFIX = "packed-"
 #: Term look-ups remembered per field and segment.
@@ -168,31 +171,44 @@ def save_field(folder: Path, segment_id: str, field: str, postings) -> dict:
     """Write one field's packed files from its sorted postings (``terms``,
     ``postoff``, ``docs``, ``weights``, and ``freqs`` and ``positions`` for a
     field that keeps positions). Returns the counts for the marker."""
-    top = 0
-    if postings.positions is not None and len(postings.positions):
-        top = max(int(postings.positions.max()), int(np.max(postings.freqs)))
-    writer = FieldWriter(folder, segment_id, field, top)
+    writer = FieldWriter(folder, segment_id, field)
     writer.add(postings)
     return writer.close()
+
+
+#: The types tried for each array, narrowest first: a part whose values the
+#: current type cannot hold exactly widens the file written so far. Docnums
+#: of a segment of at most 65,536 documents fit in 2 bytes, weights (sums of
+#: units and halves) in a half float, most frequencies in a byte.
+NARROWEST = {
+    "lex": (np.uint8,),
+    "docs": (np.uint16, np.int32),
+    "weights": (np.float16, np.float32),
+    "pos": (np.uint16, np.uint32),
+    "freqs": (np.uint8, np.uint16, np.uint32),
+    "wat": (np.uint32, np.int64),
+    "wval": (np.float16, np.float32),
+}
 
 
 class FieldWriter:
     """One field's packed files, written from parts of its postings that
     follow each other in term order (the bulk writer's parts), so that no
-    more than a part is in memory. ``top``: the largest position and
-    frequency there can be (they are stored in 2 bytes below 65,536)."""
+    more than a part is in memory.
 
-    def __init__(self, folder: Path, segment_id: str, field: str, top: int) -> None:
+    Each array is kept in the narrowest type that holds its values exactly
+    (:data:`NARROWEST`). A field with positions keeps its frequencies, and a
+    weight is the frequency but for the words of a title (about 6% of
+    postings): it keeps only those weights, with where they are (``wat``,
+    ``wval``)."""
+
+    def __init__(self, folder: Path, segment_id: str, field: str) -> None:
         self.folder, self.segment_id, self.field = Path(folder), segment_id, field
         self.with_positions = bool(PACKED_FIELDS.get(field))
-        small = np.uint16 if top < 2**16 else np.uint32
-        self.dtypes = {"lex": np.uint8, "docs": np.int32, "weights": np.float32}
-        if self.with_positions:
-            # Positions are found from each posting's count (2 bytes) and where
-            # each term's positions start, not from an offset per posting (4-8 bytes).
-            self.dtypes |= {"pos": small, "freqs": small}
+        kinds = ["lex", "docs"] + (["pos", "freqs", "wat", "wval"] if self.with_positions else ["weights"])
+        self.dtypes = {kind: NARROWEST[kind][0] for kind in kinds}
         self.counts = dict.fromkeys(self.dtypes, 0)
-        self.raw = {kind: self._tmp(kind, "raw").open("wb") for kind in self.dtypes}
+        self.raw = {kind: self._tmp(kind, "raw").open("wb") for kind in kinds}
         self.offsets: dict[str, list[np.ndarray]] = {"lexoff": [np.zeros(1, np.int64)], "postoff": [np.zeros(1, np.int64)]}
         if self.with_positions:
             self.offsets["termpos"] = []
@@ -208,16 +224,32 @@ class FieldWriter:
         postoff = np.asarray(postings.postoff, dtype=np.int64)
         self.offsets["lexoff"].append(self.counts["lex"] + np.cumsum([len(t) for t in terms], dtype=np.int64))
         self.offsets["postoff"].append(self.counts["docs"] + postoff[1:])
-        parts = {"lex": lex, "docs": postings.docs, "weights": postings.weights}
+        parts = {"lex": lex, "docs": np.asarray(postings.docs)}
+        weights = np.asarray(postings.weights)
         if self.with_positions:
             freqs = np.asarray(postings.freqs, dtype=np.int64)
             self.offsets["termpos"].append(self.counts["pos"] + np.concatenate([[0], np.cumsum(freqs)])[postoff[:-1]])
-            parts |= {"pos": postings.positions, "freqs": freqs}
+            differ = np.flatnonzero(weights != freqs)
+            parts |= {"pos": np.asarray(postings.positions), "freqs": freqs}
+            parts |= {"wat": self.counts["docs"] + differ, "wval": weights[differ]}
+        else:
+            parts["weights"] = weights
         for kind, values in parts.items():
-            values = np.asarray(values).astype(self.dtypes[kind], copy=False)
-            self.raw[kind].write(values.tobytes())
+            while not _holds(self.dtypes[kind], values):
+                self._widen(kind)
+            self.raw[kind].write(values.astype(self.dtypes[kind], copy=False).tobytes())
             self.counts[kind] += len(values)
         self.terms += len(terms)
+
+    def _widen(self, kind: str) -> None:
+        """Rewrite ``kind``'s values so far in the next wider type."""
+        types = NARROWEST[kind]
+        wider = types[types.index(self.dtypes[kind]) + 1]
+        self.raw[kind].close()
+        source = self._tmp(kind, "raw")
+        np.fromfile(source, dtype=self.dtypes[kind]).astype(wider).tofile(source)
+        self.dtypes[kind] = wider
+        self.raw[kind] = source.open("ab")
 
     def close(self) -> dict:
         """Write the files (each replaced atomically); the counts for the marker."""
@@ -245,7 +277,20 @@ class FieldWriter:
             with tmp.open("wb") as f:
                 np.save(f, array, allow_pickle=False)
             os.replace(tmp, target)
-        return {"terms": self.terms, "postings": self.counts["docs"]}
+        counts = {"terms": self.terms, "postings": self.counts["docs"]}
+        if self.with_positions:
+            counts["weights"] = "where not the frequencies"
+        return counts
+
+
+def _holds(dtype, values: np.ndarray) -> bool:
+    """Whether ``dtype`` holds every one of ``values`` exactly."""
+    if not len(values):
+        return True
+    if np.issubdtype(dtype, np.floating):
+        return bool(np.array_equal(values.astype(dtype).astype(values.dtype), values))
+    info = np.iinfo(dtype)
+    return bool(values.min() >= info.min and values.max() <= info.max)
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -355,10 +400,12 @@ class PackedField:
     lexoff: np.ndarray
     postoff: np.ndarray
     docs: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | None  # None: the frequencies, but at ``wat``
     pos: np.ndarray | None = None
     freqs: np.ndarray | None = None
     termpos: np.ndarray | None = None
+    wat: np.ndarray | None = None  # the postings whose weight is not the frequency
+    wval: np.ndarray | None = None  # and their weights
     _found: dict[bytes, int] = dataclass_field(default_factory=dict, repr=False, compare=False)
     _checkpoints: dict[int, np.ndarray] = dataclass_field(default_factory=dict, repr=False, compare=False)
 
@@ -402,12 +449,22 @@ class PackedField:
         return [(blob[a:b], n) for a, b, n in zip(cuts[:-1], cuts[1:], counts, strict=True)]
 
     def postings(self, term: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """(local docnums, weights) of ``term``: views, no copy."""
+        """(local docnums, weights) of ``term``, as int32 and float32: views
+        of the files when they hold those types, else converted copies."""
         i = self.find(term)
         if i < 0:
-            return self.docs[:0], self.weights[:0]
+            return _NO_DOCS, _NO_WEIGHTS
         start, end = int(self.postoff[i]), int(self.postoff[i + 1])
-        return self.docs[start:end], self.weights[start:end]
+        docs = self.docs[start:end].astype(np.int32, copy=False)
+        if self.weights is not None:
+            return docs, self.weights[start:end].astype(np.float32, copy=False)
+        assert self.freqs is not None and self.wat is not None and self.wval is not None
+        weights = self.freqs[start:end].astype(np.float32)
+        # In the array's own type: numpy would convert the whole array to search it.
+        lo, hi = np.searchsorted(self.wat, np.asarray([start, end], dtype=self.wat.dtype)).tolist()
+        if hi > lo:
+            weights[self.wat[lo:hi].astype(np.int64) - start] = self.wval[lo:hi]
+        return docs, weights
 
     def positions(self, term: bytes, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the documents ``local`` (sorted local docnums) that hold ``term``:
@@ -418,7 +475,9 @@ class PackedField:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         start, end = int(self.postoff[i]), int(self.postoff[i + 1])
         ids = self.docs[start:end]
-        at = np.searchsorted(ids, local)
+        # In the list's own type (values past it clipped: they match nothing),
+        # so that numpy does not convert the whole list for the search.
+        at = np.searchsorted(ids, np.minimum(local, np.iinfo(ids.dtype).max).astype(ids.dtype))
         inside = at < len(ids)
         inside[inside] = ids[at[inside]] == local[inside]
         at = at[inside]
@@ -459,6 +518,9 @@ class PackedField:
 #: Postings between two remembered sums of position counts, in a long list.
 CHECKPOINT = 128
 
+_NO_DOCS = np.zeros(0, dtype=np.int32)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+
 
 class _Terms:
     """The sorted terms of a field as a sequence of bytes, for :func:`bisect_left`."""
@@ -480,13 +542,13 @@ class PackedSegment:
     def __init__(self, folder: Path, segment_id: str, marker: dict) -> None:
         self.segment_id, self.marker = segment_id, marker
         self._fields: dict[str, PackedField] = {}
-        for name in marker["fields"]:
-            kinds = ["lex", "lexoff", "postoff", "docs", "weights"]
+        for name, counts in marker["fields"].items():
+            kinds = ["lex", "lexoff", "postoff", "docs"]
             if PACKED_FIELDS.get(name):
                 kinds += ["pos", "freqs", "termpos"]
-            self._fields[name] = PackedField(
-                **{kind: _load(array_path(folder, segment_id, name, kind)) for kind in kinds}
-            )
+            kinds += ["wat", "wval"] if "weights" in counts else ["weights"]  # format 3, or 2
+            arrays = {kind: _load(array_path(folder, segment_id, name, kind)) for kind in kinds}
+            self._fields[name] = PackedField(**{"weights": None} | arrays)
 
     def field(self, name: str) -> PackedField | None:
         return self._fields.get(name)
@@ -508,7 +570,7 @@ def open_packed(folder: Path, reader: IndexReader) -> list[PackedSegment] | None
             marker = json.loads(marker_path(folder, segment_id).read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        if marker.get("format") != FORMAT or marker.get("doc_count") != r.doc_count_all():
+        if marker.get("format") not in READABLE or marker.get("doc_count") != r.doc_count_all():
             return None
         try:
             segments.append(PackedSegment(Path(folder), segment_id, marker))

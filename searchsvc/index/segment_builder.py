@@ -163,13 +163,6 @@ class _TermRuns:
             self.docnums.append(docnum)
         return length
 
-    def top(self) -> int:
-        """The largest position (or frequency) a posting of the field can hold."""
-        if not len(self.lengths):
-            return 0
-        lengths = np.frombuffer(self.lengths, dtype=np.int32).astype(np.int64)
-        return int((lengths + np.frombuffer(self.firsts, dtype=np.int32)).max())
-
     def postings(self, lengths: np.ndarray) -> Iterator[FieldPostings]:
         """The field's postings, sorted by term, then document, in parts
         that follow each other in term order. ``lengths``: each docnum's
@@ -438,7 +431,7 @@ class SegmentBuilder:
                 lengths = np.frombuffer(self.lengths[name], dtype=np.int32).astype(np.int64)
                 arrays = None
                 if name in packed.PACKED_FIELDS:
-                    arrays = packed.FieldWriter(folder, self.segment.segment_id(), name, self.runs[name].top())
+                    arrays = packed.FieldWriter(folder, self.segment.segment_id(), name)
                 for part in self.runs[name].postings(lengths):
                     write_field(writer._postfile, writer._tindex, writer._fieldid, part)
                     if arrays is not None:
