@@ -67,16 +67,26 @@ class Words(dict):
     document's words are a list of numbers."""
 
     MAX_WORDS = 2_000_000
+    #: New words between two clearings of the chain's own per-word caches.
+    FORGET_EVERY = 20_000
 
     def __init__(self, caches: dict[str, WordCache]) -> None:
         super().__init__()
         self.caches = caches
+        self._distinct_caches = list({id(c): c for c in caches.values()}.values())
         self.fields = {name: _WordTerms(cache) for name, cache in caches.items()}
 
     def __missing__(self, word: str) -> int:
         number = self[word] = len(self)
         for terms in self.fields.values():
             terms.add(word)
+        # Its terms are here now: the analysis caches need not keep the word
+        # (they held a third of a writer's memory before its segment's end).
+        for cache in self._distinct_caches:
+            cache.pop(word, None)
+            cache.stopped_before.pop(word, None)
+        if not number % self.FORGET_EVERY:
+            forget_words()
         return number
 
     def forget_analyses(self) -> None:
@@ -266,7 +276,7 @@ class _TermRuns:
 CHUNK_DOCS = 4096
 #: Term occurrences per part of a field's postings (what bounds a writer
 #: process's memory while it writes a segment: about 60 bytes each).
-PASS_OCCURRENCES = 2_000_000
+PASS_OCCURRENCES = 1_000_000
 
 
 def _chunk_postings(keys, first, last, counts, firsts, leads, docnums, lead_boost: float):
