@@ -284,3 +284,41 @@ def test_checking_the_written_count_reads_no_segment_into_memory(tmp_path, corpu
     # Every document there, but a writer process was killed after sending its segment.
     with pytest.raises(IndexWriteError, match=r"a writer process died \(killed by signal 9\) while"):
         writers.check_written(generation.path, 7, [-9])
+
+
+def test_an_incremental_run_parses_only_the_json_lines_that_changed(tmp_path, monkeypatch):
+    from searchsvc.index import jsonlines
+
+    def line(i: int, body: str = "corps", date: str = "2024-01-02") -> str:
+        return json.dumps({"id": f"n{i}", "title": f"Article {i}", "body": f"{body} {i}", "date": date}) + "\n"
+
+    feed = tmp_path / "feed.jsonl"
+    lines = [line(i) for i in range(6)]
+    lines[5] = line(5, date="hier")  # loaded with a note: parsed (and noted) again each run
+    feed.write_text("".join(lines), "utf-8")
+    index = tmp_path / "index"
+    reindex([feed], index)
+    parsed = []
+    real = jsonlines.parse_json_document
+    monkeypatch.setattr(jsonlines, "parse_json_document", lambda raw, **kw: parsed.append(raw) or real(raw, **kw))
+    lines[1] = line(1, body="baguette")
+    del lines[2]
+    lines.append(line(9, body="croissant"))
+    feed.write_text("".join(lines), "utf-8")
+    result = reindex([feed], index, incremental=True)
+    assert (result.mode, result.added, result.updated, result.deleted, result.unchanged) == (
+        "incremental", 1, 1, 1, 4,
+    )  # fmt: skip
+    assert sorted(json.loads(raw)["id"] for raw in parsed) == ["n1", "n5", "n9"]
+    note = "'date' must be an ISO date (YYYY-MM-DD), got 'hier'; the document is loaded without a date"
+    assert [str(p) for p in result.problems] == [f"feed.jsonl:5: {note}"]
+    assert search_ids(index, "baguette") == {"n1"} and search_ids(index, "croissant") == {"n9"}
+    assert search_ids(index, "article") == {"n0", "n1", "n3", "n4", "n5", "n9"}
+
+    feed.write_text("".join(lines + [lines[0]]), "utf-8")  # the same line twice: a duplicate id, as before
+    result = reindex([feed], index, incremental=True)
+    assert [str(p) for p in result.problems] == [
+        f"feed.jsonl:5: {note}",
+        "feed.jsonl:7: duplicate id 'n0' (first seen in feed.jsonl:1); skipped",
+    ]
+    assert result.unchanged == result.documents == 6

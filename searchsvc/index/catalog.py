@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from .documents import Document
+from .documents import Document, Unchanged
 
 FILENAME = "catalog.sqlite"
 #: Rows buffered before one ``executemany``; the buffer also answers lookups.
@@ -29,8 +29,10 @@ CREATE TABLE documents (
     id TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
     origin INTEGER REFERENCES origins(number),  -- NULL: the file named by the id
-    line INTEGER
+    line INTEGER,
+    digest BLOB  -- of the JSON line it was parsed from cleanly, else NULL
 ) WITHOUT ROWID;
+CREATE INDEX documents_digest ON documents(digest) WHERE digest IS NOT NULL;
 """
 
 
@@ -50,10 +52,13 @@ class Catalog:
         self._db = connection
         self.path = path
         self._writable = writable
-        self._pending: dict[str, tuple[str, int | None, int | None]] = {}
+        self._pending: dict[str, tuple[str, int | None, int | None, bytes | None]] = {}
         # Only files holding several documents (JSON Lines) get a number:
         # a folder of articles would otherwise put every path in memory.
         self._origins: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(documents)")}
+        self._has_digests = "digest" in columns  # not in catalogs of 0.4.0 and before
 
     @classmethod
     def create(cls, folder: Path) -> Catalog:
@@ -88,20 +93,23 @@ class Catalog:
 
     # -- building ---------------------------------------------------------
 
-    def claim(self, doc: Document, origin: str, line: int | None) -> str | None:
-        """Record ``doc`` unless its id is already here; then return where the
-        first one came from (``file:line``) and record nothing."""
+    def claim(
+        self, doc: Document | Unchanged, origin: str, line: int | None, digest: bytes | None = None
+    ) -> str | None:
+        """Record ``doc`` (and the digest of the JSON line it was parsed
+        from) unless its id is already here; then return where the first one
+        came from (``file:line``) and record nothing."""
         first = self._where(doc.id)
         if first is not None:
             return first
-        self._pending[doc.id] = (doc.fingerprint, self._origin_number(doc.id, origin), line)
+        self._pending[doc.id] = (doc.fingerprint, self._origin_number(doc.id, origin), line, digest)
         if len(self._pending) >= _BATCH:
             self._flush()
         return None
 
     def put(self, doc_id: str, fingerprint: str, origin: str) -> None:
         """Record a document carried over from another catalog."""
-        self._pending[doc_id] = (fingerprint, self._origin_number(doc_id, origin), None)
+        self._pending[doc_id] = (fingerprint, self._origin_number(doc_id, origin), None, None)
         if len(self._pending) >= _BATCH:
             self._flush()
 
@@ -130,6 +138,13 @@ class Catalog:
         ).fetchone()
         return (row[0], self._origin_name(doc_id, row[1])) if row else None
 
+    def unchanged(self, digest: bytes) -> Unchanged | None:
+        """The document parsed cleanly from a line with this digest, or None."""
+        if not self._has_digests:
+            return None
+        row = self._db.execute("SELECT id, fingerprint FROM documents WHERE digest = ?", (digest,)).fetchone()
+        return Unchanged(row[0], row[1]) if row else None
+
     def __len__(self) -> int:
         self._flush()
         return self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
@@ -138,11 +153,30 @@ class Catalog:
         """Ids here that ``other`` does not hold, in id order: the documents
         gone since this catalog's generation."""
         other._flush()
+        # Both lists in id order, walked side by side: no look-up per id.
+        theirs = other._ids_in_order()
+        their_id = next(theirs, None)
         for (doc_id,) in self._db.execute("SELECT id FROM documents ORDER BY id"):
-            if other._where(doc_id) is None:
+            while their_id is not None and their_id < doc_id:
+                their_id = next(theirs, None)
+            if their_id != doc_id:
                 yield doc_id
 
     # -- internals --------------------------------------------------------
+
+    def _ids_in_order(self, chunk: int = 2_000) -> Iterator[str]:
+        """Every id, in order, read a chunk at a time, each chunk a finished
+        statement: documents may be recorded meanwhile (a cursor left open
+        on a table being written is undefined in SQLite)."""
+        after = ""
+        while True:
+            rows = self._db.execute(
+                "SELECT id FROM documents WHERE id > ? ORDER BY id LIMIT ?", (after, chunk)
+            ).fetchall()
+            yield from (doc_id for (doc_id,) in rows)
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
 
     def _where(self, doc_id: str) -> str | None:
         pending = self._pending.get(doc_id)
@@ -171,13 +205,18 @@ class Catalog:
     def _origin_name(self, doc_id: str, number: int | None) -> str:
         if number is None:
             return doc_id
-        return self._db.execute("SELECT name FROM origins WHERE number = ?", (number,)).fetchone()[0]
+        name = self._names.get(number)
+        if name is None:
+            name = self._names[number] = self._db.execute(
+                "SELECT name FROM origins WHERE number = ?", (number,)
+            ).fetchone()[0]
+        return name
 
     def _flush(self) -> None:
         if not self._pending:
             return
         self._db.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?)",
-            ((i, fp, origin, line) for i, (fp, origin, line) in self._pending.items()),
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
+            ((i, *values) for i, values in self._pending.items()),
         )
         self._pending.clear()

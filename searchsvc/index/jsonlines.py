@@ -5,19 +5,37 @@ its number and skipped; the others are read."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 from .decoding import MOJIBAKE, repair_mojibake
-from .documents import Document, InputError, LoadReport, describe_size
+from .documents import Document, InputError, LoadReport, Unchanged, describe_size
+
+#: Part of each line's digest: a version of the parsing, so that lines read
+#: by an older parser are parsed again.
+LINE_DIGEST_VERSION = b"searchsvc-jsonl1"
+
+
+def line_digest(raw: bytes) -> bytes:
+    """What says that a line is byte for byte the one parsed before."""
+    return hashlib.blake2b(raw, digest_size=12, person=LINE_DIGEST_VERSION).digest()
 
 
 def read_jsonl(
-    path: Path, name: str, report: LoadReport, max_bytes: int
-) -> Iterator[tuple[int, Document]]:
+    path: Path,
+    name: str,
+    report: LoadReport,
+    max_bytes: int,
+    known: Callable[[bytes], Unchanged | None] | None = None,
+) -> Iterator[tuple[int, Document | Unchanged, bytes | None]]:
+    """Each document of a JSON Lines file: (line number, document, the
+    line's digest, or None when the line needed a note). With ``known``
+    (digest → the document parsed from that line before, cleanly), a line
+    seen before is not parsed again."""
     try:
         with path.open("rb") as f:
             number = 0
@@ -36,6 +54,12 @@ def read_jsonl(
                 if size <= max_bytes and not raw.strip():
                     continue
                 blank = False
+                digest = line_digest(raw) if size <= max_bytes else None
+                if known is not None and digest is not None:
+                    unchanged = known(digest)
+                    if unchanged is not None:
+                        yield number, unchanged, digest
+                        continue
                 try:
                     if size > max_bytes:
                         raise InputError(
@@ -49,7 +73,7 @@ def read_jsonl(
                     continue
                 for reason in notes:
                     report.warn(name, number, reason)
-                yield number, doc
+                yield number, doc, None if notes else digest
             if blank:
                 report.skip(name, None, "empty file: no JSON line in it")
     except OSError as e:

@@ -26,7 +26,8 @@ _SOURCE_LINE = re.compile(r"^source\s*:\s*(.+?)\s*$", re.IGNORECASE)
 
 def read_article(
     path: Path, name: str, report: LoadReport, max_bytes: int
-) -> Iterator[tuple[int | None, Document]]:
+) -> Iterator[tuple[int | None, Document, None]]:
+    """The article in ``path``: (no line number, the document, no digest)."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -43,7 +44,7 @@ def read_article(
         doc = parse_article(text, name, notes=notes)
         for line, reason in notes:
             report.warn(name, line, reason)
-        yield None, doc
+        yield None, doc, None
     except InputError as e:
         report.skip(name, None, str(e))
     except OSError as e:

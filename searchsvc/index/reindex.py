@@ -35,7 +35,7 @@ from ..version import __version__
 from . import generations, packed, prefix_table
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
-from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem
+from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem, Unchanged
 from .fields import document_fields, stored_document
 from .sources import find_files, load_documents
 from .writers import (
@@ -247,9 +247,17 @@ def _build(
     writers = BulkWriters(ix, path, procs, BULK_SEGMENT_DOCS) if full else IncrementalWriters(ix, path)
     catalog = Catalog.create(path)
     try:
-        documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog)
+        # An incremental run does not parse again the JSON lines it indexed before.
+        known = old.unchanged if result.mode == "incremental" and old is not None else None
+        documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog, known=known)
         for done, loaded in enumerate(documents, start=1):
-            doc, fingerprint = loaded.document, loaded.document.fingerprint
+            if progress and done % 200 == 0:
+                progress(done, report.bytes_read, total)
+            doc = loaded.document
+            if isinstance(doc, Unchanged):
+                result.unchanged += 1
+                continue
+            fingerprint = doc.fingerprint
             before = old.get(doc.id) if old is not None else None
             if result.mode == "incremental" and before is not None:
                 if before[0] == fingerprint:
@@ -264,8 +272,6 @@ def _build(
                 else:
                     result.updated += 1 if before[0] != fingerprint else 0
                     result.unchanged += 1 if before[0] == fingerprint else 0
-            if progress and done % 200 == 0:
-                progress(done, report.bytes_read, total)
 
         # Documents that are gone from the sources: deleted, unless the file
         # that held them could not be read this time (then they are kept).

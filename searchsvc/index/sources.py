@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from .documents import DEFAULT_MAX_FILE_BYTES, Document, Loaded, LoadReport
+from .documents import DEFAULT_MAX_FILE_BYTES, Document, Loaded, LoadReport, Unchanged
 from .jsonlines import read_jsonl
 from .plaintext import read_article
 
@@ -60,9 +60,10 @@ def find_files(
 class SeenIds(Protocol):
     """Where each document id was first loaded: the duplicate check."""
 
-    def claim(self, doc: Document, origin: str, line: int | None) -> str | None:
-        """Record ``doc``'s id and return None, or return where (``file:line``)
-        a document with that id was loaded before and record nothing."""
+    def claim(self, doc: Document | Unchanged, origin: str, line: int | None, digest: bytes | None = None) -> str | None:
+        """Record ``doc``'s id (and the digest of the line it was parsed
+        from) and return None, or return where (``file:line``) a document
+        with that id was loaded before and record nothing."""
 
 
 class SeenInMemory:
@@ -74,7 +75,7 @@ class SeenInMemory:
         self._files: dict[str, int] = {}
         self._names: list[str] = []
 
-    def claim(self, doc: Document, origin: str, line: int | None) -> str | None:
+    def claim(self, doc: Document | Unchanged, origin: str, line: int | None, digest: bytes | None = None) -> str | None:
         first = self._first.get(doc.id)
         if first is not None:
             name = self._names[first >> 32]
@@ -92,25 +93,28 @@ def load_documents(
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     seen: SeenIds | None = None,
+    known: Callable[[bytes], Unchanged | None] | None = None,
 ) -> Iterator[Loaded]:
     """Yield every valid document under ``sources``, recording problems in ``report``.
 
     A document id seen twice keeps its first occurrence; the second is
     reported and skipped. ``seen`` keeps the ids (in memory by default).
+    ``known``: the documents of JSON lines parsed before, by the line's
+    digest; such a line is yielded as :class:`~.documents.Unchanged`.
     """
     seen = SeenInMemory() if seen is None else seen
     for path, name in find_files(sources, report):
         report.files_read += 1
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
-            loaded = read_jsonl(path, name, report, max_file_bytes)
+            loaded = read_jsonl(path, name, report, max_file_bytes, known)
         elif suffix == ".txt":
             loaded = read_article(path, name, report, max_file_bytes)
         else:
             report.skip(name, None, f"unsupported file type {path.suffix!r} (use .txt or .jsonl)")
             continue
-        for line, doc in loaded:
-            where = seen.claim(doc, name, line)
+        for line, doc, digest in loaded:
+            where = seen.claim(doc, name, line, digest)
             if where is not None:
                 report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {where}); skipped")
                 continue
