@@ -276,7 +276,7 @@ def test_arrays_are_as_narrow_as_their_values(tmp_path, second, types, weights_k
 
 
 def test_format_2_files_are_still_read(tmp_path):
-    """Generations written by 0.4.0 (int32 docnums, every weight as float32) stay searchable."""
+    """Generations written by 0.4 (int32 docnums, every weight as float32) stay searchable."""
     arrays = {
         "lex": np.frombuffer(b"ab", dtype=np.uint8),
         "lexoff": np.asarray([0, 1, 2]),
@@ -295,3 +295,37 @@ def test_format_2_files_are_still_read(tmp_path):
     assert docs.tolist() == [3, 70_000] and weights.tolist() == [1.0, 2.5]
     which, positions = field.positions(b"a", np.asarray([70_000]))
     assert which.tolist() == [70_000, 70_000] and positions.tolist() == [0, 7]
+
+
+@pytest.mark.parametrize("stored_keys", [True, False], ids=["format 3", "no keys file: made on first use"])
+def test_terms_are_found_by_their_first_eight_bytes_then_their_bytes(tmp_path, stored_keys):
+    terms = sorted(
+        {b"a", b"ab", b"abcdefg", b"abcdefgh", b"abcdefghi", b"abcdefghij", b"abcdefghz", b"abcdefgi", b"b",
+         "élève".encode(), "élèves".encode(), b"zzzzzzzzzzzz"}
+    )  # fmt: skip
+    n = len(terms)
+    writer = packed.FieldWriter(tmp_path, "SEG", "title")
+    writer.add(SimpleNamespace(terms=terms, postoff=np.arange(n + 1), docs=np.arange(n), weights=np.ones(n), freqs=None, positions=None))
+    packed.save_marker(tmp_path, "SEG", n, {"title": writer.close()})
+    marker = json.loads(packed.marker_path(tmp_path, "SEG").read_text())
+    if not stored_keys:  # format 2
+        packed.array_path(tmp_path, "SEG", "title", "keys").unlink()
+    field = packed.PackedSegment(tmp_path, "SEG", marker).field("title")
+    assert (field.keys is not None) == stored_keys
+    for i, term in enumerate(terms):
+        assert field.find(term) == i, term
+    for absent in [b"", b"aa", b"abc", b"abcdefgha", b"abcdefghj", b"abcdefghiz", b"abcdefh", "élèv".encode(), b"zzzzzzzzzzzzz", b"\xff"]:
+        assert field.find(absent) == -1, absent
+
+
+def test_document_frequencies_are_whooshs(index_dir):
+    """Typo look-ups count documents from the packed term lists; deleted ones included, as Whoosh does."""
+    whoosh_patches.install_reader()
+    reader = whoosh_index.open_dir(str(current_generation(index_dir).path)).reader()
+    assert postings.arrays_for(reader).packed is not None and reader.has_deletions()
+    for name in packed.PACKED_FIELDS:
+        for term in [*list(reader.lexicon(name))[::7], b"zzzz-absent"]:
+            text = term.decode("utf-8")
+            assert postings.doc_frequency(reader, name, text) == reader.doc_frequency(name, text), (name, text)
+    assert postings.doc_frequency(reader, "source", "AFP") == reader.doc_frequency("source", "AFP")
+    assert postings.doc_frequency(reader, "no-such-field", "x") == 0

@@ -212,6 +212,7 @@ class FieldWriter:
         self.offsets: dict[str, list[np.ndarray]] = {"lexoff": [np.zeros(1, np.int64)], "postoff": [np.zeros(1, np.int64)]}
         if self.with_positions:
             self.offsets["termpos"] = []
+        self.keys: list[np.ndarray] = []
         self.terms = 0
 
     def _tmp(self, kind: str, what: str) -> Path:
@@ -222,8 +223,10 @@ class FieldWriter:
         terms = postings.terms
         lex = np.frombuffer(b"".join(terms), dtype=np.uint8)
         postoff = np.asarray(postings.postoff, dtype=np.int64)
-        self.offsets["lexoff"].append(self.counts["lex"] + np.cumsum([len(t) for t in terms], dtype=np.int64))
+        ends = np.cumsum([len(t) for t in terms], dtype=np.int64)
+        self.offsets["lexoff"].append(self.counts["lex"] + ends)
         self.offsets["postoff"].append(self.counts["docs"] + postoff[1:])
+        self.keys.append(term_keys(lex, np.concatenate([[0], ends])))
         parts = {"lex": lex, "docs": np.asarray(postings.docs)}
         weights = np.asarray(postings.weights)
         if self.with_positions:
@@ -256,6 +259,7 @@ class FieldWriter:
         if self.with_positions:
             self.offsets["termpos"].append(np.asarray([self.counts["pos"]], dtype=np.int64))
         arrays = {kind: np.concatenate(parts).astype(np.int64) for kind, parts in self.offsets.items()}
+        arrays["keys"] = np.concatenate(self.keys) if self.keys else np.zeros(0, np.uint64)
         for kind, raw in self.raw.items():
             raw.close()
             source = self._tmp(kind, "raw")
@@ -281,6 +285,18 @@ class FieldWriter:
         if self.with_positions:
             counts["weights"] = "where not the frequencies"
         return counts
+
+
+def term_keys(lex: np.ndarray, lexoff: np.ndarray) -> np.ndarray:
+    """Each term's first 8 bytes (zero-padded) as one big-endian number: the
+    terms' order, up to ties between long terms, in an array that numpy
+    searches in one call."""
+    lengths = np.diff(lexoff)
+    columns = np.arange(8)
+    inside = columns < lengths[:, None]
+    first = np.zeros((len(lengths), 8), dtype=np.uint8)
+    first[inside] = lex[(lexoff[:-1, None] + columns)[inside]]
+    return first.view(">u8").ravel().astype(np.uint64)
 
 
 def _holds(dtype, values: np.ndarray) -> bool:
@@ -406,23 +422,39 @@ class PackedField:
     termpos: np.ndarray | None = None
     wat: np.ndarray | None = None  # the postings whose weight is not the frequency
     wval: np.ndarray | None = None  # and their weights
+    keys: np.ndarray | None = None  # :func:`term_keys` (made on first use for format 2)
     _found: dict[bytes, int] = dataclass_field(default_factory=dict, repr=False, compare=False)
     _checkpoints: dict[int, np.ndarray] = dataclass_field(default_factory=dict, repr=False, compare=False)
 
     def find(self, term: bytes) -> int:
-        """The ordinal of ``term`` in the field's sorted terms, or -1. The
-        terms last asked for are remembered: a binary search over the mapped
-        terms costs some twenty slices, and common words come back query
-        after query."""
+        """The ordinal of ``term`` in the field's sorted terms, or -1: one
+        numpy search of the terms' keys (a binary search over the mapped
+        terms cost some twenty slices, per segment and term), then a byte
+        comparison. The terms last asked for are remembered: common words
+        come back query after query."""
         found = self._found.get(term)
         if found is None:
-            terms = _Terms(self.lex, self.lexoff)
-            i = bisect_left(terms, term)
-            found = i if i < len(terms) and terms[i] == term else -1
+            found = self._find(term)
             if len(self._found) >= FOUND_CACHE:
                 self._found.clear()
             self._found[term] = found
         return found
+
+    def _find(self, term: bytes) -> int:
+        if self.keys is None:
+            self.keys = term_keys(self.lex, self.lexoff)
+        key = np.uint64(int.from_bytes(term[:8].ljust(8, b"\0"), "big"))
+        lo = int(self.keys.searchsorted(key))
+        if lo == len(self.keys) or self.keys[lo] != key:
+            return -1
+        terms = _Terms(self.lex, self.lexoff)
+        if len(term) > 8:  # terms sharing their first 8 bytes: a binary search among them
+            hi = int(self.keys.searchsorted(key, side="right"))
+            lo = bisect_left(terms, term, lo, hi)
+            if lo == hi:
+                return -1
+        # A term of 8 bytes or fewer is the first of its key: no term holds a NUL byte.
+        return lo if terms[lo] == term else -1
 
     def terms_with_prefix(self, prefix: bytes, limit: int) -> list[bytes]:
         """The first ``limit`` terms starting with ``prefix``, in order."""
@@ -546,8 +578,11 @@ class PackedSegment:
             kinds = ["lex", "lexoff", "postoff", "docs"]
             if PACKED_FIELDS.get(name):
                 kinds += ["pos", "freqs", "termpos"]
-            kinds += ["wat", "wval"] if "weights" in counts else ["weights"]  # format 3, or 2
+            kinds += ["wat", "wval"] if "weights" in counts else ["weights"]
             arrays = {kind: _load(array_path(folder, segment_id, name, kind)) for kind in kinds}
+            keys = array_path(folder, segment_id, name, "keys")
+            if keys.exists():  # else (format 2) made on first use
+                arrays["keys"] = _load(keys)
             self._fields[name] = PackedField(**{"weights": None} | arrays)
 
     def field(self, name: str) -> PackedField | None:

@@ -26,8 +26,8 @@ from .limits import (
     MAX_WORDS,
     MIN_EXPANDED_POSTINGS,
 )
-from .postings import reader_key, scan_terms
-from .typos import doc_frequency, within_distance
+from .postings import doc_frequency, reader_key, scan_terms
+from .typos import within_distance
 from .weighting import FIELD_BOOSTS
 
 #: Words that ask rather than say: left out of a question's ranking (they

@@ -288,6 +288,28 @@ def terms_with_prefix(reader: IndexReader, fieldname: str, prefix: str, limit: i
     return [term_text(t) for t in islice(reader.expand_prefix(fieldname, prefix), limit)]
 
 
+def doc_frequency(reader: IndexReader, fieldname: str, text: str) -> int:
+    """Documents holding ``text`` in ``fieldname``, deleted ones included (as
+    Whoosh counts them): from the packed term lists when the generation has
+    them (a numpy search per segment; Whoosh's reader looks the term up in
+    each segment's hash file), else from Whoosh's; 0 for a field the index
+    does not have."""
+    arrays = arrays_for(reader)
+    if arrays.packed is not None:
+        fields = [segment.field(fieldname) for segment, _, _ in arrays.packed]
+        if all(f is not None for f in fields):
+            term, total = text.encode("utf-8"), 0
+            for f in fields:
+                i = f.find(term)  # type: ignore[union-attr]
+                if i >= 0:
+                    total += int(f.postoff[i + 1] - f.postoff[i])  # type: ignore[union-attr]
+            return total
+    try:
+        return reader.doc_frequency(fieldname, text)
+    except Exception:  # a field the index does not have
+        return 0
+
+
 def _numeric_column(reader: IndexReader, fieldname: str) -> np.ndarray:
     """A segment's numeric column as Whoosh's reader gives it, value by value
     (the field's ``from_column_value``), read in bulk when it is a plain

@@ -17,7 +17,7 @@ from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
 
 from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_TYPO_LOOKUPS, MAX_WORDS
-from .postings import terms_with_prefix
+from .postings import doc_frequency, terms_with_prefix
 from .synonym_query import SynonymGroup
 from .weighting import TEXT_FIELDS
 
@@ -100,11 +100,3 @@ def within_distance(reader: IndexReader, fieldname: str, word: str, maxdist: int
     near = rf_process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
     near.sort(key=lambda m: (m[1], -doc_frequency(reader, fieldname, m[0])))
     return [choice for choice, _, _ in near if choice != word][:MAX_EXPANSIONS]
-
-
-def doc_frequency(reader: IndexReader, fieldname: str, text: str) -> int:
-    """Documents holding ``text`` in ``fieldname`` (0 when the index has no such field)."""
-    try:
-        return reader.doc_frequency(fieldname, text)
-    except Exception:  # a field the index does not have
-        return 0
