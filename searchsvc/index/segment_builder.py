@@ -276,7 +276,7 @@ class _TermRuns:
 CHUNK_DOCS = 4096
 #: Term occurrences per part of a field's postings (what bounds a writer
 #: process's memory while it writes a segment: about 60 bytes each).
-PASS_OCCURRENCES = 1_000_000
+PASS_OCCURRENCES = 500_000
 
 
 def _chunk_postings(keys, first, last, counts, firsts, leads, docnums, lead_boost: float):
