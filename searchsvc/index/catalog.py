@@ -58,7 +58,7 @@ class Catalog:
         self._origins: dict[str, int] = {}
         self._names: dict[int, str] = {}
         columns = {row[1] for row in connection.execute("PRAGMA table_info(documents)")}
-        self._has_digests = "digest" in columns  # not in catalogs of 0.4.0 and before
+        self._has_digests = "digest" in columns  # not in catalogs written before 0.5.0
 
     @classmethod
     def create(cls, folder: Path) -> Catalog:
