@@ -51,6 +51,14 @@ class IndexWriteError(SearchServiceError):
     status, code, exit_code = 500, "index_write_failed", 5
 
 
+class SourceError(SearchServiceError):
+    """A source that cannot be read at all (a database URL that names no
+    usable database, a refused connection, a query that fails or lacks a
+    required column): nothing was indexed, the current generation is untouched."""
+
+    status, code, exit_code = 502, "source_unavailable", 6
+
+
 class QueryLogError(SearchServiceError):
     """The query log is off, or its file cannot be read (``searchsvc stats``, ``/admin/stats``)."""
 

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..index.database import is_database_url, source_name
 from ..index.generations import switch
 from ..index.reindex import ReindexResult, reindex
 from ..search.live import LiveIndex
@@ -25,6 +26,7 @@ def reindex_with_config(
     incremental: bool = False,
     procs: int | None = None,
     show_progress: bool = True,
+    sql: str | None = None,
 ) -> ReindexResult:
     """Run :func:`searchsvc.index.reindex.reindex` with the app's configuration
     filling in whatever the command line left out."""
@@ -42,14 +44,26 @@ def reindex_with_config(
             keep=int(cfg["KEEP_GENERATIONS"]),
             progress=progress,
             protected=load_protected_words(cfg["PROTECTED_WORDS"]).words,  # SEARCHSVC_PROTECTED_WORDS
+            sql=sql,
         )
     finally:
         if progress:
             progress.close()
 
 
+class SourceParam(click.ParamType):
+    """A file or folder that exists, or a database URL (``scheme://…``)."""
+
+    name = "source"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and is_database_url(value):
+            return value
+        return click.Path(exists=True, path_type=Path).convert(value, param, ctx)
+
+
 @click.command("reindex")
-@click.argument("sources", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("sources", nargs=-1, type=SourceParam())
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Index folder (default: SEARCHSVC_INDEX_DIR, else index_data/index).")
 @click.option("--incremental", is_flag=True,
@@ -57,19 +71,28 @@ def reindex_with_config(
 @click.option("--procs", type=click.IntRange(0, 64), default=None,
               help="Writer processes for a full rebuild; 0 = one per core, at most 4 "
               "(default: SEARCHSVC_WRITER_PROCS).")
+@click.option("--sql", metavar="QUERY",
+              help="With a database URL as the SOURCE: the query returning the documents' columns "
+              "(id, title; body, date, source, url; updated_at drives --incremental).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @with_appcontext
-def reindex_command(sources, index_dir, incremental, procs, as_json, quiet) -> None:
-    """Index SOURCE folders and files (.txt articles, .jsonl) into a new
-    generation, then switch the service to it.
+def reindex_command(sources, index_dir, incremental, procs, sql, as_json, quiet) -> None:
+    """Index SOURCE folders and files (.txt articles, .jsonl), or a database
+    (a SQLAlchemy URL with --sql), into a new generation, then switch the
+    service to it.
 
     With no SOURCE, indexes SEARCHSVC_SOURCE_DIR (the bundled corpus). A
     running service keeps answering from the current generation until the
     switch, and picks up the new one without a restart.
     """
+    urls = [s for s in sources if isinstance(s, str)]
+    if sql is not None and (len(sources) != 1 or not urls):
+        raise click.UsageError("--sql reads one SOURCE, a database URL (postgresql://…, sqlite:///…)")
+    if urls and sql is None:
+        raise click.UsageError(f"{source_name(urls[0])} is a database: give the query with --sql")
     result = reindex_with_config(
-        sources, index_dir, incremental=incremental, procs=procs, show_progress=not (quiet or as_json)
+        sources, index_dir, incremental=incremental, procs=procs, show_progress=not (quiet or as_json), sql=sql
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))

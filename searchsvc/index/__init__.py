@@ -2,7 +2,8 @@
 
 * :mod:`.documents`: the :class:`~.documents.Document` record and the
   problems a load meets; :mod:`.sources` finds the files and loads them,
-  through :mod:`.plaintext`, :mod:`.jsonlines` and :mod:`.decoding`;
+  through :mod:`.plaintext`, :mod:`.jsonlines` and :mod:`.decoding`, or
+  the rows of a SQL query through :mod:`.database`;
 * :mod:`.fields`: a document as the schema's fields, and back;
 * :mod:`.reindex`: :func:`~.reindex.reindex`, the whole write side in one
   call, with :mod:`.writers` (the writer processes) and

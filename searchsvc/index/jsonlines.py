@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -108,6 +108,18 @@ def parse_json_document(raw: bytes | str, *, notes: list[str] | None = None) -> 
         raise InputError(f"invalid JSON: {e.msg} at column {e.colno}") from None
     if not isinstance(data, dict):
         raise InputError(f"expected a JSON object, got {type(data).__name__}")
+    return document_from_record(data, notes=notes)
+
+
+def document_from_record(data: Mapping[str, object], *, notes: list[str] | None = None) -> Document:
+    """A :class:`Document` from one record's keys (``id``, ``title``,
+    ``body``, ``date``, ``source``, ``url``), checked as a JSON line's are:
+    a JSON object, or a row of a database query (:mod:`.database`).
+
+    Raises :class:`InputError` when it cannot become a document; notes as
+    :func:`parse_json_document`.
+    """
+    notes = notes if notes is not None else []
 
     def text_field(key: str, required: bool = False) -> str | None:
         value = data.get(key)

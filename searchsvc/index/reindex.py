@@ -35,9 +35,10 @@ from ..version import __version__
 from . import generations, packed, prefix_table
 from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
+from .database import is_database_url, source_name
 from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem, Unchanged
 from .fields import document_fields, stored_document
-from .sources import find_files, load_documents
+from .sources import find_files, load_documents, load_rows
 from .writers import (
     BULK_SEGMENT_DOCS,
     BulkWriters,
@@ -91,8 +92,12 @@ def reindex(
     keep: int = 2,
     progress: Progress | None = None,
     protected: Iterable[str] | None = None,
+    sql: str | None = None,
 ) -> ReindexResult:
     """Index ``sources`` into a new generation of ``index_dir`` and switch to it.
+
+    With ``sql``, the one source is a database URL and the documents are the
+    rows that query returns (:mod:`.database`).
 
     :param incremental: write only what changed since the current generation
         (falls back to a full rebuild, saying why, when there is none or it was
@@ -108,8 +113,15 @@ def reindex(
     :raises NothingToIndex: no valid document at all; nothing switched.
     :raises IndexWriteError: the new generation could not be written (disk
         full…); the current generation is untouched.
+    :raises SourceError: the database or its query cannot be read at all;
+        the current generation is untouched.
     """
-    sources = [Path(s) for s in sources]
+    if sql is not None:
+        sources = [str(s) for s in sources]
+        if len(sources) != 1 or not is_database_url(sources[0]):
+            raise ValueError("a query (sql) reads one source, a database URL")
+    else:
+        sources = [Path(s) for s in sources]
     index_dir = Path(index_dir)
     procs = procs or auto_procs()
     # Indexes opened here (the previous generation's kept documents) read
@@ -137,11 +149,11 @@ def reindex(
         result = ReindexResult(generation=number, mode=mode, note=note)
         path = generations.generation_path(index_dir, number)
         try:
-            _build(path, sources, previous, result, procs, max_file_bytes, progress, protected)
+            _build(path, sources, previous, result, procs, max_file_bytes, progress, protected, sql)
             if result.documents == 0:
                 raise NothingToIndex(
                     "no valid document found in "
-                    + ", ".join(map(str, sources))
+                    + ", ".join(map(_shown, sources))
                     + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
                 )
             generations.publish(index_dir, number)
@@ -222,17 +234,18 @@ def _write_error(e: OSError | sqlite3.OperationalError, path: Path) -> IndexWrit
 
 def _build(
     path: Path,
-    sources: list[Path],
+    sources: list,
     previous: generations.Generation | None,
     result: ReindexResult,
     procs: int,
     max_file_bytes: int,
     progress: Progress | None,
     protected: frozenset[str] = frozenset(),
+    sql: str | None = None,
 ) -> None:
     old = _open_catalog(previous)
     report = LoadReport()
-    total = sum(p.stat().st_size for p, _ in find_files(sources))
+    total = 0 if sql is not None else sum(p.stat().st_size for p, _ in find_files(sources))
 
     if result.mode == "incremental":
         assert previous is not None and old is not None
@@ -249,7 +262,10 @@ def _build(
     try:
         # An incremental run does not parse again the JSON lines it indexed before.
         known = old.unchanged if result.mode == "incremental" and old is not None else None
-        documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog, known=known)
+        if sql is not None:
+            documents = load_rows(sources[0], sql, report, seen=catalog, known=known)
+        else:
+            documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog, known=known)
         for done, loaded in enumerate(documents, start=1):
             if progress and done % 200 == 0:
                 progress(done, report.bytes_read, total)
@@ -330,9 +346,14 @@ def _build(
             "protected_words": sorted(protected_in(ix.schema)),
             "searchsvc": __version__,
             "mode": result.mode,
-            "sources": [str(s) for s in sources],
+            "sources": [_shown(s) for s in sources],
         },
     )
+
+
+def _shown(source: str | Path) -> str:
+    """A source as messages and the manifest name it: a database URL without its password."""
+    return source_name(source) if isinstance(source, str) and is_database_url(source) else str(source)
 
 
 def _open_catalog(generation: generations.Generation | None) -> Catalog | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from . import database
 from .documents import DEFAULT_MAX_FILE_BYTES, Document, Loaded, LoadReport, Unchanged
 from .jsonlines import read_jsonl
 from .plaintext import read_article
@@ -113,9 +114,31 @@ def load_documents(
         else:
             report.skip(name, None, f"unsupported file type {path.suffix!r} (use .txt or .jsonl)")
             continue
-        for line, doc, digest in loaded:
-            where = seen.claim(doc, name, line, digest)
-            if where is not None:
-                report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {where}); skipped")
-                continue
-            yield Loaded(doc, name)
+        yield from _claimed(loaded, name, report, seen)
+
+
+def load_rows(
+    url: str,
+    query: str,
+    report: LoadReport,
+    *,
+    seen: SeenIds | None = None,
+    known: Callable[[bytes], Unchanged | None] | None = None,
+) -> Iterator[Loaded]:
+    """:func:`load_documents` for a database: every valid document ``query``
+    returns (:mod:`.database`), duplicates skipped as in files.
+
+    :raises SourceError: the database or the query cannot be read at all.
+    """
+    seen = SeenInMemory() if seen is None else seen
+    yield from _claimed(database.read_query(url, query, report, known), database.source_name(url), report, seen)
+
+
+def _claimed(loaded, name: str, report: LoadReport, seen: SeenIds) -> Iterator[Loaded]:
+    """The documents of one source whose id was not seen before."""
+    for line, doc, digest in loaded:
+        where = seen.claim(doc, name, line, digest)
+        if where is not None:
+            report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {where}); skipped")
+            continue
+        yield Loaded(doc, name)
