@@ -45,7 +45,7 @@ SETTINGS = [
             "megabytes is skipped (and listed in the reindex's summary)."),
     Setting("WRITER_PROCS", 0, "Writer processes of a full rebuild (`--procs`); `0` = one per core, "
             "at most 4 (on 2 cores, 2 processes build about 1.8× faster than 1). Each writes segments "
-            "of 50,000 articles and peaks under 600 MiB. An incremental reindex writes with one."),
+            "of 50,000 articles and peaks under 450 MiB. An incremental reindex writes with one."),
     Setting("WRITER_LIMIT_MB", 128, "Ignored since 0.4.0: it sized Whoosh's posting pool, which the bulk "
             "writer does not use (its memory is bounded by its segment size). Still accepted, so that "
             "existing settings keep working."),

@@ -25,7 +25,7 @@ from .segment_builder import SegmentBuilder, Words, word_caches
 
 #: Documents per segment in a bulk rebuild, per writer process: what bounds
 #: a process's memory (its words as numbers, its term numbers and their
-#: sort; 580 MiB at most), and what a search pays per segment (its term
+#: sort; about 440 MiB at most), and what a search pays per segment (its term
 #: look-ups: 22 segments at a million articles). Each process's first
 #: segment is cut short in proportion to its rank, so that the processes
 #: seldom finish a segment, their peak, at the same time.
