@@ -15,21 +15,24 @@ from flask import Flask
 
 from . import config
 from .cli.commands import register_commands
+from .index.applier import Applier
 from .ops.querylog import QueryLog, resolve_path
 from .search.live import LiveIndex
 from .search.result_cache import QueryCache
 from .search.weighting import WEIGHTING
 from .text.protected import ProtectedWordsFile
 from .text.synonyms import SynonymsFile
-from .web import admin, errors, views
+from .web import admin, documents, errors, views
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app from ``SEARCHSVC_*`` variables (and ``test_config``)."""
     app = Flask("searchsvc", template_folder="web/templates", static_folder="web/static")
     config.load(app, test_config)
-    app.extensions["searchsvc.index"] = LiveIndex(
-        app.config["INDEX_DIR"], WEIGHTING, ProtectedWordsFile(app.config["PROTECTED_WORDS"])
+    protected_words = ProtectedWordsFile(app.config["PROTECTED_WORDS"])
+    app.extensions["searchsvc.index"] = LiveIndex(app.config["INDEX_DIR"], WEIGHTING, protected_words)
+    app.extensions["searchsvc.applier"] = Applier(
+        app.config["INDEX_DIR"], int(app.config["KEEP_GENERATIONS"]), lambda: protected_words.current().words
     )
     app.extensions["searchsvc.synonyms"] = SynonymsFile(app.config["SYNONYMS"])
     app.extensions["searchsvc.cache"] = QueryCache(int(app.config["QUERY_CACHE"]))
@@ -39,5 +42,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(documents.bp)
+    app.before_request(_apply_pushes)
     register_commands(app)
     return app
+
+
+def _apply_pushes() -> None:
+    """Run this worker's applier (a thread, started in the process that
+    serves, not at import: a fork would not carry it) once pushes are
+    possible: the token is set, or a journal holds pushes from before."""
+    from flask import current_app
+
+    applier: Applier = current_app.extensions["searchsvc.applier"]
+    if current_app.config.get("ADMIN_TOKEN") or applier.journal.exists():
+        applier.ensure_running()

@@ -26,6 +26,12 @@ class QueryError(SearchServiceError):
     status, code, exit_code = 400, "bad_request", 2
 
 
+class UnsupportedMediaType(QueryError):
+    """A request body in a format the endpoint does not read."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class IndexNotReady(SearchServiceError):
     """No usable index: never built, being built for the first time, or damaged."""
 

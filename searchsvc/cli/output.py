@@ -65,6 +65,8 @@ def print_summary(result: ReindexResult) -> None:
         f"  indexed {result.added} new, updated {result.updated}, deleted {result.deleted}, "
         f"unchanged {result.unchanged}, kept {result.kept}, skipped {len(result.skipped)}"
     )
+    if result.pushed:
+        click.echo(f"  kept {result.pushed} documents pushed over the API that the sources do not hold")
     click.echo(f"  took {result.elapsed:.1f} s; index size {human_size(result.size_bytes)}")
     skipped = result.skipped
     if skipped:

@@ -17,7 +17,11 @@
 * :mod:`.packed`: each segment's posting lists packed into arrays that
   searching processes memory-map, written with a generation;
 * :mod:`.prefix_table`: the most frequent words of each short prefix,
-  written with a generation for the completions.
+  written with a generation for the completions;
+* documents pushed over the API: :mod:`.push` checks a request's body and
+  records it in :mod:`.journal` (durable before the answer, shared by the
+  workers); :mod:`.applier` turns what is pending there into a small
+  generation, in a background thread of the service.
 
 May import: :mod:`searchsvc.text` and the package's top (``errors``,
 ``config``, ``version``). Never ``search``, the web or the command line.

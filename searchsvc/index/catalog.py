@@ -12,6 +12,7 @@ with them; a published catalog is only ever opened read-only.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,7 @@ class Catalog:
         self._db = connection
         self.path = path
         self._writable = writable
+        self._replacing = False
         self._pending: dict[str, tuple[str, int | None, int | None, bytes | None]] = {}
         # Only files holding several documents (JSON Lines) get a number:
         # a folder of articles would otherwise put every path in memory.
@@ -72,6 +74,22 @@ class Catalog:
         db.executescript(_SCHEMA)
         db.execute("BEGIN")
         return cls(db, path, writable=True)
+
+    @classmethod
+    def amend(cls, source: Path, folder: Path) -> Catalog:
+        """A new catalog for ``folder`` that starts as a copy of ``source``'s
+        (a sealed generation's), for a generation of a few changes: documents
+        are then replaced (:meth:`replace`) and removed (:meth:`remove`)."""
+        path = Path(folder) / FILENAME
+        shutil.copyfile(Path(source) / FILENAME, path)
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+        db.execute("BEGIN")
+        catalog = cls(db, path, writable=True)
+        catalog._replacing = True
+        return catalog
 
     @classmethod
     def open(cls, folder: Path) -> Catalog:
@@ -112,6 +130,15 @@ class Catalog:
         self._pending[doc_id] = (fingerprint, self._origin_number(doc_id, origin), None, None)
         if len(self._pending) >= _BATCH:
             self._flush()
+
+    def replace(self, doc_id: str, fingerprint: str, origin: str) -> None:
+        """Record ``doc_id`` (an amended catalog), replacing what it held for it."""
+        self.put(doc_id, fingerprint, origin)
+
+    def remove(self, doc_id: str) -> None:
+        """Forget ``doc_id`` (an amended catalog)."""
+        self._pending.pop(doc_id, None)
+        self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
     def close(self) -> None:
         """Write what is buffered and close; a new catalog is then complete."""
@@ -197,8 +224,13 @@ class Catalog:
             return None
         number = self._origins.get(name)
         if number is None:
-            number = len(self._origins) + 1
-            self._db.execute("INSERT INTO origins VALUES (?, ?)", (number, name))
+            # An amended catalog is a copy: its origins are in the table.
+            row = self._db.execute("SELECT number FROM origins WHERE name = ?", (name,)).fetchone() if self._replacing else None
+            if row is not None:
+                number = row[0]
+            else:
+                number = self._db.execute("SELECT coalesce(max(number), 0) + 1 FROM origins").fetchone()[0] if self._replacing else len(self._origins) + 1
+                self._db.execute("INSERT INTO origins VALUES (?, ?)", (number, name))
             self._origins[name] = number
         return number
 
@@ -216,7 +248,7 @@ class Catalog:
         if not self._pending:
             return
         self._db.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
+            f"INSERT {'OR REPLACE ' if self._replacing else ''}INTO documents VALUES (?, ?, ?, ?, ?)",
             ((i, *values) for i, values in self._pending.items()),
         )
         self._pending.clear()

@@ -75,6 +75,13 @@ class LoadReport:
         self.problems.append(Problem(path, line, reason))
         self.damaged_files.add(path)
 
+    def withhold(self, path: str, line: int | None, doc_id: str) -> None:
+        """A document retracted over the API: left out, but its file is not
+        damaged (the other documents it held before may still be dropped)."""
+        self.problems.append(
+            Problem(path, line, f"{doc_id!r} was retracted over the API: left out (push it again to bring it back)")
+        )
+
     def warn(self, path: str, line: int | None, reason: str) -> None:
         self.problems.append(Problem(path, line, reason, skipped=False))
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -164,8 +165,9 @@ def publish(index_dir: Path, number: int) -> None:
     write_json_durably(Path(index_dir) / POINTER, {"generation": number})
 
 
-def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
-    """Remove generations other than the current one and the ``keep - 1`` before it.
+def cleanup(index_dir: Path, keep: int = 2, spare: Iterable[int] = ()) -> list[int]:
+    """Remove generations other than the current one and the ``keep - 1`` before it
+    (and those in ``spare``).
 
     Unpublished leftovers of crashed builds go too. Call only while holding
     the reindex lock. Returns the numbers removed.
@@ -176,6 +178,7 @@ def cleanup(index_dir: Path, keep: int = 2) -> list[int]:
     else:
         older = [n for n in generation_numbers(index_dir) if n < current]
         kept = {current, *older[len(older) - (keep - 1) :]} if keep > 1 else {current}
+        kept |= {n for n in spare if n < current}
     removed = []
     for number in generation_numbers(index_dir):
         if number not in kept:
@@ -222,3 +225,19 @@ def switch(index_dir: Path, number: int | None = None, keep: int = 2) -> Generat
         for old in older[: max(0, len(older) - (keep - 1))]:
             shutil.rmtree(generation_path(index_dir, old), ignore_errors=True)
         return generation
+
+
+def link_files(source: Path, target: Path) -> None:
+    """Give ``target`` the index files of ``source`` as hard links (copies
+    across file systems). Safe because Whoosh never rewrites a file."""
+    target.mkdir()
+    for entry in source.iterdir():
+        # catalog.json: the catalog of generations built before it moved to SQLite
+        if not entry.is_file() or entry.name in (MANIFEST, "catalog.sqlite", "catalog.json"):
+            continue
+        if entry.name.endswith("LOCK"):
+            continue
+        try:
+            os.link(entry, target / entry.name)
+        except OSError:
+            shutil.copy2(entry, target / entry.name)

@@ -33,11 +33,11 @@ from ..text.protected import default_words, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
 from ..version import __version__
 from . import generations, packed, prefix_table
-from .catalog import FILENAME as CATALOG_FILE
 from .catalog import Catalog, CatalogError
 from .database import is_database_url, source_name
 from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem, Unchanged
 from .fields import document_fields, stored_document
+from .journal import PUSHED, Journal
 from .sources import find_files, load_documents, load_rows
 from .writers import (
     BULK_SEGMENT_DOCS,
@@ -63,6 +63,8 @@ class ReindexResult:
     deleted: int = 0
     unchanged: int = 0
     kept: int = 0
+    #: Documents pushed over the API and not in the sources: kept.
+    pushed: int = 0
     problems: list[Problem] = field(default_factory=list)
     elapsed: float = 0.0
     size_bytes: int = 0
@@ -149,7 +151,7 @@ def reindex(
         result = ReindexResult(generation=number, mode=mode, note=note)
         path = generations.generation_path(index_dir, number)
         try:
-            _build(path, sources, previous, result, procs, max_file_bytes, progress, protected, sql)
+            _build(path, sources, previous, result, procs, max_file_bytes, progress, protected, sql, Journal(index_dir))
             if result.documents == 0:
                 raise NothingToIndex(
                     "no valid document found in "
@@ -160,7 +162,7 @@ def reindex(
         except BaseException as e:
             shutil.rmtree(path, ignore_errors=True)
             if isinstance(e, OSError | sqlite3.OperationalError):
-                raise _write_error(e, path) from e
+                raise write_error(e, path) from e
             raise
         generations.cleanup(index_dir, keep)
     result.elapsed = time.monotonic() - started
@@ -210,7 +212,7 @@ def _has_catalog(generation: generations.Generation) -> bool:
     return True
 
 
-def _write_error(e: OSError | sqlite3.OperationalError, path: Path) -> IndexWriteError:
+def write_error(e: OSError | sqlite3.OperationalError, path: Path) -> IndexWriteError:
     """The error to report for ``e``, raised while writing the generation at ``path``.
 
     SQLite (the catalog) reports a full disk as ``SQLITE_FULL``, not ``ENOSPC``."""
@@ -242,14 +244,17 @@ def _build(
     progress: Progress | None,
     protected: frozenset[str] = frozenset(),
     sql: str | None = None,
+    journal: Journal | None = None,
 ) -> None:
     old = _open_catalog(previous)
+    # Retracted over the API: left out until pushed again, whatever the sources say.
+    retracted = journal.retracted() if journal is not None else frozenset()
     report = LoadReport()
     total = 0 if sql is not None else sum(p.stat().st_size for p, _ in find_files(sources))
 
     if result.mode == "incremental":
         assert previous is not None and old is not None
-        _link_files(previous.path, path)
+        generations.link_files(previous.path, path)
         ix = whoosh_index.open_dir(str(path))
     else:
         path.mkdir()
@@ -263,9 +268,11 @@ def _build(
         # An incremental run does not parse again the JSON lines it indexed before.
         known = old.unchanged if result.mode == "incremental" and old is not None else None
         if sql is not None:
-            documents = load_rows(sources[0], sql, report, seen=catalog, known=known)
+            documents = load_rows(sources[0], sql, report, seen=catalog, known=known, withheld=retracted)
         else:
-            documents = load_documents(sources, report, max_file_bytes=max_file_bytes, seen=catalog, known=known)
+            documents = load_documents(
+                sources, report, max_file_bytes=max_file_bytes, seen=catalog, known=known, withheld=retracted
+            )
         for done, loaded in enumerate(documents, start=1):
             if progress and done % 200 == 0:
                 progress(done, report.bytes_read, total)
@@ -290,19 +297,21 @@ def _build(
                     result.unchanged += 1 if before[0] == fingerprint else 0
 
         # Documents that are gone from the sources: deleted, unless the file
-        # that held them could not be read this time (then they are kept).
+        # that held them could not be read this time, or they were pushed
+        # over the API (then they are kept).
         keep: list[tuple[str, str]] = []  # (id, origin)
         if old is not None:
             for doc_id in old.ids_missing_from(catalog):
                 fingerprint, origin = old.get(doc_id)  # type: ignore[misc]
-                if origin in report.damaged_files:
+                if (origin in report.damaged_files or origin == PUSHED) and doc_id not in retracted:
                     catalog.put(doc_id, fingerprint, origin)
                     keep.append((doc_id, origin))
                 else:
                     result.deleted += 1
                     if result.mode == "incremental":
                         writers.next().delete_by_term("id", doc_id)
-        result.kept = len(keep)
+        result.pushed = sum(1 for _, origin in keep if origin == PUSHED)
+        result.kept = len(keep) - result.pushed
         if keep and result.mode == "full":
             assert previous is not None
             with whoosh_index.open_dir(str(previous.path)).searcher() as searcher:
@@ -332,6 +341,8 @@ def _build(
 
     result.problems = report.problems
     for doc_id, origin in keep:
+        if origin == PUSHED:
+            continue  # counted in result.pushed
         result.problems.append(
             Problem(origin, None, f"kept the previously indexed {doc_id!r}", skipped=False)
         )
@@ -347,6 +358,9 @@ def _build(
             "searchsvc": __version__,
             "mode": result.mode,
             "sources": [_shown(s) for s in sources],
+            # The pushes it holds: those up to its predecessor's; the applier
+            # (.applier) applies the ones received since.
+            "journal": int(previous.manifest.get("journal", 0)) if previous is not None else 0,
         },
     )
 
@@ -363,19 +377,3 @@ def _open_catalog(generation: generations.Generation | None) -> Catalog | None:
         return Catalog.open(generation.path)
     except CatalogError:
         return None
-
-
-def _link_files(source: Path, target: Path) -> None:
-    """Give ``target`` the index files of ``source`` as hard links (copies
-    across file systems). Safe because Whoosh never rewrites a file."""
-    target.mkdir()
-    for entry in source.iterdir():
-        # catalog.json: the catalog of generations built before it moved to SQLite
-        if not entry.is_file() or entry.name in (generations.MANIFEST, CATALOG_FILE, "catalog.json"):
-            continue
-        if entry.name.endswith("LOCK"):
-            continue
-        try:
-            os.link(entry, target / entry.name)
-        except OSError:
-            shutil.copy2(entry, target / entry.name)

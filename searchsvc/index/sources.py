@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -95,6 +95,7 @@ def load_documents(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     seen: SeenIds | None = None,
     known: Callable[[bytes], Unchanged | None] | None = None,
+    withheld: Container[str] = frozenset(),
 ) -> Iterator[Loaded]:
     """Yield every valid document under ``sources``, recording problems in ``report``.
 
@@ -102,6 +103,8 @@ def load_documents(
     reported and skipped. ``seen`` keeps the ids (in memory by default).
     ``known``: the documents of JSON lines parsed before, by the line's
     digest; such a line is yielded as :class:`~.documents.Unchanged`.
+    ``withheld``: ids retracted over the API (:mod:`.journal`), reported
+    and left out.
     """
     seen = SeenInMemory() if seen is None else seen
     for path, name in find_files(sources, report):
@@ -114,7 +117,7 @@ def load_documents(
         else:
             report.skip(name, None, f"unsupported file type {path.suffix!r} (use .txt or .jsonl)")
             continue
-        yield from _claimed(loaded, name, report, seen)
+        yield from _claimed(loaded, name, report, seen, withheld)
 
 
 def load_rows(
@@ -124,6 +127,7 @@ def load_rows(
     *,
     seen: SeenIds | None = None,
     known: Callable[[bytes], Unchanged | None] | None = None,
+    withheld: Container[str] = frozenset(),
 ) -> Iterator[Loaded]:
     """:func:`load_documents` for a database: every valid document ``query``
     returns (:mod:`.database`), duplicates skipped as in files.
@@ -131,12 +135,17 @@ def load_rows(
     :raises SourceError: the database or the query cannot be read at all.
     """
     seen = SeenInMemory() if seen is None else seen
-    yield from _claimed(database.read_query(url, query, report, known), database.source_name(url), report, seen)
+    yield from _claimed(database.read_query(url, query, report, known), database.source_name(url), report, seen, withheld)
 
 
-def _claimed(loaded, name: str, report: LoadReport, seen: SeenIds) -> Iterator[Loaded]:
-    """The documents of one source whose id was not seen before."""
+def _claimed(
+    loaded, name: str, report: LoadReport, seen: SeenIds, withheld: Container[str] = frozenset()
+) -> Iterator[Loaded]:
+    """The documents of one source whose id was not seen before (nor retracted)."""
     for line, doc, digest in loaded:
+        if doc.id in withheld:
+            report.withhold(name, line, doc.id)
+            continue
         where = seen.claim(doc, name, line, digest)
         if where is not None:
             report.skip(name, line, f"duplicate id {doc.id!r} (first seen in {where}); skipped")

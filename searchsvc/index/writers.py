@@ -166,8 +166,10 @@ class IncrementalWriters:
     ``delete_by_term`` on.
     """
 
-    def __init__(self, ix: whoosh_index.Index, folder: Path) -> None:
+    def __init__(self, ix: whoosh_index.Index, folder: Path, fold_budget: int | None = None) -> None:
         self._ix, self._folder = ix, Path(folder)
+        #: At most this many documents indexed again by a fold (None: no bound).
+        self._fold_budget = fold_budget
         self._lock = ix.storage.lock(ix.indexname + "_WRITELOCK")
         if not self._lock.acquire():
             raise IndexWriteError(f"the index in {folder} is locked by another Whoosh writer")
@@ -205,8 +207,7 @@ class IncrementalWriters:
                     for doc_id in self._deleted:
                         for docnum in _docnums(reader, doc_id):
                             segment.delete_document(docnum)
-                small = [i for i, segment in enumerate(segments) if segment.doc_count_all() < FOLD_BELOW]
-                folded = set(small) if len(small) >= FOLD_COUNT else set()
+                folded = _to_fold(segments, self._fold_budget)
                 for i in sorted(folded):
                     for docnum in range(segments[i].doc_count_all()):
                         if not segments[i].is_deleted(docnum):
@@ -232,6 +233,26 @@ class IncrementalWriters:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+def _to_fold(segments: list, budget: int | None) -> set[int]:
+    """Which segments to fold: every small one once there are FOLD_COUNT;
+    with a ``budget``, only the smallest FOLD_COUNT or more that hold no
+    more documents than that together (pushes: each step must stay short)."""
+    small = sorted(
+        (segment.doc_count_all(), i) for i, segment in enumerate(segments) if segment.doc_count_all() < FOLD_BELOW
+    )
+    if len(small) < FOLD_COUNT:
+        return set()
+    if budget is None:
+        return {i for _, i in small}
+    chosen, total = set(), 0
+    for count, i in small:
+        if total + count > budget:
+            break
+        chosen.add(i)
+        total += count
+    return chosen if len(chosen) >= FOLD_COUNT else set()
 
 
 def _docnums(reader, doc_id: str) -> list[int]:

@@ -20,6 +20,7 @@ From the request to the page, in the order a search meets them:
 * :mod:`.snippets`: extracts with the matches marked; :mod:`.spelling`:
   "did you mean"; :mod:`.completion`: suggestions as a reader types;
 * :mod:`.live`: the generation in use, switched without a restart;
+  :mod:`.lookup`: one document of it, by id;
   :mod:`.cache` and :mod:`.result_cache`: bounded caches per generation.
 
 May import: :mod:`searchsvc.text`, :mod:`searchsvc.index` and the package's

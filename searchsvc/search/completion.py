@@ -34,7 +34,7 @@ from ..text.analysis import STOP_WORDS
 from .cache import BoundedCache
 from .limits import MAX_WORDS
 from .parsing import ParsedQuery, clean_text
-from .postings import arrays_for, reader_key
+from .postings import arrays_for, in_live_documents, reader_key
 from .ranking import rank
 from .spelling import written_form
 
@@ -124,11 +124,17 @@ def _most_frequent(searcher: Searcher, prefix: str) -> list[tuple[str, int]]:
     from the generation's table (:mod:`searchsvc.index.prefix_table`), a longer one is
     read from the index once per generation."""
     reader = searcher.reader()
+    found = None
     if len(prefix) <= LONGEST:
         table = _TABLES.get(reader_key(reader), lambda: read_table(_folder(searcher)) or {})
         if table:
-            return table.get(prefix, [])
-    return _PREFIXES.get((reader_key(reader), prefix), lambda: _read_prefix(reader, prefix))
+            found = table.get(prefix, [])
+    if found is None:
+        found = _PREFIXES.get((reader_key(reader), prefix), lambda: _read_prefix(reader, prefix))
+    if arrays_for(reader).deleted:
+        # The words of deleted (retracted) articles alone are not suggested.
+        found = [(word, n) for word, n in found if in_live_documents(reader, "exact", word)]
+    return found
 
 
 def _folder(searcher: Searcher) -> str | None:

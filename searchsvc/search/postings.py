@@ -310,6 +310,19 @@ def doc_frequency(reader: IndexReader, fieldname: str, text: str) -> int:
         return 0
 
 
+def in_live_documents(reader: IndexReader, fieldname: str, text: str) -> bool:
+    """Whether a live document holds ``text`` in ``fieldname``: a retracted
+    article's words stay in its segment's term list until the segment is
+    rewritten, and must not be suggested. A word in more documents than
+    were deleted is (no postings read)."""
+    found = doc_frequency(reader, fieldname, text)
+    arrays = arrays_for(reader)
+    if found == 0 or found > arrays.deleted:
+        return found > 0
+    docnums, _ = arrays.postings(reader, fieldname, text)
+    return bool(arrays.live[docnums].any())
+
+
 def _numeric_column(reader: IndexReader, fieldname: str) -> np.ndarray:
     """A segment's numeric column as Whoosh's reader gives it, value by value
     (the field's ``from_column_value``), read in bulk when it is a plain

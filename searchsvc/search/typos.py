@@ -17,7 +17,7 @@ from whoosh.qparser.plugins import Plugin
 from whoosh.reading import IndexReader
 
 from .limits import MAX_EXPANSIONS, MAX_SCANNED, MAX_TYPO_LOOKUPS, MAX_WORDS
-from .postings import doc_frequency, terms_with_prefix
+from .postings import doc_frequency, in_live_documents, terms_with_prefix
 from .synonym_query import SynonymGroup
 from .weighting import TEXT_FIELDS
 
@@ -64,7 +64,7 @@ class TypoPlugin(Plugin):
 
     def nearest(self, schema: Schema, text: str) -> list[str]:
         stems = [t.text for t in schema["text"].analyzer(text, mode="query")]
-        if not stems or any(doc_frequency(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
+        if not stems or any(in_live_documents(self.reader, f, s) for s in stems for f in TEXT_FIELDS):
             return []
         words = [t.text for t in schema["exact"].analyzer(text, mode="query")]
         if len(words) != 1 or len(self.corrections) >= MAX_TYPO_LOOKUPS:
@@ -90,7 +90,7 @@ def nearest_words(reader: IndexReader, word: str, limit: int = 3) -> list[str]:
 def needs_look_up(reader: IndexReader, word: str) -> bool:
     """Whether ``word`` (folded) is one :func:`nearest_words` scans the
     vocabulary for: a word of 4 letters or more that the index lacks."""
-    return len(word) >= 4 and word.isalpha() and not doc_frequency(reader, "exact", word)
+    return len(word) >= 4 and word.isalpha() and not in_live_documents(reader, "exact", word)
 
 
 def within_distance(reader: IndexReader, fieldname: str, word: str, maxdist: int, prefix: int) -> list[str]:
@@ -99,4 +99,11 @@ def within_distance(reader: IndexReader, fieldname: str, word: str, maxdist: int
     candidates = terms_with_prefix(reader, fieldname, word[:prefix], MAX_SCANNED * 10)
     near = rf_process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
     near.sort(key=lambda m: (m[1], -doc_frequency(reader, fieldname, m[0])))
-    return [choice for choice, _, _ in near if choice != word][:MAX_EXPANSIONS]
+    found = []
+    for choice, _, _ in near:
+        # Words of deleted (retracted) articles only are no suggestion.
+        if choice != word and in_live_documents(reader, fieldname, choice):
+            found.append(choice)
+            if len(found) == MAX_EXPANSIONS:
+                break
+    return found

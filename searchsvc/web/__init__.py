@@ -2,6 +2,7 @@
 
 * :mod:`.views`: the search page, ``/api/search``, ``/api/suggest``,
   ``/api/health`` and ``/api/openapi.json``; :mod:`.admin`: ``/admin/stats``;
+  :mod:`.documents`: ``/api/documents``, where a CMS pushes and retracts;
 * :mod:`.params`: request parameters to typed requests, or a
   :class:`~searchsvc.errors.QueryError` naming the parameter;
 * :mod:`.errors`: the one place errors become responses (one JSON shape

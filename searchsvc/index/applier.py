@@ -1,0 +1,302 @@
+"""Pushed documents made searchable: the journal's new changes written as
+a small generation, by whichever worker of the service gets to it first.
+
+:func:`apply_pending` is one step: under the reindex lock, the changes the
+journal (:mod:`.journal`) holds after the generation in use become a new
+generation (hard links to the current files, one small segment of the new
+versions, deletions marked, the catalog amended), sealed and published like
+any other. Its manifest records the last change it holds, so a ``kill -9``
+at any moment loses nothing: the changes after it are still pending, and the
+next step (in whatever process) applies them.
+
+:class:`Applier` runs those steps in a background thread of each worker:
+woken at once by a push received by that worker, and checking once a second
+for pushes the other workers received (or left pending when they died).
+Only one applies at a time (the reindex lock); a reindex from files holds
+the same lock, and pushes received meanwhile are applied when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from ..errors import IndexNotReady, ReindexInProgress
+from ..text import whoosh_patches
+from ..text.analysis import ANALYSIS_VERSION
+from ..text.protected import protected_in
+from ..text.schema import build_schema
+from ..version import __version__
+from . import generations, packed, prefix_table
+from .catalog import Catalog, CatalogError
+from .fields import document_fields
+from .journal import PUSHED, Journal
+from .reindex import write_error
+from .writers import IncrementalWriters, check_written
+
+log = logging.getLogger(__name__)
+
+#: Changes applied in one generation at most (the others wait for the next):
+#: bounds the time one step holds the lock.
+MAX_CHANGES = 2_000
+#: Documents a step may index again to fold the small segments of earlier
+#: steps into its own (about 1 ms each): without a bound, a step that folds
+#: a 4,000-document segment took 4.7 s at 100,000 articles. Segments too
+#: large for it wait for the next reindex, which folds every small one.
+FOLD_BUDGET = 400
+#: A generation replaced less than this many seconds ago is not removed,
+#: whatever ``keep`` says: a search that began on it may still be reading it
+#: (pushes can make a generation a second).
+GRACE_SECONDS = 60.0
+
+
+@dataclass
+class Applied:
+    """What one step applied."""
+
+    generation: int
+    journal: int
+    written: int = 0
+    retracted: int = 0
+    unchanged: int = 0
+    elapsed: float = 0.0
+
+
+def journal_seq(generation: generations.Generation | None) -> int:
+    """The last journal change ``generation`` holds (0: none)."""
+    return int(generation.manifest.get("journal", 0)) if generation is not None else 0
+
+
+def pending(index_dir: Path, journal: Journal) -> bool:
+    """Whether the journal holds changes the generation in use does not."""
+    last = journal.last_seq()
+    if last == 0:
+        return False
+    try:
+        current = generations.current_generation(index_dir)
+    except IndexNotReady:
+        return False  # nothing to apply them to until a reindex repairs it
+    return current is None or journal_seq(current) < last
+
+
+def apply_pending(
+    index_dir: str | os.PathLike[str],
+    journal: Journal | None = None,
+    *,
+    keep: int = 2,
+    protected: Iterable[str] | None = None,
+) -> Applied | None:
+    """Write the journal's pending changes as a new generation and publish it.
+
+    Returns ``None`` when nothing is pending. ``protected``: the protected
+    words of an index created from nothing (pushes before any reindex).
+
+    :raises ReindexInProgress: a reindex (or another step) holds the lock.
+    :raises IndexWriteError: the generation could not be written; the
+        changes stay pending.
+    """
+    index_dir = Path(index_dir)
+    journal = journal or Journal(index_dir)
+    whoosh_patches.install_reader()
+    started = time.monotonic()
+    with generations.reindex_lock(index_dir):
+        previous = generations.current_generation(index_dir)
+        after = journal_seq(previous)
+        changes = journal.changes_after(after, limit=MAX_CHANGES)
+        if not changes:
+            return None
+        number = generations.next_number(index_dir)
+        path = generations.generation_path(index_dir, number)
+        result = Applied(generation=number, journal=max(c.seq for c in changes))
+        try:
+            _write(path, previous, changes, result, protected)
+            generations.publish(index_dir, number)
+        except BaseException as e:
+            shutil.rmtree(path, ignore_errors=True)
+            if isinstance(e, OSError | sqlite3.OperationalError):
+                raise write_error(e, path) from e
+            raise
+        kept = cleanup(index_dir, keep)
+        journal.forget_through(min(kept))
+    result.elapsed = time.monotonic() - started
+    return result
+
+
+def _write(path: Path, previous: generations.Generation | None, changes, result: Applied, protected) -> None:
+    if previous is not None:
+        generations.link_files(previous.path, path)
+        ix = whoosh_index.open_dir(str(path))
+        try:
+            catalog = Catalog.amend(previous.path, path)
+        except (OSError, sqlite3.Error) as e:
+            raise CatalogError(f"generation {previous.number} has no readable catalog ({e}): run a reindex") from e
+    else:
+        path.mkdir()
+        ix = whoosh_index.create_in(str(path), build_schema(frozenset(protected or ())))
+        catalog = Catalog.create(path)
+    writers = IncrementalWriters(ix, path, fold_budget=FOLD_BUDGET)
+    try:
+        for change in changes:
+            before = catalog.get(change.id)
+            if change.document is None:
+                if before is not None:
+                    writers.delete_by_term("id", change.id)
+                    catalog.remove(change.id)
+                    result.retracted += 1
+                continue
+            fingerprint = change.document.fingerprint
+            if before is not None and before[0] == fingerprint:
+                result.unchanged += 1
+            else:
+                fields = document_fields(change.document)
+                if before is not None:
+                    writers.update_document(**fields)
+                else:
+                    writers.add_document(**fields)
+                result.written += 1
+            catalog.replace(change.id, fingerprint, PUSHED)
+        documents = len(catalog)
+        writers.commit()
+        check_written(path, documents, writers.died)
+        with whoosh_index.open_dir(str(path)).reader() as reader:
+            packed.write_packed(path, reader, 1)
+        if not (path / prefix_table.FILENAME).exists():
+            prefix_table.write_table(path)
+        catalog.close()
+    except BaseException:
+        writers.cancel()
+        catalog.discard()
+        raise
+    manifest = dict(previous.manifest) if previous is not None else {"sources": []}
+    manifest.pop("files", None)
+    generations.seal(
+        path,
+        {
+            **manifest,
+            "generation": result.generation,
+            "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "documents": documents,
+            "protected_words": sorted(protected_in(ix.schema)),
+            "mode": "push",
+            "journal": result.journal,
+            **({} if previous is not None else {"analysis": ANALYSIS_VERSION, "searchsvc": __version__}),
+        },
+    )
+
+
+def cleanup(index_dir: Path, keep: int) -> list[int]:
+    """Remove old generations as :func:`.generations.cleanup` does, but none
+    replaced less than :data:`GRACE_SECONDS` ago; return the journal
+    positions of the generations kept."""
+    numbers = generations.generation_numbers(index_dir)
+    current = generations.pointer_number(index_dir)
+    now = time.time()
+    protected: set[int] = set()
+    for older, newer in zip(numbers, numbers[1:], strict=False):
+        try:
+            replaced = (generations.generation_path(index_dir, newer) / generations.MANIFEST).stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if now - replaced < GRACE_SECONDS:
+            protected.add(older)
+    generations.cleanup(index_dir, keep, spare=protected)
+    kept = []
+    for number in generations.generation_numbers(index_dir):
+        if current is not None and number > current:
+            continue
+        try:
+            kept.append(journal_seq(generations.read_generation(index_dir, number)))
+        except IndexNotReady:
+            continue
+    return kept or [0]
+
+
+class Applier:
+    """The background thread of one worker that applies pending pushes.
+
+    Started on first use in the process that serves (:meth:`ensure_running`
+    notices a fork: a thread does not survive one), woken by :meth:`wake`.
+    """
+
+    #: Seconds between two looks at the journal when nothing woke the thread.
+    POLL = 1.0
+    #: Seconds between two attempts while another process holds the lock.
+    RETRY = 0.05
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike[str],
+        keep: int = 2,
+        protected: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.journal = Journal(self.index_dir)
+        self.keep = keep
+        self.protected = protected
+        self._event = threading.Event()
+        self._pid: int | None = None
+        self._guard = threading.Lock()
+        #: The last step this process made, for the health endpoint and tests.
+        self.last: Applied | None = None
+        self.error: str | None = None
+
+    def ensure_running(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._guard:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._event = threading.Event()
+            self.journal = Journal(self.index_dir)  # a connection is not shared across a fork
+            self._event.set()  # look at once: changes may be pending since a restart
+            threading.Thread(target=self._run, name="searchsvc-applier", daemon=True).start()
+
+    def wake(self) -> None:
+        self.ensure_running()
+        self._event.set()
+
+    def _run(self) -> None:
+        while True:
+            self._event.wait(self.POLL)
+            self._event.clear()
+            try:
+                self.drain()
+            except Exception as e:  # logged, retried at the next poll
+                if str(e) != self.error:
+                    log.exception("applying pushed documents failed (they stay pending)")
+                self.error = str(e)
+
+    def drain(self) -> None:
+        """Apply until nothing is pending (waiting while another holds the lock)."""
+        while pending(self.index_dir, self.journal):
+            try:
+                applied = apply_pending(
+                    self.index_dir,
+                    self.journal,
+                    keep=self.keep,
+                    protected=self.protected() if self.protected else None,
+                )
+            except ReindexInProgress:
+                time.sleep(self.RETRY)
+                continue
+            if applied is None:
+                return
+            self.last, self.error = applied, None
+            log.info(
+                "generation %s: %s pushed, %s retracted, %.0f ms",
+                applied.generation,
+                applied.written,
+                applied.retracted,
+                applied.elapsed * 1000,
+            )

@@ -1,0 +1,306 @@
+"""Documents pushed and retracted over HTTP (``/api/documents``): the token,
+the body's checks, durability before the answer, visibility, retraction from
+every answer, and what reindexes from files do with them."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from searchsvc.index import applier as applier_module
+from searchsvc.index.applier import apply_pending, journal_seq
+from searchsvc.index.documents import Document
+from searchsvc.index.generations import current_generation
+from searchsvc.index.journal import PUSHED, Journal
+from searchsvc.index.push import MAX_BODY_BYTES
+from searchsvc.index.reindex import reindex
+from searchsvc.search.lookup import indexed_document
+
+from .builders import make_app, open_searcher, write_jsonl
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+ZORGLUB = {
+    "id": "breaking-1",
+    "title": "Zorglub élu maire de Marseille",
+    "body": "Le candidat Zorglub a remporté l'élection municipale dimanche soir.",
+    "date": "2026-12-07",
+    "source": "Fil info",
+    "url": "https://example.org/breaking-1",
+}
+
+
+@pytest.fixture
+def push_app(fresh_index: Path, corpus: Path):
+    return make_app(fresh_index, query_log="off", SOURCE_DIR=str(corpus), ADMIN_TOKEN=TOKEN)
+
+
+@pytest.fixture
+def client(push_app):
+    return push_app.test_client()
+
+
+def applied(app) -> None:
+    """Apply what is pending now (the worker's thread may be doing it too: the lock decides)."""
+    app.extensions["searchsvc.applier"].drain()
+
+
+def hits(client, q: str, **params) -> list[str]:
+    data = client.get("/api/search", query_string={"q": q, **params}).get_json()
+    return [hit["id"] for hit in data["hits"]]
+
+
+def put(client, documents, headers=AUTH, **kwargs):
+    return client.put("/api/documents", json=documents, headers=headers, **kwargs)
+
+
+# -- who may push ------------------------------------------------------------
+
+
+def test_without_a_token_configured_the_endpoints_do_not_exist(fresh_index):
+    client = make_app(fresh_index, query_log="off").test_client()
+    for response in (
+        put(client, [ZORGLUB]),
+        client.get("/api/documents/breaking-1", headers=AUTH),
+        client.delete("/api/documents/breaking-1", headers=AUTH),
+    ):
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"
+    assert not Journal(fresh_index).exists()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {TOKEN}x"},
+                                     {"Authorization": TOKEN}])  # fmt: skip
+def test_a_missing_or_wrong_token_is_a_401_and_records_nothing(client, fresh_index, headers):
+    for response in (put(client, [ZORGLUB], headers=headers),
+                     client.delete("/api/documents/x", headers=headers),
+                     client.get("/api/documents/x", headers=headers)):  # fmt: skip
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].lower().startswith("bearer")
+    assert Journal(fresh_index).last_seq() == 0
+
+
+# -- the body ----------------------------------------------------------------
+
+
+def test_each_document_is_accepted_or_refused_with_the_reindex_reasons(client, fresh_index):
+    response = put(client, [ZORGLUB, {"id": "no-title"}, {"title": "Sans id"}, "texte", {**ZORGLUB, "title": "Bis"},
+                            {"id": "d", "title": "Daté", "date": "hier"}])  # fmt: skip
+    assert response.status_code == 202
+    data = response.get_json()
+    assert data["accepted"] == ["breaking-1", "d"]
+    assert data["refused"] == [
+        {"position": 2, "id": "no-title", "reason": "missing 'title'"},
+        {"position": 3, "id": None, "reason": "missing 'id'"},
+        {"position": 4, "id": None, "reason": "expected a JSON object, got str"},
+        {"position": 5, "id": "breaking-1", "reason": "duplicate id 'breaking-1' (first at position 1); skipped"},
+    ]
+    assert "ISO date" in data["warnings"][0]["reason"] and data["warnings"][0]["id"] == "d"
+    # Durable before the answer: another process's journal already holds it.
+    assert [c.id for c in Journal(fresh_index).changes_after(0)] == ["breaking-1", "d"]
+    assert data["sequence"] == Journal(fresh_index).last_seq()
+
+
+def test_json_lines_are_read_too(client):
+    body = "\n".join(json.dumps(d, ensure_ascii=False) for d in [ZORGLUB, {"id": "x"}]) + "\n\n{not json\n"
+    response = client.put("/api/documents", data=body.encode(), content_type="application/x-ndjson", headers=AUTH)
+    assert response.status_code == 202
+    data = response.get_json()
+    assert data["accepted"] == ["breaking-1"]
+    assert [(r["position"], r["reason"][:14]) for r in data["refused"]] == [(2, "missing 'title"), (4, "invalid JSON: ")]
+
+
+def test_a_body_nothing_in_which_is_accepted_is_a_422(client, fresh_index):
+    response = put(client, [{"id": "x"}])
+    assert response.status_code == 422
+    assert response.get_json()["refused"][0]["reason"] == "missing 'title'"
+    assert Journal(fresh_index).last_seq() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b"[]", "application/json", 400, "bad_request"),
+        (b"{oops", "application/json", 400, "bad_request"),
+        (b'"a string"', "application/json", 400, "bad_request"),
+        (b"\xff\xfe", "application/json", 400, "bad_request"),
+        (b"id,title\n1,x", "text/csv", 415, "unsupported_media_type"),
+        (b"[]", None, 415, "unsupported_media_type"),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_refused_whole(client, data, content_type, status, code):
+    response = client.put("/api/documents", data=data, content_type=content_type, headers=AUTH)
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_a_body_over_10_mb_is_a_413(client, fresh_index):
+    big = [{"id": "big", "title": "Gros", "body": "x" * (MAX_BODY_BYTES + 10)}]
+    response = put(client, big)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+    assert Journal(fresh_index).last_seq() == 0
+
+
+# -- visible, replaced, retracted --------------------------------------------
+
+
+def test_a_pushed_document_is_searchable_and_replaces_the_one_with_its_id(push_app, client):
+    assert put(client, [ZORGLUB]).status_code == 202
+    applied(push_app)
+    assert hits(client, "zorglub marseille") == ["breaking-1"]
+    got = client.get("/api/documents/breaking-1", headers=AUTH).get_json()
+    assert got["document"] == ZORGLUB and got["pending"] is None
+
+    put(client, [{**ZORGLUB, "title": "Zorglub battu à Lyon", "body": "Défaite au second tour."}])
+    applied(push_app)
+    assert hits(client, "zorglub lyon")[0] == "breaking-1"
+    assert hits(client, "marseille") == []
+    # It also replaces a document that came from the files.
+    put(client, [{"id": "hamlet", "title": "Hamlet, nouvelle mise en scène", "body": "Au théâtre de l'Odéon."}])
+    applied(push_app)
+    assert hits(client, "odeon") == ["hamlet"]
+    assert hits(client, "question") == []
+
+
+def test_get_says_when_a_change_is_pending(push_app, client, fresh_index):
+    Journal(fresh_index).record([Document(**ZORGLUB)])  # recorded, not applied yet
+    live = push_app.extensions["searchsvc.index"]
+    live.refresh()
+    response = client.get("/api/documents/breaking-1", headers=AUTH)
+    # Either the worker's thread applied it already, or it says it is pending.
+    if response.status_code == 404:
+        assert "a push is pending" in response.get_json()["error"]["message"]
+    applied(push_app)
+    assert client.get("/api/documents/breaking-1", headers=AUTH).get_json()["pending"] is None
+
+
+def test_a_retracted_article_is_gone_from_every_answer_and_cache(fresh_index):
+    app = make_app(fresh_index, query_log="off", ADMIN_TOKEN=TOKEN, QUERY_CACHE=100)
+    client = app.test_client()
+    put(client, [ZORGLUB])
+    applied(app)
+    # Every answer shows it, and the result page is cached.
+    assert hits(client, "zorglub") == ["breaking-1"]
+    facets = client.get("/api/search?q=zorglub").get_json()["facets"]
+    assert {"value": "Fil info", "count": 1, "selected": False} in facets["source"]
+    suggestions = client.get("/api/suggest?q=zorgl").get_json()["suggestions"]
+    assert {"kind": "title", "text": ZORGLUB["title"], "id": "breaking-1"} in suggestions
+    assert any(s["kind"] == "word" and s["text"].lower() == "zorglub" for s in suggestions), suggestions
+    assert client.get("/api/search?q=zorglubb").get_json()["suggestion"] == "Zorglub"
+
+    response = client.delete("/api/documents/breaking-1", headers=AUTH)
+    assert response.status_code == 202 and response.get_json()["retracted"] == "breaking-1"
+    applied(app)
+    page = client.get("/api/search?q=zorglub").get_json()
+    assert page["hits"] == [] and page["total"] == 0
+    assert all(f["value"] != "Fil info" for f in page["facets"]["source"])
+    assert client.get("/api/suggest?q=zorgl").get_json()["suggestions"] == []
+    assert client.get("/api/search?q=zorglubb").get_json()["suggestion"] is None
+    assert "Zorglub" not in client.get("/?q=marseille+maire").get_data(as_text=True)
+    assert client.get("/api/documents/breaking-1", headers=AUTH).status_code == 404
+
+
+def test_changes_recorded_before_a_restart_are_applied_when_the_service_starts(fresh_index):
+    # What a kill -9 right after the 202 leaves: the journal holds it, no generation does.
+    Journal(fresh_index).record([Document(**ZORGLUB)], retracted=["hamlet"])
+    client = make_app(fresh_index, query_log="off").test_client()  # no token needed to apply
+    deadline = time.monotonic() + 20
+    while hits(client, "zorglub") != ["breaking-1"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hits(client, "zorglub") == ["breaking-1"]
+    assert hits(client, "hamlet") == []
+
+
+def test_a_step_that_fails_leaves_its_changes_pending(fresh_index, monkeypatch):
+    journal = Journal(fresh_index)
+    journal.record([Document(**ZORGLUB)])
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(applier_module.generations, "publish", disk_full)
+    with pytest.raises(Exception, match="disk is full"):
+        apply_pending(fresh_index, journal)
+    assert current_generation(fresh_index).number == 1
+    assert sorted(p.name for p in fresh_index.glob("gen-*")) == ["gen-000001"]
+    monkeypatch.undo()
+    result = apply_pending(fresh_index, journal)
+    assert result is not None and result.written == 1
+    assert journal_seq(current_generation(fresh_index)) == journal.last_seq()
+    assert apply_pending(fresh_index, journal) is None  # nothing pending any more
+
+
+def test_many_steps_keep_the_segments_few_and_the_journal_short(fresh_index, monkeypatch):
+    monkeypatch.setattr(applier_module, "GRACE_SECONDS", 0.0)
+    journal = Journal(fresh_index)
+    for n in range(20):
+        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
+        apply_pending(fresh_index, journal, keep=2)
+    generation = current_generation(fresh_index)
+    from whoosh import index as whoosh_index
+
+    segments = whoosh_index.open_dir(str(generation.path))._segments()
+    assert len(segments) < 10  # small segments folded as steps go
+    assert generation.documents == 27
+    # Changes every kept generation holds are forgotten.
+    assert [c.id for c in journal.changes_after(0)] == ["p19"]  # what gen-… before the last lacks
+    assert sorted(p.name for p in fresh_index.glob("gen-*")) == ["gen-000020", "gen-000021"]
+    searcher = open_searcher(fresh_index)
+    assert all(indexed_document(searcher, f"p{n}") is not None for n in range(20))
+
+
+# -- reindexes from files ----------------------------------------------------
+
+
+def test_a_reindex_from_files_keeps_pushed_documents_and_leaves_retracted_ones_out(fresh_index, corpus):
+    journal = Journal(fresh_index)
+    journal.record([Document(**ZORGLUB)], retracted=["hamlet"])
+    apply_pending(fresh_index, journal)
+    for incremental in (False, True, False):
+        result = reindex([corpus], fresh_index, incremental=incremental)
+        assert result.pushed == 1
+        withheld = [p for p in result.problems if "retracted over the API" in p.reason]
+        assert [p.path for p in withheld] == ["extra.jsonl"]
+        searcher = open_searcher(fresh_index)
+        assert indexed_document(searcher, "breaking-1") == Document(**ZORGLUB)
+        assert indexed_document(searcher, "hamlet") is None
+    # The sources win over a pushed document with the same id…
+    write_jsonl(corpus / "more.jsonl", [{**ZORGLUB, "title": "Zorglub, version du CMS"}])
+    result = reindex([corpus], fresh_index, incremental=True)
+    assert result.pushed == 0
+    assert indexed_document(open_searcher(fresh_index), "breaking-1").title == "Zorglub, version du CMS"
+    # …and pushing a retracted id again lifts the retraction.
+    journal.record([Document(id="hamlet", title="Hamlet revient", body="Reprise.")])
+    apply_pending(fresh_index, journal)
+    reindex([corpus], fresh_index)
+    assert indexed_document(open_searcher(fresh_index), "hamlet").title.startswith("Théâtre")
+
+
+def test_pushes_received_during_a_reindex_are_applied_after_it(fresh_index, corpus):
+    journal = Journal(fresh_index)
+    journal.record([Document(**ZORGLUB)])
+    reindex([corpus], fresh_index)  # it ran while the push was pending
+    generation = current_generation(fresh_index)
+    assert journal_seq(generation) == 0
+    assert indexed_document(open_searcher(fresh_index), "breaking-1") is None
+    apply_pending(fresh_index, journal)
+    assert indexed_document(open_searcher(fresh_index), "breaking-1") is not None
+
+
+def test_the_catalog_records_pushed_documents_as_pushed(fresh_index):
+    from searchsvc.index.catalog import Catalog
+
+    journal = Journal(fresh_index)
+    journal.record([Document(**ZORGLUB), Document(id="hamlet", title="Hamlet", body="x")], retracted=["porte"])
+    apply_pending(fresh_index, journal)
+    catalog = Catalog.open(current_generation(fresh_index).path)
+    assert catalog.get("breaking-1")[1] == PUSHED
+    assert catalog.get("hamlet")[1] == PUSHED
+    assert catalog.get("porte") is None
+    assert len(catalog) == current_generation(fresh_index).documents == 7
