@@ -11,6 +11,7 @@ import json
 import pickle
 import random
 import shutil
+from collections import OrderedDict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,6 +87,8 @@ def test_positions_of_some_documents_only(index_dir, monkeypatch, checkpoint, te
     """Positions of a few documents; long lists (here: every list, with a
     small CHECKPOINT) add up their position counts from remembered sums."""
     monkeypatch.setattr(packed, "CHECKPOINT", checkpoint)
+    # Segments are opened once per process; their sums were made with another CHECKPOINT.
+    monkeypatch.setattr(packed, "_OPENED", OrderedDict())
     generation = current_generation(index_dir)
     reader = whoosh_index.open_dir(str(generation.path)).reader()
     r, _ = segments(reader)[0]
@@ -329,3 +332,24 @@ def test_document_frequencies_are_whooshs(index_dir):
             assert postings.doc_frequency(reader, name, text) == reader.doc_frequency(name, text), (name, text)
     assert postings.doc_frequency(reader, "source", "AFP") == reader.doc_frequency("source", "AFP")
     assert postings.doc_frequency(reader, "no-such-field", "x") == 0
+
+
+def test_a_generation_of_hard_links_maps_its_unchanged_segments_once(tmp_path):
+    """After a push, the new generation's unchanged segments are the ones
+    already mapped (same files, hard-linked), not mapped again."""
+    from searchsvc.index.applier import apply_pending
+    from searchsvc.index.documents import Document
+    from searchsvc.index.journal import Journal
+
+    from .builders import build_small_index
+
+    index_dir = build_small_index(tmp_path)
+    first = current_generation(index_dir)
+    before = packed.open_packed(first.path, whoosh_index.open_dir(str(first.path)).reader())
+    Journal(index_dir).record([Document(id="n", title="Nouvelle", body="Une dépêche.")])
+    apply_pending(index_dir)
+    second = current_generation(index_dir)
+    after = packed.open_packed(second.path, whoosh_index.open_dir(str(second.path)).reader())
+    assert len(after) == len(before) + 1
+    assert after[0] is before[0]  # the same files: mapped once
+    assert after[-1].segment_id not in {s.segment_id for s in before}
