@@ -64,7 +64,8 @@ SETTINGS = [
     Setting("QUERY_LOG_MAX", 100_000, "Searches the query log keeps (about 8 MB at 100,000); "
             "the oldest go first."),
     Setting("ADMIN_TOKEN", None, "Opens `/admin/stats` (as the HTTP Basic password, any user name, or "
-            "as `Authorization: Bearer <token>`); unset, the page does not exist (404)."),
+            "as `Authorization: Bearer <token>`) and `/api/documents`, where a CMS pushes and retracts "
+            "articles (as `Authorization: Bearer <token>`); unset, neither exists (404)."),
 ]
 
 

@@ -240,10 +240,10 @@ class SharedIndex:
 # Checks
 
 
-def validate(openapi: dict, path: str, status: int, body: dict) -> None:
+def validate(openapi: dict, path: str, status: int, body: dict, method: str = "get") -> None:
     """Check ``body`` against the schema the description gives for ``path`` and ``status``."""
-    assert str(status) in openapi["paths"][path]["get"]["responses"], (path, status)
-    pointer = f"/paths/{path.replace('/', '~1')}/get/responses/{status}/content/application~1json/schema"
+    assert str(status) in openapi["paths"][path][method]["responses"], (path, status)
+    pointer = f"/paths/{path.replace('/', '~1')}/{method}/responses/{status}/content/application~1json/schema"
     registry = Registry().with_resource("urn:openapi", Resource.from_contents(openapi, default_specification=DRAFT202012))
     jsonschema.Draft202012Validator({"$ref": f"urn:openapi#{pointer}"}, registry=registry).validate(body)
 

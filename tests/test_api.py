@@ -137,7 +137,8 @@ def test_unavailable_health_matches_the_openapi_description(client, openapi, mon
 
 def test_openapi_document_is_a_valid_openapi_3_1_shape(openapi):
     assert openapi["openapi"].startswith("3.1")
-    assert set(openapi["paths"]) == {"/api/search", "/api/suggest", "/api/health", "/api/openapi.json"}
+    assert set(openapi["paths"]) == {"/api/search", "/api/suggest", "/api/health", "/api/openapi.json",
+                                     "/api/documents", "/api/documents/{id}"}  # fmt: skip
     params = {p["name"]: p for p in openapi["paths"]["/api/search"]["get"]["parameters"]}
     assert set(params) == {"q", "page", "per_page", "sort", "source", "year", "from", "to"}
     for name in ("source", "year"):  # repeatable: source=A&source=B

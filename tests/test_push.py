@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc.index import applier as applier_module
+from searchsvc.index import merging
 from searchsvc.index.applier import apply_pending, journal_seq
 from searchsvc.index.documents import Document
 from searchsvc.index.generations import current_generation
@@ -236,23 +237,69 @@ def test_a_step_that_fails_leaves_its_changes_pending(fresh_index, monkeypatch):
     assert apply_pending(fresh_index, journal) is None  # nothing pending any more
 
 
-def test_many_steps_keep_the_segments_few_and_the_journal_short(fresh_index, monkeypatch):
-    monkeypatch.setattr(applier_module, "GRACE_SECONDS", 0.0)
+def segment_sizes(index_dir: Path) -> list[int]:
+    from whoosh import index as whoosh_index
+
+    return [s.doc_count_all() for s in whoosh_index.open_dir(str(current_generation(index_dir).path))._segments()]
+
+
+def test_steps_are_merged_in_the_background_and_the_journal_stays_short(fresh_index, monkeypatch):
+    monkeypatch.setattr(applier_module.generations, "GRACE_SECONDS", 0.0)
     journal = Journal(fresh_index)
     for n in range(20):
         journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
         apply_pending(fresh_index, journal, keep=2)
-    generation = current_generation(fresh_index)
-    from whoosh import index as whoosh_index
-
-    segments = whoosh_index.open_dir(str(generation.path))._segments()
-    assert len(segments) < 10  # small segments folded as steps go
-    assert generation.documents == 27
+    assert len(segment_sizes(fresh_index)) == 21  # a step never folds: it stays short
     # Changes every kept generation holds are forgotten.
-    assert [c.id for c in journal.changes_after(0)] == ["p19"]  # what gen-… before the last lacks
+    assert [c.id for c in journal.changes_after(0)] == ["p19"]
     assert sorted(p.name for p in fresh_index.glob("gen-*")) == ["gen-000020", "gen-000021"]
+    assert merging.pending_merge(fresh_index)
+    merged = merging.merge_small_segments(fresh_index)
+    assert merged is not None and merged.documents == 16 and merged.segments == 16  # the 16 smallest
+    assert sorted(segment_sizes(fresh_index)) == [1, 1, 1, 1, 7, 16]
+    assert not merging.pending_merge(fresh_index)
+    assert current_generation(fresh_index).manifest["mode"] == "merge"
     searcher = open_searcher(fresh_index)
     assert all(indexed_document(searcher, f"p{n}") is not None for n in range(20))
+    assert not list(fresh_index.glob("merge-*.tmp"))
+
+
+def test_a_merge_deletes_what_was_replaced_or_retracted_while_it_was_built(fresh_index, monkeypatch):
+    journal = Journal(fresh_index)
+    for n in range(9):
+        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
+        apply_pending(fresh_index, journal)
+    commit = merging._commit
+
+    def meanwhile(*args, **kwargs):
+        journal.record([Document(id="p1", title="Dépêche corrigée", body="Rectificatif.")], retracted=["p2"])
+        apply_pending(fresh_index, journal)
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(merging, "_commit", meanwhile)
+    assert merging.merge_small_segments(fresh_index) is not None
+    searcher = open_searcher(fresh_index)
+    assert indexed_document(searcher, "p1").title == "Dépêche corrigée"
+    assert indexed_document(searcher, "p2") is None
+    assert [d["id"] for d in searcher.documents() if d["id"] == "p1"] == ["p1"]
+    assert current_generation(fresh_index).documents == 7 + 9 - 1
+
+
+def test_a_merge_overtaken_by_a_reindex_is_dropped(fresh_index, corpus, monkeypatch):
+    journal = Journal(fresh_index)
+    for n in range(9):
+        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
+        apply_pending(fresh_index, journal)
+    commit = merging._commit
+
+    def meanwhile(*args, **kwargs):
+        reindex([corpus], fresh_index)  # every segment rewritten
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(merging, "_commit", meanwhile)
+    assert merging.merge_small_segments(fresh_index) is None
+    assert current_generation(fresh_index).manifest["mode"] == "full"
+    assert indexed_document(open_searcher(fresh_index), "p8") is not None  # kept by the reindex
 
 
 # -- reindexes from files ----------------------------------------------------
@@ -304,3 +351,48 @@ def test_the_catalog_records_pushed_documents_as_pushed(fresh_index):
     assert catalog.get("hamlet")[1] == PUSHED
     assert catalog.get("porte") is None
     assert len(catalog) == current_generation(fresh_index).documents == 7
+
+
+def test_the_answers_match_the_openapi_description(push_app, client):
+    from .builders import validate
+
+    openapi = client.get("/api/openapi.json").get_json()
+    response = put(client, [ZORGLUB, {"id": "x"}, {"id": "d", "title": "Daté", "date": "hier"}])
+    validate(openapi, "/api/documents", 202, response.get_json(), "put")
+    validate(openapi, "/api/documents", 422, put(client, [{"id": "x"}]).get_json(), "put")
+    for data, content_type, status in [(b"{", "application/json", 400), (b"[]", "text/csv", 415)]:
+        response = client.put("/api/documents", data=data, content_type=content_type, headers=AUTH)
+        validate(openapi, "/api/documents", status, response.get_json(), "put")
+    validate(openapi, "/api/documents", 401, put(client, [ZORGLUB], headers={}).get_json(), "put")
+    applied(push_app)
+    validate(openapi, "/api/documents/{id}", 200, client.get("/api/documents/breaking-1", headers=AUTH).get_json())
+    response = client.delete("/api/documents/breaking-1", headers=AUTH)
+    validate(openapi, "/api/documents/{id}", 202, response.get_json(), "delete")
+    applied(push_app)
+    response = client.get("/api/documents/breaking-1", headers=AUTH)
+    validate(openapi, "/api/documents/{id}", 404, response.get_json())
+
+
+def test_an_id_with_slashes_is_one_path(push_app, client):
+    put(client, [{"id": "2026/12/breve.txt", "title": "Brève", "body": "Une brève."}])
+    applied(push_app)
+    assert client.get("/api/documents/2026/12/breve.txt", headers=AUTH).get_json()["document"]["title"] == "Brève"
+    assert client.delete("/api/documents/2026%2F12%2Fbreve.txt", headers=AUTH).get_json()["retracted"] == "2026/12/breve.txt"
+
+
+def test_health_says_what_is_pending_and_when_it_is_late(push_app, client, fresh_index, monkeypatch):
+    from searchsvc.web import views
+
+    assert "pushes" not in client.get("/api/health").get_json()  # nothing ever pushed
+    put(client, [ZORGLUB])
+    applied(push_app)
+    assert client.get("/api/health").get_json()["pushes"] == {"pending": 0, "oldest_seconds": 0.0}
+    # Changes that cannot be applied (the lock held by a reindex that never ends):
+    from searchsvc.index.lock import reindex_lock
+
+    with reindex_lock(fresh_index):
+        Journal(fresh_index).record(retracted=["hamlet"])
+        monkeypatch.setattr(views, "PUSHES_LATE_SECONDS", -1.0)
+        body = client.get("/api/health").get_json()
+    assert body["pushes"]["pending"] == 1
+    assert body["status"] == "degraded" and "1 pushed changes are not applied" in body["problem"]

@@ -65,6 +65,15 @@ its total and its first 10 ids, in order.
     new generation must be seen through health and through the marker query, and
     the last one must be the only one served at the end.
     Figures: requests, failures, generations switched, p50 / p99 latency.
+``push``
+    The service (gunicorn, 2 workers, ``SEARCHSVC_ADMIN_TOKEN`` set) gets a
+    batch of 1 to 50 articles pushed (and, every other time, an earlier one
+    retracted), and every one of its processes is killed (``kill -9`` of its
+    process group) at once or up to 0.4 s after the 202, ``--push-kills``
+    times (default 10): after a restart, every article pushed must be found
+    and every one retracted must stay gone; no process is left, the lock is
+    free, every sealed generation is whole. Then a full reindex from the files
+    must keep every pushed article and leave the retracted ones out.
 
 Prints each run's figures as it goes, then one summary table (markdown) that the
 README's reliability section quotes. Exit status 1 if any run failed its
@@ -125,7 +134,7 @@ from searchsvc.index.catalog import FILENAME as CATALOG_FILE
 
 FAULT_WORK = WORK / "fault-runs"
 PYTHON = sys.executable
-RUNS = ["kill", "disk", "damage", "concurrent", "load"]
+RUNS = ["kill", "disk", "damage", "concurrent", "load", "push"]
 FIXED_QUERIES = ["gouvernement", "président de la république", "coronavirus", '"la nuit"']
 
 
@@ -1149,6 +1158,123 @@ def run_load(args, corpus: Corpus, queries: list[str], work: Path) -> RunResult:
     return result
 
 
+# ---------------------------------------------------------------- push
+
+
+PUSH_TOKEN = "fault-runs-token"
+
+
+def http_json(port: int, method: str, path: str, body: object = None) -> tuple[int, dict]:
+    """One request with the admin token; its status and JSON body."""
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers={
+        "Authorization": f"Bearer {PUSH_TOKEN}", "Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def push_service(index_dir: Path, log_path: Path) -> Service:
+    service = Service(index_dir, log_path)
+    service.env["SEARCHSVC_ADMIN_TOKEN"] = PUSH_TOKEN
+    return service
+
+
+def run_push(args, corpus: Corpus, queries: list[str], work: Path, rng: random.Random) -> RunResult:
+    result = RunResult("kill -9 of the service after pushes", "every push answered 202 is found after the "
+                       "restart, every retraction answered 202 stays gone, no sealed generation is damaged, "
+                       "the lock is free; then a full reindex keeps the pushed articles and leaves the "
+                       "retracted ones out; documents lost = 0")  # fmt: skip
+    index_dir = work / "push-index"
+    corpus.reset()
+    outcome = run_reindex(corpus.folder, index_dir)
+    if not result.check(outcome.code == 0, f"first reindex: {outcome.last_error()}"):
+        return result
+    pushed: dict[str, str] = {}  # id → its marker word
+    retracted: list[str] = []
+    rows, lost, resurrected, delays = [], 0, 0, []
+    for run in range(args.push_kills):
+        word = f"pousse{run}x{rng.randrange(10**6)}"
+        batch = rng.choice([1, 1, 5, 50])
+        delay = rng.choice([0.0, rng.uniform(0.0, 0.4)])
+        docs = [{"id": f"push-{run}-{i}", "title": f"Dépêche {word} {i}",
+                 "body": f"{corpus.docs[(run * 13 + i) % len(corpus.docs)]['body']} {word}"} for i in range(batch)]  # fmt: skip
+        service = push_service(index_dir, work / f"push-{run}.log")
+        with service:
+            status, answer = http_json(service.port, "PUT", "/api/documents", docs)
+            if not result.check(status == 202, f"run {run}: push answered {status} {answer}"):
+                return result
+            gone = None
+            if pushed and run % 2 == 1:  # a retraction too, of an earlier push
+                gone = rng.choice(sorted(set(pushed) - set(retracted)))
+                status, _ = http_json(service.port, "DELETE", f"/api/documents/{quote(gone, safe='')}")
+                result.check(status == 202, f"run {run}: retraction answered {status}")
+                retracted.append(gone)
+            time.sleep(delay)
+            os.killpg(service.server.pid, signal.SIGKILL)  # the master and every worker, at once
+            service.server.wait()
+            bound = f"127.0.0.1:{service.port}"  # in the command line of each of its processes
+        for doc in docs:
+            pushed[doc["id"]] = word
+        delays.append(delay)
+        left = wait_no_survivors(bound)
+        result.check(not left, f"run {run}: processes left after the kill: {left}")
+        result.check(lock_is_free(index_dir), f"run {run}: the lock is still held after the kill")
+        for problem in check_sealed_generations(index_dir):
+            result.fail(f"run {run}: {problem}")
+        with push_service(index_dir, work / f"push-{run}-restart.log") as service:
+            deadline = time.monotonic() + 30
+            while True:
+                status, page = service.get(search_path(word, 100))
+                total = (page or {}).get("total", -1)
+                if total == batch or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            lost += batch - max(total, 0)
+            result.check(total == batch, f"run {run}: {total} of the {batch} documents pushed found after the restart")
+            if gone is not None:
+                status, page = service.get(search_path(pushed[gone], 100))
+                ids = [h["id"] for h in (page or {}).get("hits", [])]
+                resurrected += gone in ids
+                result.check(gone not in ids, f"run {run}: {gone} was retracted, found after the restart")
+        rows.append(f"{batch} pushed{', 1 retracted' if gone else ''}, killed {delay * 1000:.0f} ms after the 202: "
+                    f"{max(total, 0)}/{batch} found after the restart")  # fmt: skip
+        log(f"  run {run + 1}/{args.push_kills}: {rows[-1]}")
+    # A full reindex from the files: the pushed articles stay, the retracted stay out.
+    outcome = run_reindex(corpus.folder, index_dir)
+    result.check(outcome.code == 0, f"reindex after the pushes: {outcome.last_error()}")
+    kept = outcome.summary.get("pushed")
+    expected = len(set(pushed) - set(retracted))
+    result.check(kept == expected, f"the reindex kept {kept} pushed documents, expected {expected}")
+    with push_service(index_dir, work / "push-after-reindex.log") as service:
+        for doc_id in retracted:
+            status, _ = http_json(service.port, "GET", f"/api/documents/{quote(doc_id, safe='')}")
+            result.check(status == 404, f"{doc_id} was retracted, the reindex brought it back ({status})")
+        sample = sorted(set(pushed) - set(retracted))[:20]
+        for doc_id in sample:
+            status, _ = http_json(service.port, "GET", f"/api/documents/{quote(doc_id, safe='')}")
+            result.check(status == 200, f"{doc_id} was pushed, gone after the reindex ({status})")
+    result.figures.update({
+        "kill -9 runs": len(rows),
+        "runs": rows,
+        "documents pushed (answered 202)": len(pushed),
+        "retracted (answered 202)": len(retracted),
+        "documents lost": lost,
+        "retracted articles found again": resurrected,
+        "after a full reindex": f"{kept} pushed articles kept (expected {expected}), "
+                                f"{len(retracted)} retracted left out",
+    })  # fmt: skip
+    result.short = (f"{len(rows)} kills of every process after a push (0–400 ms): {len(pushed)} pushed, "
+                    f"{len(retracted)} retracted; lost {lost}, retracted found again {resurrected}; "
+                    f"reindex kept {kept}/{expected}")  # fmt: skip
+    return result
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1161,6 +1287,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=20, help="kill -9 of the reindex (default 20)")
     parser.add_argument("--worker-kills", type=int, default=5, help="kill -9 of one writer process (default 5)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: drawn, and printed)")
+    parser.add_argument("--push-kills", type=int, default=10, help="kill -9 of the service after pushes (default 10)")
     parser.add_argument("--pairs", type=int, default=3, help="two-at-once rounds (default 3)")
     parser.add_argument("--concurrency", type=int, default=8, help="load connections (default 8)")
     parser.add_argument("--query-cache", type=int, default=0, help="SEARCHSVC_QUERY_CACHE of the load run's server (default 0: off)")
@@ -1209,6 +1336,8 @@ def main(argv: list[str] | None = None) -> int:
                     r = run_damage(args, corpus, queries, args.work)
                 elif name == "concurrent":
                     r = run_concurrent(args, corpus, queries, args.work)
+                elif name == "push":
+                    r = run_push(args, corpus, queries, args.work, rng)
                 else:
                     r = run_load(args, corpus, queries, args.work)
             except SetupError as e:

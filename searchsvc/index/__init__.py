@@ -21,7 +21,8 @@
 * documents pushed over the API: :mod:`.push` checks a request's body and
   records it in :mod:`.journal` (durable before the answer, shared by the
   workers); :mod:`.applier` turns what is pending there into a small
-  generation, in a background thread of the service.
+  generation, in a background thread of the service, and :mod:`.merging`
+  merges the small segments those leave, in another.
 
 May import: :mod:`searchsvc.text` and the package's top (``errors``,
 ``config``, ``version``). Never ``search``, the web or the command line.

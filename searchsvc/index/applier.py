@@ -18,6 +18,8 @@ the same lock, and pushes received meanwhile are applied when it ends.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import shutil
@@ -37,11 +39,12 @@ from ..text.analysis import ANALYSIS_VERSION
 from ..text.protected import protected_in
 from ..text.schema import build_schema
 from ..version import __version__
-from . import generations, packed, prefix_table
+from . import generations, merging, packed, prefix_table
 from .catalog import Catalog, CatalogError
 from .fields import document_fields
 from .journal import PUSHED, Journal
 from .reindex import write_error
+from .segment_builder import Words, word_caches
 from .writers import IncrementalWriters, check_written
 
 log = logging.getLogger(__name__)
@@ -49,15 +52,6 @@ log = logging.getLogger(__name__)
 #: Changes applied in one generation at most (the others wait for the next):
 #: bounds the time one step holds the lock.
 MAX_CHANGES = 2_000
-#: Documents a step may index again to fold the small segments of earlier
-#: steps into its own (about 1 ms each): without a bound, a step that folds
-#: a 4,000-document segment took 4.7 s at 100,000 articles. Segments too
-#: large for it wait for the next reindex, which folds every small one.
-FOLD_BUDGET = 400
-#: A generation replaced less than this many seconds ago is not removed,
-#: whatever ``keep`` says: a search that began on it may still be reading it
-#: (pushes can make a generation a second).
-GRACE_SECONDS = 60.0
 
 
 @dataclass
@@ -126,8 +120,8 @@ def apply_pending(
             if isinstance(e, OSError | sqlite3.OperationalError):
                 raise write_error(e, path) from e
             raise
-        kept = cleanup(index_dir, keep)
-        journal.forget_through(min(kept))
+        generations.cleanup(index_dir, keep, grace=generations.GRACE_SECONDS)
+        journal.forget_through(min(kept_positions(index_dir)))
     result.elapsed = time.monotonic() - started
     return result
 
@@ -144,7 +138,9 @@ def _write(path: Path, previous: generations.Generation | None, changes, result:
         path.mkdir()
         ix = whoosh_index.create_in(str(path), build_schema(frozenset(protected or ())))
         catalog = Catalog.create(path)
-    writers = IncrementalWriters(ix, path, fold_budget=FOLD_BUDGET)
+    # No fold here (fold_budget=0): the small segments steps leave are merged
+    # in the background (.merging), so that a step stays short.
+    writers = IncrementalWriters(ix, path, fold_budget=0, words=_words_for(ix.schema))
     try:
         for change in changes:
             before = catalog.get(change.id)
@@ -194,35 +190,46 @@ def _write(path: Path, previous: generations.Generation | None, changes, result:
     )
 
 
-def cleanup(index_dir: Path, keep: int) -> list[int]:
-    """Remove old generations as :func:`.generations.cleanup` does, but none
-    replaced less than :data:`GRACE_SECONDS` ago; return the journal
-    positions of the generations kept."""
-    numbers = generations.generation_numbers(index_dir)
+class StepWords(Words):
+    """The words a worker's steps have analysed, kept from one step to the
+    next: analysing every distinct word of a batch again took half of each
+    step. Bounded lower than a writer process's (about 1 KB a word)."""
+
+    MAX_WORDS = 30_000
+
+
+_WORDS: dict[tuple, StepWords] = {}
+
+
+def _words_for(schema) -> StepWords:
+    """This process's :class:`StepWords` for ``schema``'s analysers (a change
+    of protected words or of analysis version changes the terms of a word)."""
+    key = (ANALYSIS_VERSION, protected_in(schema))
+    words = _WORDS.get(key)
+    if words is None:
+        _WORDS.clear()
+        words = _WORDS[key] = StepWords(word_caches(schema))
+    return words
+
+
+def kept_positions(index_dir: Path) -> list[int]:
+    """The journal positions of the generations on disk up to the current one."""
     current = generations.pointer_number(index_dir)
-    now = time.time()
-    protected: set[int] = set()
-    for older, newer in zip(numbers, numbers[1:], strict=False):
-        try:
-            replaced = (generations.generation_path(index_dir, newer) / generations.MANIFEST).stat().st_mtime
-        except FileNotFoundError:
-            continue
-        if now - replaced < GRACE_SECONDS:
-            protected.add(older)
-    generations.cleanup(index_dir, keep, spare=protected)
     kept = []
     for number in generations.generation_numbers(index_dir):
         if current is not None and number > current:
             continue
-        try:
-            kept.append(journal_seq(generations.read_generation(index_dir, number)))
-        except IndexNotReady:
+        try:  # the manifest alone: its files were checked when it was made or opened
+            manifest = json.loads((generations.generation_path(index_dir, number) / generations.MANIFEST).read_bytes())
+        except (OSError, ValueError):
             continue
+        kept.append(int(manifest.get("journal", 0)))
     return kept or [0]
 
 
 class Applier:
-    """The background thread of one worker that applies pending pushes.
+    """The background threads of one worker that apply pending pushes and
+    merge the small segments they leave (:mod:`.merging`).
 
     Started on first use in the process that serves (:meth:`ensure_running`
     notices a fork: a thread does not survive one), woken by :meth:`wake`.
@@ -230,6 +237,8 @@ class Applier:
 
     #: Seconds between two looks at the journal when nothing woke the thread.
     POLL = 1.0
+    #: Seconds between two looks for segments to merge when no step woke it.
+    MERGE_POLL = 30.0
     #: Seconds between two attempts while another process holds the lock.
     RETRY = 0.05
 
@@ -244,6 +253,7 @@ class Applier:
         self.keep = keep
         self.protected = protected
         self._event = threading.Event()
+        self._merge_event = threading.Event()
         self._pid: int | None = None
         self._guard = threading.Lock()
         #: The last step this process made, for the health endpoint and tests.
@@ -257,10 +267,11 @@ class Applier:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
-            self._event = threading.Event()
+            self._event, self._merge_event = threading.Event(), threading.Event()
             self.journal = Journal(self.index_dir)  # a connection is not shared across a fork
             self._event.set()  # look at once: changes may be pending since a restart
             threading.Thread(target=self._run, name="searchsvc-applier", daemon=True).start()
+            threading.Thread(target=self._merge, name="searchsvc-merger", daemon=True).start()
 
     def wake(self) -> None:
         self.ensure_running()
@@ -293,6 +304,7 @@ class Applier:
             if applied is None:
                 return
             self.last, self.error = applied, None
+            self._merge_event.set()
             log.info(
                 "generation %s: %s pushed, %s retracted, %.0f ms",
                 applied.generation,
@@ -300,3 +312,33 @@ class Applier:
                 applied.retracted,
                 applied.elapsed * 1000,
             )
+
+    def _merge(self) -> None:
+        _lower_priority()
+        while True:
+            self._merge_event.wait(self.MERGE_POLL)
+            self._merge_event.clear()
+            try:
+                self.merge()
+            except Exception:  # logged, tried again later
+                log.exception("merging the small segments of pushes failed")
+
+    def merge(self) -> None:
+        """Merge small segments while there are enough of them."""
+        while merging.pending_merge(self.index_dir):
+            merged = merging.merge_small_segments(self.index_dir, self.keep)
+            if merged is None:
+                return
+            log.info(
+                "generation %s: %s segments merged (%s documents), %.1f s",
+                merged.generation,
+                merged.segments,
+                merged.documents,
+                merged.elapsed,
+            )
+
+
+def _lower_priority() -> None:
+    """Give this thread's CPU to the searches first (Linux: a thread has its own nice value)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +36,9 @@ from ..text.analysis import ANALYSIS_VERSION
 from .lock import reindex_lock
 
 POINTER = "CURRENT"
+#: Generations replaced less than this many seconds ago are not removed by
+#: the writers that can make one a second (pushes, merges; see :func:`cleanup`).
+GRACE_SECONDS = 60.0
 MANIFEST = "manifest.json"
 PREFIX = "gen-"
 
@@ -142,8 +145,10 @@ def seal(path: Path, manifest: dict[str, Any]) -> None:
     files = {}
     for entry in sorted(path.iterdir()):
         if entry.is_file() and entry.name != MANIFEST and not entry.name.endswith("LOCK"):
-            fsync_path(entry)
-            files[entry.name] = entry.stat().st_size
+            st = entry.stat()
+            if st.st_nlink == 1:  # a hard link to a sealed generation's file is on disk already
+                fsync_path(entry)
+            files[entry.name] = st.st_size
     manifest = {**manifest, "files": files}
     write_json_durably(path / MANIFEST, manifest)
     fsync_path(path)
@@ -165,9 +170,10 @@ def publish(index_dir: Path, number: int) -> None:
     write_json_durably(Path(index_dir) / POINTER, {"generation": number})
 
 
-def cleanup(index_dir: Path, keep: int = 2, spare: Iterable[int] = ()) -> list[int]:
-    """Remove generations other than the current one and the ``keep - 1`` before it
-    (and those in ``spare``).
+def cleanup(index_dir: Path, keep: int = 2, grace: float = 0.0) -> list[int]:
+    """Remove generations other than the current one and the ``keep - 1`` before it,
+    and those replaced less than ``grace`` seconds ago (pushes can make a
+    generation a second: a search that began on one may still be reading it).
 
     Unpublished leftovers of crashed builds go too. Call only while holding
     the reindex lock. Returns the numbers removed.
@@ -176,9 +182,18 @@ def cleanup(index_dir: Path, keep: int = 2, spare: Iterable[int] = ()) -> list[i
     if current is None:
         kept: set[int] = set()
     else:
-        older = [n for n in generation_numbers(index_dir) if n < current]
+        numbers = generation_numbers(index_dir)
+        older = [n for n in numbers if n < current]
         kept = {current, *older[len(older) - (keep - 1) :]} if keep > 1 else {current}
-        kept |= {n for n in spare if n < current}
+        if grace > 0:
+            now = time.time()
+            for old, newer in zip(older, [*older[1:], current], strict=True):
+                try:
+                    replaced = (generation_path(index_dir, newer) / MANIFEST).stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if now - replaced < grace:
+                    kept.add(old)
     removed = []
     for number in generation_numbers(index_dir):
         if number not in kept:

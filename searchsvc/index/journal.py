@@ -169,6 +169,17 @@ class Journal:
             return None
         return Change(row[0], row[1], None if row[2] is None else _from_json(row[2]))
 
+    def backlog(self, after: int) -> tuple[int, float | None]:
+        """Changes recorded after ``after`` (not applied yet), and when the
+        oldest of them was received (a Unix time), for the health check."""
+        if not self.exists():
+            return 0, None
+        with self._lock:
+            count, oldest = self._connection().execute(
+                "SELECT count(*), min(received) FROM changes WHERE seq > ?", (after,)
+            ).fetchone()
+        return int(count), oldest
+
     def retracted(self) -> frozenset[str]:
         """Every id retracted over the API and not pushed since."""
         if not self.exists():

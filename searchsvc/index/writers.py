@@ -166,8 +166,12 @@ class IncrementalWriters:
     ``delete_by_term`` on.
     """
 
-    def __init__(self, ix: whoosh_index.Index, folder: Path, fold_budget: int | None = None) -> None:
+    def __init__(
+        self, ix: whoosh_index.Index, folder: Path, fold_budget: int | None = None, words: Words | None = None
+    ) -> None:
         self._ix, self._folder = ix, Path(folder)
+        #: Words already analysed, kept by the caller across runs (pushes), or None.
+        self._words = words
         #: At most this many documents indexed again by a fold (None: no bound).
         self._fold_budget = fold_budget
         self._lock = ix.storage.lock(ix.indexname + "_WRITELOCK")
@@ -182,7 +186,7 @@ class IncrementalWriters:
 
     def add_document(self, **fields) -> None:
         if self._builder is None:
-            self._builder = SegmentBuilder(self._ix.storage, self._ix.schema, indexname=self._ix.indexname)
+            self._builder = SegmentBuilder(self._ix.storage, self._ix.schema, self._words, self._ix.indexname)
         self._builder.add_document(**fields)
 
     def update_document(self, **fields) -> None:
@@ -201,20 +205,27 @@ class IncrementalWriters:
         ix = self._ix
         try:
             segments = ix._segments()
-            readers = [ix._reader(ix.storage, ix.schema, [segment], ix.latest_generation()) for segment in segments]
+            readers: dict[int, object] = {}
+
+            def reader(i: int):  # opened only when needed: 2 ms a segment
+                if i not in readers:
+                    readers[i] = ix._reader(ix.storage, ix.schema, [segments[i]], ix.latest_generation())
+                return readers[i]
+
             try:
-                for segment, reader in zip(segments, readers, strict=True):
-                    for doc_id in self._deleted:
-                        for docnum in _docnums(reader, doc_id):
-                            segment.delete_document(docnum)
+                if self._deleted:
+                    for i, segment in enumerate(segments):
+                        for doc_id in self._deleted:
+                            for docnum in _docnums(reader(i), doc_id):
+                                segment.delete_document(docnum)
                 folded = _to_fold(segments, self._fold_budget)
                 for i in sorted(folded):
                     for docnum in range(segments[i].doc_count_all()):
                         if not segments[i].is_deleted(docnum):
-                            self.add_document(**document_fields(stored_document(readers[i].stored_fields(docnum))))
+                            self.add_document(**document_fields(stored_document(reader(i).stored_fields(docnum))))
             finally:
-                for reader in readers:
-                    reader.close()
+                for opened in readers.values():
+                    opened.close()
             kept = [segment for i, segment in enumerate(segments) if i not in folded]
             if self._builder is not None and len(self._builder):
                 kept.append(self._builder.finish(self._folder))
@@ -237,8 +248,8 @@ class IncrementalWriters:
 
 def _to_fold(segments: list, budget: int | None) -> set[int]:
     """Which segments to fold: every small one once there are FOLD_COUNT;
-    with a ``budget``, only the smallest FOLD_COUNT or more that hold no
-    more documents than that together (pushes: each step must stay short)."""
+    with a ``budget``, the smallest of them that hold no more documents than
+    that together, two at least (pushes: each step must stay short)."""
     small = sorted(
         (segment.doc_count_all(), i) for i, segment in enumerate(segments) if segment.doc_count_all() < FOLD_BELOW
     )
@@ -252,7 +263,7 @@ def _to_fold(segments: list, budget: int | None) -> set[int]:
             break
         chosen.add(i)
         total += count
-    return chosen if len(chosen) >= FOLD_COUNT else set()
+    return chosen if len(chosen) >= 2 else set()
 
 
 def _docnums(reader, doc_id: str) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..index.push import MAX_BODY_BYTES, MAX_ID_CHARS
 from ..search.completion import DEFAULT_SUGGESTIONS, MAX_SUGGESTIONS, MAX_TITLES
 from ..search.limits import (
     MAX_DEPTH,
@@ -167,6 +168,14 @@ HEALTH = {
         "generation": {"type": "integer", "minimum": 1},
         "analysis": {"type": ["string", "null"]},
         "problem": {"type": "string"},
+        "pushes": {
+            "type": "object",
+            "required": ["pending", "oldest_seconds"],
+            "description": ("Articles pushed or retracted over /api/documents and not applied yet (only once "
+                            "something was pushed); waiting over two minutes makes the status degraded."),
+            "properties": {"pending": {"type": "integer", "minimum": 0},
+                           "oldest_seconds": {"type": "number", "minimum": 0}},
+        },
         "synonyms": {
             "type": "object",
             "required": ["entries", "problems"],
@@ -184,6 +193,82 @@ HEALTH = {
         },
     },
 }
+
+
+DOCUMENT = {
+    "type": "object",
+    "description": (
+        "An article, as the reindex reads it from a JSON line: id and title required (strings, or "
+        "numbers taken as text), body, date (YYYY-MM-DD), source and url optional. Each document "
+        "is checked on its own: one that breaks these rules is refused with the reason, in the "
+        "202's refused list, and the others are still accepted."),
+    "properties": {
+        "id": {"description": f"Unique, at most {MAX_ID_CHARS} characters; a document with the id of one "
+                              "indexed replaces it."},
+        "title": {"description": "Required, not blank."},
+        "body": {"description": "The text."},
+        "date": {"description": "YYYY-MM-DD; anything else is left out, with a warning."},
+        "source": {"description": "The facet it counts in."},
+        "url": {"description": "http(s) or a path; anything else is left out, with a warning."},
+    },
+}  # fmt: skip
+
+REFUSAL = {
+    "type": "object",
+    "required": ["position", "id", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "position": {"type": "integer", "minimum": 1, "description": "1-based: the element of the array, or the line."},
+        "id": {"type": ["string", "null"], "description": "The document's id, when it had one."},
+        "reason": {"type": "string", "description": "Why, as a reindex would say it of a JSON line."},
+    },
+}  # fmt: skip
+
+PUSH_RESULT = {
+    "type": "object",
+    "required": ["accepted", "refused", "warnings", "sequence"],
+    "additionalProperties": False,
+    "properties": {
+        "accepted": {"type": "array", "items": {"type": "string"},
+                     "description": "Ids recorded durably, in the body's order; searchable within about a second."},
+        "refused": {"type": "array", "items": REFUSAL, "description": "Documents not recorded, and why."},
+        "warnings": {"type": "array", "items": REFUSAL,
+                     "description": "Accepted documents with a caveat (a date or url left out)."},
+        "sequence": {"type": "integer", "minimum": 0, "description": "Journal position of the last change recorded."},
+    },
+}  # fmt: skip
+
+INDEXED = {
+    "type": "object",
+    "required": ["document", "generation", "pending"],
+    "additionalProperties": False,
+    "properties": {
+        "document": {"type": "object", "required": ["id", "title", "body", "date", "source", "url"],
+                     "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                    "body": {"type": "string"}, "date": {"type": ["string", "null"]},
+                                    "source": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]}}},
+        "generation": {"type": "integer", "minimum": 1},
+        "pending": {"type": ["string", "null"], "enum": ["push", "retract", None],
+                    "description": "A change to this id recorded but not applied yet."},
+    },
+}  # fmt: skip
+
+RETRACTED = {
+    "type": "object",
+    "required": ["retracted", "sequence"],
+    "additionalProperties": False,
+    "properties": {"retracted": {"type": "string"}, "sequence": {"type": "integer", "minimum": 1}},
+}
+
+_TOKEN_ERRORS = {
+    "401": {"description": "No token, or another one than SEARCHSVC_ADMIN_TOKEN (WWW-Authenticate: Bearer)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "404": {"description": "SEARCHSVC_ADMIN_TOKEN is not set: the endpoint does not exist",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+}  # fmt: skip
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1,
+       "maxLength": MAX_ID_CHARS}, "description": "The document's id (URL-encoded; it may hold /)."}  # fmt: skip
 
 
 def _param(name: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -277,6 +362,62 @@ def openapi_document() -> dict[str, Any]:
                     },  # fmt: skip
                 }
             },
+            "/api/documents": {
+                "put": {
+                    "summary": "Push articles (a CMS publishing or correcting)",
+                    "operationId": "pushDocuments",
+                    "security": [{"adminToken": []}],
+                    "description": (
+                        "A JSON array of documents, or one document a line (application/x-ndjson), "
+                        f"{MAX_BODY_BYTES // (1024 * 1024)} MB at most. Each is accepted or refused on its own; "
+                        "the answer comes once those accepted are on disk (a kill -9 right after loses "
+                        "nothing), and they are searchable within about a second."),
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": {"oneOf": [
+                            {"type": "array", "items": DOCUMENT}, DOCUMENT]}},
+                        "application/x-ndjson": {"schema": {"type": "string",
+                                                            "description": "One JSON document a line."}}}},
+                    "responses": {
+                        "202": {"description": "Recorded durably", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/PushResult"}}}},
+                        "400": _error("A body that cannot be read (not UTF-8, not JSON, not an array, empty)."),
+                        **_TOKEN_ERRORS,
+                        "413": _error(f"A body over {MAX_BODY_BYTES // (1024 * 1024)} MB."),
+                        "415": _error("Another Content-Type than application/json or application/x-ndjson."),
+                        "422": {"description": "No document accepted", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/PushResult"}}}},
+                    },
+                }
+            },
+            "/api/documents/{id}": {
+                "get": {
+                    "summary": "What is indexed for an id",
+                    "operationId": "getDocument",
+                    "security": [{"adminToken": []}],
+                    "parameters": [_ID],
+                    "responses": {
+                        "200": {"description": "The document as the generation in use holds it",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Indexed"}}}},
+                        **_TOKEN_ERRORS,
+                        "503": _error("No usable index."),
+                    },
+                },
+                "delete": {
+                    "summary": "Retract an article",
+                    "operationId": "retractDocument",
+                    "security": [{"adminToken": []}],
+                    "description": (
+                        "Gone from results, facets, snippets, suggestions and did-you-mean within about a "
+                        "second, and left out of reindexes until it is pushed again."),
+                    "parameters": [_ID],
+                    "responses": {
+                        "202": {"description": "Recorded durably", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Retracted"}}}},
+                        "400": _error(f"An id of spaces only, or longer than {MAX_ID_CHARS} characters."),
+                        **_TOKEN_ERRORS,
+                    },
+                },
+            },  # fmt: skip
             "/api/openapi.json": {
                 "get": {
                     "summary": "This description",
@@ -289,6 +430,9 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": {"SearchResult": SEARCH_RESULT, "Hit": HIT, "Facets": FACETS, "Expansion": EXPANSION,
                         "Suggestions": SUGGESTIONS,
-                        "Health": HEALTH, "Error": ERROR}
+                        "Health": HEALTH, "Error": ERROR, "PushResult": PUSH_RESULT, "Indexed": INDEXED,
+                        "Retracted": RETRACTED},
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",
+                                               "description": "The value of SEARCHSVC_ADMIN_TOKEN."}},
         },
     }

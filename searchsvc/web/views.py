@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
+from ..index.applier import journal_seq
 from ..search.completion import complete
 from ..search.limits import TRACK_TOTAL_HITS
 from ..search.live import LiveIndex
@@ -14,6 +17,10 @@ from .openapi import openapi_document
 from .params import parse_search_args, parse_suggest_args
 
 bp = Blueprint("search", __name__)
+
+#: Pushed changes waiting longer than this make the health check "degraded"
+#: (they are applied within about a second; a reindex holds them up while it runs).
+PUSHES_LATE_SECONDS = 120.0
 
 
 def live_index() -> LiveIndex:
@@ -102,6 +109,17 @@ def health() -> ResponseReturnValue:
     }
     if live.problem:
         body["problem"] = live.problem
+    applier = current_app.extensions["searchsvc.applier"]
+    if applier.journal.exists():
+        count, oldest = applier.journal.backlog(journal_seq(generation))
+        waiting = time.time() - oldest if oldest is not None else 0.0
+        body["pushes"] = {"pending": count, "oldest_seconds": round(waiting, 1)}
+        if waiting > PUSHES_LATE_SECONDS:
+            body["status"] = "degraded"
+            body["problem"] = (
+                f"{count} pushed changes are not applied, the oldest for {waiting:.0f} s"
+                + (f": {applier.error}" if applier.error else " (a reindex may be holding the lock)")
+            )
     if live.stale:
         body["status"] = "degraded"
         body["problem"] = live.stale
