@@ -46,7 +46,8 @@ bench-growth: $(VENV)/.installed-bench
 ## Fault and load runs, a correctness check (bench/checks/fault_runs.py): kill -9 of the
 ## reindex at 20 random moments, a full disk (a tmpfs: needs root, else skipped and said
 ## so), damaged generations, two reindexes at once, queries under load during three
-## reindexes. Reads ../shared/data (else the bundled corpus); about 5 minutes on 2 cores.
+## reindexes, kill -9 of the service after pushes. Reads ../shared/data (else the bundled
+## corpus); about 5 minutes on 2 cores.
 ## Exits non-zero if any run fails its criterion.
 fault-runs: $(VENV)/.installed
 	$(BIN)/python -m bench.checks.fault_runs

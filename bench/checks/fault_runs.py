@@ -1197,7 +1197,7 @@ def run_push(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
         return result
     pushed: dict[str, str] = {}  # id → its marker word
     retracted: list[str] = []
-    rows, lost, resurrected, delays = [], 0, 0, []
+    rows, lost, resurrected, delays, lock_waits = [], 0, 0, [], []
     for run in range(args.push_kills):
         word = f"pousse{run}x{rng.randrange(10**6)}"
         batch = rng.choice([1, 1, 5, 50])
@@ -1224,7 +1224,15 @@ def run_push(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
         delays.append(delay)
         left = wait_no_survivors(bound)
         result.check(not left, f"run {run}: processes left after the kill: {left}")
-        result.check(lock_is_free(index_dir), f"run {run}: the lock is still held after the kill")
+        # A killed process with large mappings may still be tearing down (its
+        # command line already gone, so not a survivor): the kernel releases
+        # its lock when it is done.
+        killed_at = time.monotonic()
+        deadline = killed_at + 5
+        while not lock_is_free(index_dir) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        lock_waits.append(time.monotonic() - killed_at)
+        result.check(lock_is_free(index_dir), f"run {run}: the lock is still held 5 s after the kill")
         for problem in check_sealed_generations(index_dir):
             result.fail(f"run {run}: {problem}")
         with push_service(index_dir, work / f"push-{run}-restart.log") as service:
@@ -1266,6 +1274,7 @@ def run_push(args, corpus: Corpus, queries: list[str], work: Path, rng: random.R
         "retracted (answered 202)": len(retracted),
         "documents lost": lost,
         "retracted articles found again": resurrected,
+        "lock free after the survivors were gone (max)": f"{max(lock_waits, default=0) * 1000:.0f} ms",
         "after a full reindex": f"{kept} pushed articles kept (expected {expected}), "
                                 f"{len(retracted)} retracted left out",
     })  # fmt: skip
