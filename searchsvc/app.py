@@ -32,7 +32,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     protected_words = ProtectedWordsFile(app.config["PROTECTED_WORDS"])
     app.extensions["searchsvc.index"] = LiveIndex(app.config["INDEX_DIR"], WEIGHTING, protected_words)
     app.extensions["searchsvc.applier"] = Applier(
-        app.config["INDEX_DIR"], int(app.config["KEEP_GENERATIONS"]), lambda: protected_words.current().words
+        app.config["INDEX_DIR"],
+        int(app.config["KEEP_GENERATIONS"]),
+        app.config["PROTECTED_WORDS"] or None,
+        # Tests build an app per case: threads, not a process each.
+        in_process=bool(app.config.get("TESTING")),
     )
     app.extensions["searchsvc.synonyms"] = SynonymsFile(app.config["SYNONYMS"])
     app.extensions["searchsvc.cache"] = QueryCache(int(app.config["QUERY_CACHE"]))

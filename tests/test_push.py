@@ -396,3 +396,20 @@ def test_health_says_what_is_pending_and_when_it_is_late(push_app, client, fresh
         body = client.get("/api/health").get_json()
     assert body["pushes"]["pending"] == 1
     assert body["status"] == "degraded" and "1 pushed changes are not applied" in body["problem"]
+
+
+def test_the_service_applies_pushes_in_a_process_of_its_own(fresh_index):
+    """What gunicorn's workers do (the tests' apps use threads): a spawned
+    process applies the push, and ends with the worker."""
+    app = make_app(fresh_index, query_log="off", ADMIN_TOKEN=TOKEN)
+    applier = app.extensions["searchsvc.applier"]
+    applier.in_process = False
+    client = app.test_client()
+    assert put(client, [ZORGLUB]).status_code == 202
+    assert applier._process is not None and applier._process.is_alive()
+    deadline = time.monotonic() + 30  # a fresh interpreter starts first
+    while hits(client, "zorglub") != ["breaking-1"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hits(client, "zorglub") == ["breaking-1"]
+    applier._process.terminate()
+    applier._process.join(10)

@@ -19,14 +19,18 @@ the same lock, and pushes received meanwhile are applied when it ends.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
+import multiprocessing
 import os
 import shutil
+import signal
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +40,7 @@ from whoosh import index as whoosh_index
 from ..errors import IndexNotReady, ReindexInProgress
 from ..text import whoosh_patches
 from ..text.analysis import ANALYSIS_VERSION
-from ..text.protected import protected_in
+from ..text.protected import ProtectedWordsFile, protected_in
 from ..text.schema import build_schema
 from ..version import __version__
 from . import generations, merging, packed, prefix_table
@@ -228,14 +232,20 @@ def kept_positions(index_dir: Path) -> list[int]:
 
 
 class Applier:
-    """The background threads of one worker that apply pending pushes and
-    merge the small segments they leave (:mod:`.merging`).
+    """Applies pending pushes, and merges the small segments they leave
+    (:mod:`.merging`), in the background of each worker of the service.
 
-    Started on first use in the process that serves (:meth:`ensure_running`
-    notices a fork: a thread does not survive one), woken by :meth:`wake`.
+    By default in a process of its own, spawned by the worker on first use
+    (:meth:`ensure_running`, which notices a fork: gunicorn forks its workers
+    after the app is built) and ending with it: a step in a thread of the
+    worker competed with its searches for the GIL, and under 100 pushes a
+    second a pushed article took up to 2.5 s to be found. ``in_process``
+    runs the same loops in threads (the tests' apps). Woken by :meth:`wake`;
+    it also looks at the journal every :data:`POLL` seconds, for pushes the
+    other workers received or left pending when they died.
     """
 
-    #: Seconds between two looks at the journal when nothing woke the thread.
+    #: Seconds between two looks at the journal when nothing woke the loop.
     POLL = 1.0
     #: Seconds between two looks for segments to merge when no step woke it.
     MERGE_POLL = 30.0
@@ -246,41 +256,75 @@ class Applier:
         self,
         index_dir: str | os.PathLike[str],
         keep: int = 2,
-        protected: Callable[[], Iterable[str]] | None = None,
+        protected_words: str | os.PathLike[str] | None = None,
+        in_process: bool = False,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.journal = Journal(self.index_dir)
         self.keep = keep
-        self.protected = protected
-        self._event = threading.Event()
-        self._merge_event = threading.Event()
-        self._pid: int | None = None
+        #: The protected-words file: an index created by a push (none before) is built with them.
+        self.protected_words = None if protected_words is None else str(protected_words)
+        self.in_process = in_process
+        self._owner: int | None = None
         self._guard = threading.Lock()
-        #: The last step this process made, for the health endpoint and tests.
-        self.last: Applied | None = None
-        self.error: str | None = None
+        self._wake = None
+        self._process = None
 
     def ensure_running(self) -> None:
-        if self._pid == os.getpid():
+        """Start the loops, once per process that serves (again if they died)."""
+        if self._owner == os.getpid() and (self._process is None or self._process.is_alive()):
             return
         with self._guard:
-            if self._pid == os.getpid():
+            if self._owner == os.getpid() and (self._process is None or self._process.is_alive()):
                 return
-            self._pid = os.getpid()
-            self._event, self._merge_event = threading.Event(), threading.Event()
+            self._owner = os.getpid()
             self.journal = Journal(self.index_dir)  # a connection is not shared across a fork
-            self._event.set()  # look at once: changes may be pending since a restart
-            threading.Thread(target=self._run, name="searchsvc-applier", daemon=True).start()
-            threading.Thread(target=self._merge, name="searchsvc-merger", daemon=True).start()
+            if self.in_process:
+                self._wake, self._process = threading.Event(), None
+                loop = _Loop(self.index_dir, self.keep, self.protected_words, self._wake)
+                threading.Thread(target=loop.run, name="searchsvc-applier", daemon=True).start()
+            else:
+                context = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of a threaded worker
+                self._wake = context.Event()
+                self._process = context.Process(
+                    target=_serve,
+                    args=(str(self.index_dir), self.keep, self.protected_words, self._wake, os.getpid()),
+                    name="searchsvc-applier",
+                    daemon=True,
+                )
+                self._process.start()
+            self._wake.set()  # look at once: changes may be pending since a restart
 
     def wake(self) -> None:
         self.ensure_running()
-        self._event.set()
+        self._wake.set()
 
-    def _run(self) -> None:
-        while True:
-            self._event.wait(self.POLL)
-            self._event.clear()
+    def drain(self) -> None:
+        """Apply what is pending now, in this thread (tests)."""
+        _Loop(self.index_dir, self.keep, self.protected_words, threading.Event()).drain()
+
+
+def _serve(index_dir: str, keep: int, protected_words: str | None, wake, parent: int) -> None:
+    """The applier's process: its loops until the worker that started it ends."""
+    _die_with_parent()
+    _Loop(Path(index_dir), keep, protected_words, wake, parent).run()
+
+
+class _Loop:
+    """Steps when woken (or every POLL seconds), merges in a second thread."""
+
+    def __init__(self, index_dir: Path, keep: int, protected_words: str | None, wake, parent: int | None = None) -> None:
+        self.index_dir, self.keep, self.wake, self.parent = index_dir, keep, wake, parent
+        self.journal = Journal(index_dir)
+        self.protected = ProtectedWordsFile(protected_words) if protected_words else None
+        self.merge_due = threading.Event()
+        self.error: str | None = None
+
+    def run(self) -> None:
+        threading.Thread(target=self._merge, name="searchsvc-merger", daemon=True).start()
+        while self.parent is None or os.getppid() == self.parent:
+            self.wake.wait(Applier.POLL)
+            self.wake.clear()
             try:
                 self.drain()
             except Exception as e:  # logged, retried at the next poll
@@ -296,15 +340,15 @@ class Applier:
                     self.index_dir,
                     self.journal,
                     keep=self.keep,
-                    protected=self.protected() if self.protected else None,
+                    protected=self.protected.current().words if self.protected else None,
                 )
             except ReindexInProgress:
-                time.sleep(self.RETRY)
+                time.sleep(Applier.RETRY)
                 continue
             if applied is None:
                 return
-            self.last, self.error = applied, None
-            self._merge_event.set()
+            self.error = None
+            self.merge_due.set()
             log.info(
                 "generation %s: %s pushed, %s retracted, %.0f ms",
                 applied.generation,
@@ -316,29 +360,33 @@ class Applier:
     def _merge(self) -> None:
         _lower_priority()
         while True:
-            self._merge_event.wait(self.MERGE_POLL)
-            self._merge_event.clear()
+            self.merge_due.wait(Applier.MERGE_POLL)
+            self.merge_due.clear()
             try:
-                self.merge()
+                while merging.pending_merge(self.index_dir):
+                    merged = merging.merge_small_segments(self.index_dir, self.keep)
+                    if merged is None:
+                        break
+                    log.info(
+                        "generation %s: %s segments merged (%s documents), %.1f s",
+                        merged.generation,
+                        merged.segments,
+                        merged.documents,
+                        merged.elapsed,
+                    )
             except Exception:  # logged, tried again later
                 log.exception("merging the small segments of pushes failed")
-
-    def merge(self) -> None:
-        """Merge small segments while there are enough of them."""
-        while merging.pending_merge(self.index_dir):
-            merged = merging.merge_small_segments(self.index_dir, self.keep)
-            if merged is None:
-                return
-            log.info(
-                "generation %s: %s segments merged (%s documents), %.1f s",
-                merged.generation,
-                merged.segments,
-                merged.documents,
-                merged.elapsed,
-            )
 
 
 def _lower_priority() -> None:
     """Give this thread's CPU to the searches first (Linux: a thread has its own nice value)."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+def _die_with_parent() -> None:
+    """Linux: be killed when the worker that started us dies, even by ``kill -9``."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -22,6 +22,7 @@ The file lives in the index folder beside the generations::
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -39,13 +40,13 @@ PUSHED = "(pushed over the API)"
 BUSY_MS = 10_000
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS changes (
+CREATE TABLE changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL,
     document TEXT,  -- the Document as JSON; NULL: retracted
     received REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS retracted (
+CREATE TABLE retracted (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
     received REAL NOT NULL
@@ -75,16 +76,41 @@ class Journal:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self._create()
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_MS / 1000)
             db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
             # FULL: a commit is fsynced before it returns, in WAL mode too
             # (NORMAL would lose the last commits at a power cut).
             db.execute("PRAGMA synchronous = FULL")
-            db.executescript(_SCHEMA)
             self._db = db
         return self._db
+
+    def _create(self) -> None:
+        """Make the file whole (its tables, WAL mode) under another name, then
+        link it into place: two workers creating it at once, or a reader
+        opening it half made, would otherwise get "database is locked"
+        (turning a database to WAL needs it to themselves)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # (Not ".*.tmp": a reindex removes those it finds in the index folder.)
+        tmp = self.path.with_name(f"{self.path.name}.new-{os.getpid()}-{threading.get_ident()}")
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+        try:
+            os.link(tmp, self.path)  # fails if another made it first: theirs is as good
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         with self._lock:

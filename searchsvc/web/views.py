@@ -118,7 +118,7 @@ def health() -> ResponseReturnValue:
             body["status"] = "degraded"
             body["problem"] = (
                 f"{count} pushed changes are not applied, the oldest for {waiting:.0f} s"
-                + (f": {applier.error}" if applier.error else " (a reindex may be holding the lock)")
+                + " (a reindex holding the lock, or an error: see the service's log)"
             )
     if live.stale:
         body["status"] = "degraded"
