@@ -413,3 +413,14 @@ def test_the_service_applies_pushes_in_a_process_of_its_own(fresh_index):
     assert hits(client, "zorglub") == ["breaking-1"]
     applier._process.terminate()
     applier._process.join(10)
+
+
+def test_generations_replaced_a_moment_ago_are_kept_a_few_at_most(fresh_index):
+    from searchsvc.index import generations
+
+    journal = Journal(fresh_index)
+    for n in range(generations.GRACE_MAX + 6):
+        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Texte.")])
+        apply_pending(fresh_index, journal, keep=2)
+    # The current one, the one before (keep=2), and GRACE_MAX replaced within the minute.
+    assert len(list(fresh_index.glob("gen-*"))) == 2 + generations.GRACE_MAX

@@ -9,11 +9,13 @@ any other. Its manifest records the last change it holds, so a ``kill -9``
 at any moment loses nothing: the changes after it are still pending, and the
 next step (in whatever process) applies them.
 
-:class:`Applier` runs those steps in a background thread of each worker:
-woken at once by a push received by that worker, and checking once a second
-for pushes the other workers received (or left pending when they died).
-Only one applies at a time (the reindex lock); a reindex from files holds
-the same lock, and pushes received meanwhile are applied when it ends.
+:class:`Applier` runs those steps in a process of its own beside each
+worker of the service: woken at once by a push received by that worker, and
+checking once a second for pushes the other workers received (or left
+pending when they died). Only one applies at a time (the reindex lock); a
+reindex from files holds the same lock, and pushes received meanwhile are
+applied when it ends. A second thread of that process merges the small
+segments the steps leave (:mod:`.merging`).
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ POINTER = "CURRENT"
 #: Generations replaced less than this many seconds ago are not removed by
 #: the writers that can make one a second (pushes, merges; see :func:`cleanup`).
 GRACE_SECONDS = 60.0
+#: …but no more than this many of them (each holds a copy of the catalog:
+#: 100 pushes a second would otherwise keep a hundred).
+GRACE_MAX = 8
 MANIFEST = "manifest.json"
 PREFIX = "gen-"
 
@@ -172,8 +175,9 @@ def publish(index_dir: Path, number: int) -> None:
 
 def cleanup(index_dir: Path, keep: int = 2, grace: float = 0.0) -> list[int]:
     """Remove generations other than the current one and the ``keep - 1`` before it,
-    and those replaced less than ``grace`` seconds ago (pushes can make a
-    generation a second: a search that began on one may still be reading it).
+    and those replaced less than ``grace`` seconds ago, :data:`GRACE_MAX` at
+    most (pushes can make a generation a second: a search that began on one
+    may still be reading it).
 
     Unpublished leftovers of crashed builds go too. Call only while holding
     the reindex lock. Returns the numbers removed.
@@ -187,13 +191,18 @@ def cleanup(index_dir: Path, keep: int = 2, grace: float = 0.0) -> list[int]:
         kept = {current, *older[len(older) - (keep - 1) :]} if keep > 1 else {current}
         if grace > 0:
             now = time.time()
-            for old, newer in zip(older, [*older[1:], current], strict=True):
+            spared = 0
+            for old, newer in reversed(list(zip(older, [*older[1:], current], strict=True))):
+                if old in kept:
+                    continue
                 try:
                     replaced = (generation_path(index_dir, newer) / MANIFEST).stat().st_mtime
                 except FileNotFoundError:
                     continue
-                if now - replaced < grace:
-                    kept.add(old)
+                if now - replaced >= grace or spared >= GRACE_MAX:
+                    break
+                kept.add(old)
+                spared += 1
     removed = []
     for number in generation_numbers(index_dir):
         if number not in kept:
