@@ -90,6 +90,7 @@ def resolve_path(setting: object, index_dir: str | os.PathLike) -> Path | None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    _owner_only(path)
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
@@ -99,6 +100,24 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _owner_only(path: Path) -> None:
+    """Create the log readable and writable by its owner only (it holds what
+    readers typed); one made before with wider permissions is narrowed. SQLite
+    gives its -wal and -shm files the permissions of the database file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            extra = Path(f"{path}{suffix}")
+            if extra.stat().st_mode & 0o077:
+                extra.chmod(0o600)
 
 
 def _set_up(conn: sqlite3.Connection) -> None:

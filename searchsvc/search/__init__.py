@@ -21,7 +21,8 @@ From the request to the page, in the order a search meets them:
   "did you mean"; :mod:`.completion`: suggestions as a reader types;
 * :mod:`.live`: the generation in use, switched without a restart;
   :mod:`.lookup`: one document of it, by id;
-  :mod:`.cache` and :mod:`.result_cache`: bounded caches per generation.
+  :mod:`.cache` and :mod:`.result_cache`: bounded caches per generation;
+  :mod:`.threadlocal`: per-thread state that stays per OS thread under gevent.
 
 May import: :mod:`searchsvc.text`, :mod:`searchsvc.index` and the package's
 top. Never the web or the command line.

@@ -33,6 +33,7 @@ from ..text import whoosh_patches
 from ..text.analysis import ANALYSIS_VERSION
 from ..text.protected import ProtectedWordsFile, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
+from .threadlocal import os_thread_local
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class LiveIndex:
         self._built_protected: frozenset[str] = frozenset()
         self._protected_reported: tuple | None = None
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._local = os_thread_local()
         self._stamp: tuple[int, int, int] | None | object = _NEVER  # the pointer last acted on
         self._retry_at = 0.0
         self.generation: Generation | None = None

@@ -25,6 +25,7 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from ..index.packed import PackedField, PackedSegment, open_packed
+from .threadlocal import os_thread_local
 
 #: Postings (documents × terms) kept in memory per generation and process: a
 #: generation without packed postings keeps the lists it decodes; one with
@@ -71,7 +72,7 @@ class IndexArrays:
         #: the lengths are the generation's: fixed): the exact bound pruning
         #: uses in place of the looser one computed without reading the list.
         self.term_max: dict[tuple[str, str], float] = {}
-        self._scratch = threading.local()
+        self._scratch = os_thread_local()
         folder = index_folder(reader)
         self.packed: list[tuple[PackedSegment, int, int]] | None = None
         packed = open_packed(folder, reader) if folder is not None else None

@@ -10,18 +10,17 @@ within about a second.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge, Unauthorized
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..index.applier import Applier, journal_seq
 from ..index.push import MAX_BODY_BYTES, push, retract
 from ..search.lookup import indexed_document
-from .admin import configured_token, presented_token
+from .admin import check_token
 from .views import live_index
 
 bp = Blueprint("documents", __name__, url_prefix="/api/documents")
@@ -33,13 +32,7 @@ def applier() -> Applier:
 
 @bp.before_request
 def require_token() -> None:
-    token = configured_token()
-    if token is None:
-        raise NotFound()
-    presented = presented_token()
-    if presented is None or not hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8")):
-        challenge = WWWAuthenticate("bearer", {"realm": "searchsvc"})
-        raise Unauthorized("Send the admin token: Authorization: Bearer <SEARCHSVC_ADMIN_TOKEN>.", www_authenticate=challenge)
+    check_token(WWWAuthenticate("bearer", {"realm": "searchsvc"}))
 
 
 @bp.put("")

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..index.applier import journal_seq
+from ..index.push import MAX_BODY_BYTES
 from ..search.completion import complete
 from ..search.limits import TRACK_TOTAL_HITS
 from ..search.live import LiveIndex
@@ -39,6 +49,14 @@ def run_search(search_request: SearchRequest) -> SearchPage:
     # What readers look for (a cached page counts: a reader searched); never fails, never waits.
     current_app.extensions["searchsvc.querylog"].record(search_request.q, page.total, page.took_ms, search_request.page)
     return page
+
+
+@bp.before_app_request
+def refuse_large_bodies() -> None:
+    """Any body over the largest one accepted (a push, 10 MB) is a 413 before
+    a byte of it is read, whatever the address."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge(f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.")
 
 
 @bp.after_app_request
@@ -75,10 +93,18 @@ def home() -> ResponseReturnValue:
         return render_template("search.html", args=request.args, page=None, sources=index_sources())
     search_request = parse_search_args(request.args)
     page = run_search(search_request)
-    return render_template(
+    html = render_template(
         "search.html", args=request.args, page=page, sources=index_sources(), request=search_request,
         track_total_hits=TRACK_TOTAL_HITS,
     )  # fmt: skip
+    # Results are not for search engines (the page says it too): endless, and what readers typed.
+    return html, {"X-Robots-Tag": "noindex, follow"}
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for it at the root; nginx serves it itself (deploy/nginx)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 86400)
 
 
 def index_sources() -> list[str]:
