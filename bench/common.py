@@ -209,13 +209,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_command(port: int, workers: int = 2, worker_class: str = "sync", threads: int = 1) -> list[str]:
-    """The server command line (``wsgi:app``, from the repo root); ``--threads 1`` with
-    ``sync`` is gunicorn's plain default."""
-    return [
-        str(GUNICORN), "--workers", str(workers), "--bind", f"{HOST}:{port}",
-        "--worker-class", worker_class, "--threads", str(threads), "wsgi:app",
-    ]  # fmt: skip
+def gunicorn_command(port: int, workers: int = 2, worker_class: str | None = None, threads: int = 1) -> list[str]:
+    """The server command line (``wsgi:app``, from the repo root, so gunicorn reads
+    ``gunicorn.conf.py``: gevent workers); ``worker_class`` (``sync``, ``gthread``)
+    and ``threads`` override it."""
+    command = [str(GUNICORN), "--workers", str(workers), "--bind", f"{HOST}:{port}"]
+    if worker_class is not None:
+        command += ["--worker-class", worker_class, "--threads", str(threads)]
+    return [*command, "wsgi:app"]
 
 
 def server_env(index_dir: Path, query_cache: int | None) -> dict[str, str]:
@@ -304,7 +305,7 @@ class Gunicorn:
         log_path: Path,
         *,
         workers: int = 2,
-        worker_class: str = "sync",
+        worker_class: str | None = None,
         threads: int = 1,
         query_cache: int | None = None,
         want_200: bool = False,
