@@ -30,9 +30,14 @@ worker_connections = 1000
 #: A worker silent this long (a search is bounded well under a second) is restarted.
 timeout = 30
 graceful_timeout = 30
-#: Seconds an idle keep-alive connection is kept (a reader's next search
-#: reuses it); a greenlet each, so cheap.
-keepalive = 5
+#: No keep-alive: each response closes its connection. Measured (the load run
+#: of bench/checks/fault_runs.py, 8 connections on 2 workers during reindexes,
+#: twice each): kept alive 5 s, a connection stays with one worker and
+#: queues behind its searches while the other worker idles, p99 149 and 192 ms;
+#: closed, p99 69 and 67 ms, as sync workers (72 ms). nginx keeps the
+#: readers' connections alive in front (deploy/nginx); on loopback a new one
+#: costs a tenth of a millisecond.
+keepalive = 0
 
 #: The request line: q is at most 1,000 characters, up to 9 bytes each once
 #: percent-encoded (accents); gunicorn allows 8,190 at most. Longer: 414.
