@@ -265,6 +265,8 @@ _TOKEN_ERRORS = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "404": {"description": "SEARCHSVC_ADMIN_TOKEN is not set: the endpoint does not exist",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "429": {"description": "Too many wrong tokens from this address in the last minute (Retry-After says when)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
 }  # fmt: skip
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1,
