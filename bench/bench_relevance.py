@@ -1,8 +1,11 @@
 """Relevance of searchsvc beside three stock BM25 engines, on judged French questions.
 
-What it measures: for each collection (``piaf_retrieval`` and ``fquad_retrieval``
-under ``../shared/data/``, DEV halves), every system indexes the collection's
-``docs.jsonl`` (title + body) in a temporary folder, runs the judged DEV
+What it measures: for each collection (``piaf_retrieval`` and ``fquad_retrieval``,
+questions on Wikipedia paragraphs, and ``news_keywords_retrieval`` and
+``news_leads_retrieval``, news known-item queries over the 20,000 OrangeSum
+articles, under ``../shared/data/``, DEV halves), every system indexes the
+collection's documents (``docs.jsonl``, or ``orangesum_news/docs.jsonl`` for the
+news collections; title + body) in a temporary folder, runs the judged DEV
 queries (top 100 each), and the runs are all scored by the same function,
 :func:`searchsvc.ops.evaluation.score_run` (ir-measures): nDCG@10, MRR@10 and
 Recall@100, averaged over **all** judged queries (a query with no result counts
@@ -34,7 +37,7 @@ that a question never turns into syntax. The same cleaned text goes to both.
 
 Run from the repo root::
 
-    .venv/bin/python -m bench.bench_relevance              # both collections, ~15-30 min on 2 CPUs
+    .venv/bin/python -m bench.bench_relevance              # the four collections, ~1 h on 2 CPUs
     .venv/bin/python -m bench.bench_relevance --limit 300  # quick check: first 300 judged queries
     .venv/bin/python -m bench.bench_relevance --systems sqlite-fts5,tantivy --collections piaf_retrieval
     .venv/bin/python -m bench.bench_relevance --json       # figures as JSON (progress on stderr)
@@ -77,7 +80,15 @@ from searchsvc.ops.evaluation import (
 )
 
 SYSTEMS = ("searchsvc", "whoosh-stock", "sqlite-fts5", "tantivy")
-COLLECTIONS = ("piaf_retrieval", "fquad_retrieval")
+COLLECTIONS = ("piaf_retrieval", "fquad_retrieval", "news_keywords_retrieval", "news_leads_retrieval")
+#: Collections without a docs.jsonl of their own: the documents they judge,
+#: relative to the data folder (the news known-item collections are made from
+#: the OrangeSum articles; their `summary`, the lead the queries come from, is
+#: never indexed: no system reads that field).
+SHARED_DOCS = {
+    "news_keywords_retrieval": Path("orangesum_news") / "docs.jsonl",
+    "news_leads_retrieval": Path("orangesum_news") / "docs.jsonl",
+}
 
 Run = dict[str, list[tuple[str, float]]]
 #: A built system: ``run(queries) -> {qid: [(doc_id, score), ...]}`` and ``close()``.
@@ -231,6 +242,8 @@ def bench_collection(
     folder: Path, systems: list[str], limit: int | None, tmp_root: str | None
 ) -> dict:
     docs_path = folder / "docs.jsonl"
+    if not docs_path.exists() and folder.name in SHARED_DOCS:
+        docs_path = folder.parent / SHARED_DOCS[folder.name]
     queries = load_queries(folder / "queries.jsonl")
     qrels = load_qrels(folder / "qrels.tsv")
     judged = {qid: text for qid, text in queries.items() if qid in qrels}
@@ -329,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in [c.strip() for c in args.collections.split(",") if c.strip()]:
         folder = (args.data / name).resolve()
-        if not (folder / "docs.jsonl").is_file():
-            parser.error(f"no docs.jsonl in {folder}")
+        shared = folder.parent / SHARED_DOCS[name] if name in SHARED_DOCS else None
+        if not (folder / "docs.jsonl").is_file() and not (shared and shared.is_file()):
+            parser.error(f"no docs.jsonl in {folder}" + (f" nor {shared}" if shared else ""))
         results.append(bench_collection(folder, systems, args.limit, args.tmp))
 
     info = versions("whoosh-reloaded", "tantivy", "ir-measures", "searchsvc")

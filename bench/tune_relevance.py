@@ -1,4 +1,6 @@
-"""Measure the ranking levers on the PIAF and FQuAD development halves.
+"""Measure the ranking levers on the development halves (PIAF and FQuAD by
+default; the news known-item collections with ``--collections
+news_keywords_retrieval,news_leads_retrieval``).
 
 Builds (or reuses, in ``bench/work/tune-*``) a searchsvc index of each
 collection's documents, then evaluates the DEV queries once per setting of
@@ -11,7 +13,9 @@ Levers:
 * ``questions``: leave question words out of the ranking, or not;
 * ``all_first``: documents with all the words first, or pure score order;
 * ``pairs``: the weight of the bonus for consecutive query words found next
-  to each other (``proximity.PAIR_WEIGHT``).
+  to each other (``proximity.PAIR_WEIGHT``);
+* ``max_words``: the words of a query searched (``bounds.MAX_WORDS``; the
+  news leads are 30 words at the median, 45 at p90).
 
 Index-time levers (the title's weight, the stemmer) need a rebuild:
 ``--title-weight`` changes ``schema.TITLE_WEIGHT`` before building.
@@ -30,6 +34,7 @@ import contextlib
 import shutil
 import time
 
+from bench.bench_relevance import SHARED_DOCS
 from bench.common import DATA, WORK, log
 from searchsvc.index.reindex import reindex
 from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
@@ -42,7 +47,7 @@ from searchsvc.text import schema
 def lever(name: str, value):
     """Set one query-time lever for the duration of a measurement."""
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
-             bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT)  # fmt: skip
+             bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -58,12 +63,15 @@ def lever(name: str, value):
             ranking.ALL_WORDS_FIRST = value
         elif name == "pairs":
             proximity.PAIR_WEIGHT = value
+        elif name == "max_words":
+            bounds.MAX_WORDS = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
         weighting.FIELD_BOOSTS.clear()
         weighting.FIELD_BOOSTS.update(saved[2])
         bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
+        bounds.MAX_WORDS = saved[6]
 
 
 LEVERS = {
@@ -74,6 +82,7 @@ LEVERS = {
     "questions": [False],
     "all_first": [False],
     "pairs": [0.0, 0.5],
+    "max_words": [64, 128],
 }
 
 
@@ -92,15 +101,20 @@ def main() -> None:
 
     collections = args.collections.split(",")
     searchers, judged = {}, {}
+    rebuilt: set[str] = set()
     for name in collections:
         folder = DATA / name
+        # The news collections judge the OrangeSum articles: one index for both.
+        docs = DATA / SHARED_DOCS[name] if name in SHARED_DOCS else folder / "docs.jsonl"
+        corpus = SHARED_DOCS[name].parts[0] if name in SHARED_DOCS else name
         suffix = f"-tw{schema.TITLE_WEIGHT}{args.tag}"
-        index_dir = WORK / f"tune-{name}{suffix}"
-        if args.rebuild:
+        index_dir = WORK / f"tune-{corpus}{suffix}"
+        if args.rebuild and corpus not in rebuilt:
             shutil.rmtree(index_dir, ignore_errors=True)
+            rebuilt.add(corpus)
         if not index_dir.exists():
-            log(f"indexing {name}…")
-            reindex([folder / "docs.jsonl"], index_dir, procs=0)
+            log(f"indexing {docs}…")
+            reindex([docs], index_dir, procs=0)
         searchers[name] = LiveIndex(index_dir, weighting.WEIGHTING).searcher()
         queries, qrels = load_queries(folder / "queries.jsonl"), load_qrels(folder / "qrels.tsv")
         queries = {q: t for q, t in queries.items() if q in qrels}
@@ -108,9 +122,10 @@ def main() -> None:
             queries = dict(list(queries.items())[: args.limit])
         judged[name] = (queries, {q: qrels[q] for q in queries})
 
-    header = ["lever", "value"] + [f"{c.split('_')[0]} nDCG@10" for c in collections]
+    label = {c: c.removesuffix("_retrieval") for c in collections}
+    header = ["lever", "value"] + [f"{label[c]} nDCG@10" for c in collections]
     if args.no_accents:
-        header += [f"{c.split('_')[0]} no accents" for c in collections]
+        header += [f"{label[c]} no accents" for c in collections]
     print("| " + " | ".join(header) + " | s |")
     print("|" + "---|" * (len(header) + 1))
     for name in args.only.split(","):
