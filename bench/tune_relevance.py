@@ -15,7 +15,8 @@ Levers:
 * ``pairs``: the weight of the bonus for consecutive query words found next
   to each other (``proximity.PAIR_WEIGHT``);
 * ``max_words``: the words of a query searched (``bounds.MAX_WORDS``; the
-  news leads are 30 words at the median, 45 at p90).
+  news leads are 30 words at the median, 45 at p90);
+* ``bm25``: ``(k1, b)`` together.
 
 Index-time levers (the title's weight, the stemmer) need a rebuild:
 ``--title-weight`` changes ``schema.TITLE_WEIGHT`` before building.
@@ -65,6 +66,8 @@ def lever(name: str, value):
             proximity.PAIR_WEIGHT = value
         elif name == "max_words":
             bounds.MAX_WORDS = value
+        elif name == "bm25":
+            weighting.WEIGHTING.k1, weighting.WEIGHTING.b = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
@@ -83,6 +86,7 @@ LEVERS = {
     "all_first": [False],
     "pairs": [0.0, 0.5],
     "max_words": [64, 128],
+    "bm25": [(1.2, 0.75)],
 }
 
 
