@@ -1,15 +1,61 @@
 """The repository's nginx site (``deploy/nginx/searchsvc.conf``) made into a
-whole configuration for a private nginx on loopback: its own prefix, ports
-and static folder, run by ``tests/test_nginx.py`` and
-``bench/checks/slow_clients.py`` with Debian's nginx."""
+whole configuration for a private nginx on loopback (its own prefix, ports
+and static folder) and started there with Debian's nginx, by
+``tests/test_nginx.py``, ``bench/checks/slow_clients.py`` and
+``bench/checks/lighthouse.py``."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "deploy" / "nginx" / "searchsvc.conf"
+STATIC = ROOT / "searchsvc" / "web" / "static"
 MIME_TYPES = Path("/etc/nginx/mime.types")
+
+
+def nginx_binary() -> str | None:
+    """Debian's nginx, if installed (``/usr/sbin`` is not on every PATH)."""
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+
+def start_nginx(prefix: Path, port: int, app_port: int, timeout: float = 15.0) -> subprocess.Popen:
+    """nginx serving the repository's site on ``127.0.0.1:port`` in front of
+    the app on ``app_port``, in its own session; returned once it listens.
+
+    :raises RuntimeError: nginx is missing, exits, or does not listen in time
+        (with the end of its error log)."""
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (Debian: apt-get install nginx)")
+    config = render_config(SITE, prefix, port, app_port, STATIC)
+    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}: {_tail(prefix / 'error.log')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"nginx did not listen on {port}: {_tail(prefix / 'error.log')}")
+
+
+def _tail(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", errors="replace")[-2000:]
+    except OSError:
+        return "(no log)"
 
 
 def render_config(site: Path, prefix: Path, port: int, app_port: int, static: Path) -> Path:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,13 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.nginx import render_config
+from bench.common import stop_server, wait_for_health
+from bench.nginx import nginx_binary, render_config, start_nginx
 
 from .builders import build_small_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "deploy" / "nginx" / "searchsvc.conf"
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+STATIC = ROOT / "searchsvc" / "web" / "static"
+NGINX = nginx_binary()
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 if NGINX is None:
@@ -44,29 +44,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_listening(port: int, process: subprocess.Popen, what: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on {port}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def front(tmp_path_factory):
     """(nginx's port, gunicorn's port): the service behind nginx, as deployed."""
@@ -79,16 +56,15 @@ def front(tmp_path_factory):
     with app_log.open("wb") as out:  # gunicorn.conf.py is read from the working directory
         app = subprocess.Popen([str(GUNICORN), "--bind", f"127.0.0.1:{app_port}", "wsgi:app"], cwd=ROOT, env=env,
                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    config = render_config(SITE, root / "prefix", port, app_port, ROOT / "searchsvc" / "web" / "static")
-    nginx = subprocess.Popen([NGINX, "-p", str(root / "prefix"), "-c", str(config), "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    nginx = None
     try:
-        wait_listening(app_port, app, "gunicorn", app_log)
-        wait_listening(port, nginx, "nginx", root / "prefix" / "error.log")
+        wait_for_health(app, app_port, app_log)
+        nginx = start_nginx(root / "prefix", port, app_port)
         yield port, app_port
     finally:
-        stop(nginx)
-        stop(app)
+        if nginx is not None:
+            stop_server(nginx)
+        stop_server(app)
 
 
 def get(port: int, path: str, headers: dict | None = None, method: str = "GET", body: bytes | None = None):
@@ -105,7 +81,7 @@ def get(port: int, path: str, headers: dict | None = None, method: str = "GET", 
 
 
 def test_the_configuration_is_valid_for_nginx(tmp_path):
-    config = render_config(SITE, tmp_path / "prefix", free_port(), free_port(), ROOT / "searchsvc" / "web" / "static")
+    config = render_config(SITE, tmp_path / "prefix", free_port(), free_port(), STATIC)
     result = subprocess.run([NGINX, "-t", "-p", str(tmp_path / "prefix"), "-c", str(config)],
                             capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 0, result.stderr

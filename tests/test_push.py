@@ -243,12 +243,18 @@ def segment_sizes(index_dir: Path) -> list[int]:
     return [s.doc_count_all() for s in whoosh_index.open_dir(str(current_generation(index_dir).path))._segments()]
 
 
+def pushed_one_at_a_time(index_dir: Path, n: int) -> Journal:
+    """``n`` articles pushed, each applied in a step of its own (a segment each)."""
+    journal = Journal(index_dir)
+    for i in range(n):
+        journal.record([Document(id=f"p{i}", title=f"Dépêche {i}", body="Le gouvernement annonce.")])
+        apply_pending(index_dir, journal, keep=2)
+    return journal
+
+
 def test_steps_are_merged_in_the_background_and_the_journal_stays_short(fresh_index, monkeypatch):
     monkeypatch.setattr(applier_module.generations, "GRACE_SECONDS", 0.0)
-    journal = Journal(fresh_index)
-    for n in range(20):
-        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
-        apply_pending(fresh_index, journal, keep=2)
+    journal = pushed_one_at_a_time(fresh_index, 20)
     assert len(segment_sizes(fresh_index)) == 21  # a step never folds: it stays short
     # Changes every kept generation holds are forgotten.
     assert [c.id for c in journal.changes_after(0)] == ["p19"]
@@ -265,10 +271,7 @@ def test_steps_are_merged_in_the_background_and_the_journal_stays_short(fresh_in
 
 
 def test_a_merge_deletes_what_was_replaced_or_retracted_while_it_was_built(fresh_index, monkeypatch):
-    journal = Journal(fresh_index)
-    for n in range(9):
-        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
-        apply_pending(fresh_index, journal)
+    journal = pushed_one_at_a_time(fresh_index, 9)
     commit = merging._commit
 
     def meanwhile(*args, **kwargs):
@@ -286,10 +289,7 @@ def test_a_merge_deletes_what_was_replaced_or_retracted_while_it_was_built(fresh
 
 
 def test_a_merge_overtaken_by_a_reindex_is_dropped(fresh_index, corpus, monkeypatch):
-    journal = Journal(fresh_index)
-    for n in range(9):
-        journal.record([Document(id=f"p{n}", title=f"Dépêche {n}", body="Le gouvernement annonce.")])
-        apply_pending(fresh_index, journal)
+    pushed_one_at_a_time(fresh_index, 9)
     commit = merging._commit
 
     def meanwhile(*args, **kwargs):

@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             targets = [("gunicorn.conf.py", server.port)]
             processes = []
             if args.nginx:
-                from bench.checks.slow_clients import start_nginx
+                from bench.checks.slow_clients import (
+                    start_nginx,  # SetupError when nginx cannot start
+                )
 
                 targets.append(("behind nginx", start_nginx(server.port, work, processes)))
             try:

@@ -35,7 +35,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -53,15 +52,14 @@ from bench.common import (
     SetupError,
     free_port,
     log,
-    log_tail,
     percentile,
     save_json,
+    stop_server,
     wait_for_health,
 )
 
 RESULTS = ROOT / "bench" / "results" / "slow-clients.json"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-NGINX_SITE = ROOT / "deploy" / "nginx" / "searchsvc.conf"
 REPO_SETUPS = ("conf", "nginx")
 SETUPS = {
     "conf": "gunicorn.conf.py alone",
@@ -112,13 +110,7 @@ class Service:
 
     def __exit__(self, *exc: object) -> None:
         for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_server(process)
 
     def pids(self) -> list[int]:
         """Every process of the service (gunicorn's master and workers, nginx's)."""
@@ -127,34 +119,17 @@ class Service:
         return [pid for p in self.processes for pid in process_tree(p.pid)]
 
 
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
-
-
 def start_nginx(app_port: int, work: Path, processes: list) -> int:
-    """Debian's nginx with the repository's site on a free port, in a prefix of its own."""
-    from bench.nginx import render_config
+    """Debian's nginx with the repository's site (:mod:`bench.nginx`) on a free
+    port, in a prefix of its own under ``work``; its port."""
+    from bench.nginx import start_nginx as start
 
-    binary = nginx_binary()
-    if binary is None:
-        raise SetupError("nginx is not installed (Debian: apt-get install nginx)")
     port = free_port()
-    prefix = work / "nginx"
-    config = render_config(NGINX_SITE, prefix, port, app_port, ROOT / "searchsvc" / "web" / "static")
-    log_path = prefix / "error.log"
-    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    processes.append(process)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SetupError(f"nginx exited with {process.returncode}:\n{log_tail(log_path)}")
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return port
-        except OSError:
-            time.sleep(0.1)
-    raise SetupError(f"nginx did not listen on {port}:\n{log_tail(log_path)}")
+    try:
+        processes.append(start(work / "nginx", port, app_port))
+    except RuntimeError as e:
+        raise SetupError(str(e)) from None
+    return port
 
 
 # ---------------------------------------------------------------- the clients

@@ -26,7 +26,6 @@ import json
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import sqlite3
 import sys
@@ -49,7 +48,7 @@ from . import generations, merging, packed, prefix_table
 from .catalog import Catalog, CatalogError
 from .fields import document_fields
 from .journal import PUSHED, Journal
-from .reindex import write_error
+from .reindex import building
 from .segment_builder import Words, word_caches
 from .writers import IncrementalWriters, check_written
 
@@ -118,14 +117,9 @@ def apply_pending(
         number = generations.next_number(index_dir)
         path = generations.generation_path(index_dir, number)
         result = Applied(generation=number, journal=max(c.seq for c in changes))
-        try:
+        with building(path):
             _write(path, previous, changes, result, protected)
             generations.publish(index_dir, number)
-        except BaseException as e:
-            shutil.rmtree(path, ignore_errors=True)
-            if isinstance(e, OSError | sqlite3.OperationalError):
-                raise write_error(e, path) from e
-            raise
         generations.cleanup(index_dir, keep, grace=generations.GRACE_SECONDS)
         journal.forget_through(min(kept_positions(index_dir)))
     result.elapsed = time.monotonic() - started

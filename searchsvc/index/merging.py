@@ -36,6 +36,7 @@ from ..errors import ReindexInProgress
 from . import generations, packed
 from .catalog import FILENAME as CATALOG_FILE
 from .fields import document_fields, stored_document
+from .reindex import building
 from .segment_builder import SegmentBuilder, Words, word_caches
 from .writers import check_written
 
@@ -168,7 +169,7 @@ def _publish(index_dir, chosen, merged, order, scratch, keep, started) -> Merged
             merged.delete_document(merged_docnum)
     number = generations.next_number(index_dir)
     path = generations.generation_path(index_dir, number)
-    try:
+    with building(path):
         generations.link_files(current.path, path)
         os.link(current.path / CATALOG_FILE, path / CATALOG_FILE)  # the same documents
         for entry in scratch.iterdir():
@@ -189,9 +190,6 @@ def _publish(index_dir, chosen, merged, order, scratch, keep, started) -> Merged
             "created": datetime.now().astimezone().isoformat(timespec="seconds"),
         })  # fmt: skip
         generations.publish(index_dir, number)
-    except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
-        raise
     generations.cleanup(index_dir, keep, grace=generations.GRACE_SECONDS)
     return Merged(number, len(chosen), len(order), time.monotonic() - started)
 

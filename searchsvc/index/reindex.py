@@ -13,12 +13,13 @@ the documents it held in the previous generation are kept.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -150,7 +151,7 @@ def reindex(
                 mode = "incremental"
         result = ReindexResult(generation=number, mode=mode, note=note)
         path = generations.generation_path(index_dir, number)
-        try:
+        with building(path):
             _build(path, sources, previous, result, procs, max_file_bytes, progress, protected, sql, Journal(index_dir))
             if result.documents == 0:
                 raise NothingToIndex(
@@ -159,11 +160,6 @@ def reindex(
                     + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
                 )
             generations.publish(index_dir, number)
-        except BaseException as e:
-            shutil.rmtree(path, ignore_errors=True)
-            if isinstance(e, OSError | sqlite3.OperationalError):
-                raise write_error(e, path) from e
-            raise
         generations.cleanup(index_dir, keep)
     result.elapsed = time.monotonic() - started
     result.size_bytes = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
@@ -210,6 +206,21 @@ def _has_catalog(generation: generations.Generation) -> bool:
         return False
     catalog.close()
     return True
+
+
+@contextlib.contextmanager
+def building(path: Path) -> Iterator[None]:
+    """Around the writing of the generation at ``path`` until it is published:
+    on any failure the folder is removed whole (the pointer never moved), and
+    a full disk or a permission error becomes an :class:`IndexWriteError`
+    that says so (:func:`write_error`)."""
+    try:
+        yield
+    except BaseException as e:
+        shutil.rmtree(path, ignore_errors=True)
+        if isinstance(e, OSError | sqlite3.OperationalError):
+            raise write_error(e, path) from e
+        raise
 
 
 def write_error(e: OSError | sqlite3.OperationalError, path: Path) -> IndexWriteError:

@@ -124,17 +124,18 @@ def _most_frequent(searcher: Searcher, prefix: str) -> list[tuple[str, int]]:
     from the generation's table (:mod:`searchsvc.index.prefix_table`), a longer one is
     read from the index once per generation."""
     reader = searcher.reader()
-    found = None
     if len(prefix) <= LONGEST:
         table = _TABLES.get(reader_key(reader), lambda: read_table(_folder(searcher)) or {})
         if table:
-            found = table.get(prefix, [])
-    if found is None:
-        found = _PREFIXES.get((reader_key(reader), prefix), lambda: _read_prefix(reader, prefix))
-    if arrays_for(reader).deleted:
-        # The words of deleted (retracted) articles alone are not suggested.
-        found = [(word, n) for word, n in found if in_live_documents(reader, "exact", word)]
-    return found
+            return _PREFIXES.get((reader_key(reader), prefix), lambda: _live(reader, table.get(prefix, [])))
+    return _PREFIXES.get((reader_key(reader), prefix), lambda: _live(reader, _read_prefix(reader, prefix)))
+
+
+def _live(reader, words: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """``words`` without those only deleted (retracted) articles hold."""
+    if not arrays_for(reader).deleted:
+        return words
+    return [(word, n) for word, n in words if in_live_documents(reader, "exact", word)]
 
 
 def _folder(searcher: Searcher) -> str | None:
