@@ -306,3 +306,37 @@ def test_snippets_mark_words_whatever_their_stem_or_parts(searcher, body, q, mar
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema)
     snippet = make_snippet(body, marks, searcher.schema["text"].analyzer)
     assert f"<mark>{marked}</mark>" in snippet.replace("&#x27;", "'")
+
+
+def test_a_quoted_phrase_among_other_words_also_counts_its_words(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    # A pasted sentence with a quotation the article words differently.
+    (corpus / "cite.txt").write_text(
+        "Castaner\nChristophe Castaner dénonce l'indécence, la bêtise et la haine.\n", "utf-8"
+    )
+    (corpus / "mot.txt").write_text("Patron\nLe patron de la région parle de Castaner.\n", "utf-8")
+    (corpus / "exact.txt").write_text(
+        "Citation\nCastaner a dénoncé « l'indécence, la haine et la bêtise » du patron.\n", "utf-8"
+    )
+    s = open_searcher(build_index(corpus, tmp_path / "ix"))
+    q = 'Castaner, le patron, a dénoncé "l\'indécence, la haine et la bêtise"'
+    # The article with the phrase and every word first; the rewording next,
+    # ahead of the article that only shares the ordinary words.
+    assert ids(s, q) == ["exact.txt", "cite.txt", "mot.txt"]
+    # A phrase alone stays strict, an excluded phrase excludes only itself,
+    # and operators keep their operands as typed.
+    assert ids(s, '"la haine et la bêtise"') == ["exact.txt"]
+    assert set(ids(s, 'castaner -"la bêtise et la haine"')) == {"exact.txt", "mot.txt"}
+    assert ids(s, 'patron "la bêtise et la haine" OR "haine et bêtise"') != []
+    parsed = parse('région "la bêtise et la haine" OR "haine et bêtise"', s.schema, s.reader())
+    assert not any(t == ("text", "betis") for t in parsed.query.iter_all_terms())
+
+
+@pytest.mark.parametrize("q", ["baisse de -1,4 %", "-1,4 point de croissance"])
+def test_a_minus_before_a_digit_is_a_negative_number_not_an_exclusion(tmp_path, q):
+    s = open_searcher(
+        index_documents(tmp_path, [{"id": "pib", "title": "Croissance", "body": "Une baisse de -1,4 point du PIB."}])
+    )
+    assert ids(s, q) == ["pib"]
+    assert ids(s, "croissance -pib") == []

@@ -112,6 +112,47 @@ class ExactFieldPlugin(Plugin):
         return group
 
 
+class PhraseWordsPlugin(Plugin):
+    """A quoted phrase among other words also counts its words one by one.
+
+    Articles holding the phrase (and every other word) still come first,
+    since holding it means holding its words; among the partial matches,
+    an article that says it in other words now gets the credit of its words
+    instead of none. A lead or a sentence pasted with its quotations
+    («  a dénoncé "l'indécence, la haine et la bêtise" ») otherwise lost its
+    rarest words whenever the article words them differently. A phrase
+    alone stays strict, and so do an excluded one (``-"…"``) and a query
+    with operators.
+    """
+
+    def filters(self, parser):
+        return [(self.add_words, 103)]  # before TypoPlugin (104) and MultifieldPlugin (110)
+
+    def add_words(self, parser, group):
+        if not PHRASE_WORDS:
+            return group
+        clauses = [n for n in group if not isinstance(n, syntax.Whitespace)]
+        if len(clauses) < 2 or any(isinstance(n, syntax.Operator) for n in clauses):
+            return group  # a lone phrase, or operators (OR, NOT…) whose operands must stay as typed
+        added = group.empty_copy()
+        after_minus = False
+        for node in group:
+            added.append(node)
+            if isinstance(node, PhrasePlugin.PhraseNode) and node.fieldname is None and not after_minus:
+                words = _PHRASE_WORD.findall(node.text)
+                if len(words) >= 2:
+                    added.extend(TypoPlugin.word(word, node) for word in words)
+            if not isinstance(node, syntax.Whitespace):
+                after_minus = isinstance(node, RequireExcludePlugin.Minus)
+        return added
+
+
+#: Whether a quoted phrase among other words also counts its words (a lever
+#: of ``bench/tune_relevance.py``).
+PHRASE_WORDS = True
+_PHRASE_WORD = re.compile(r"[^\s\"«»“”]+")
+
+
 class StarWildcardPlugin(WildcardPlugin):
     """``*`` is the only wildcard: ``?`` ends questions (« … de Noël? »), and
     as Whoosh's one-letter wildcard it would silently drop their last word."""
@@ -122,11 +163,12 @@ class StarWildcardPlugin(WildcardPlugin):
 
 class RequireExcludePlugin(PlusMinusPlugin):
     """``+word`` required, ``-word`` excluded, only at the start of a word (so
-    that "États-Unis" stays one word). Whoosh's own version always regroups
+    that "États-Unis" stays one word) and never before a digit (``-1,4
+    million``, ``-5 °C`` are numbers). Whoosh's own version always regroups
     the query into a plain OR, which would merge the words' own ORs."""
 
     def __init__(self, excluded: set[str] | None = None) -> None:
-        super().__init__(plusexpr=r"(?:^|(?<=\s))\+(?=\S)", minusexpr=r"(?:^|(?<=\s))-(?=\S)")
+        super().__init__(plusexpr=r"(?:^|(?<=\s))\+(?=\S)", minusexpr=r"(?:^|(?<=\s))-(?=[^\s\d])")
         #: The words typed with ``-``, recorded here: Whoosh turns a query of
         #: excluded words alone (``-macron``) into an empty query.
         self.excluded = set() if excluded is None else excluded
@@ -181,6 +223,7 @@ def make_parser(
         [
             FuzzyTermPlugin(),
             RequireExcludePlugin(excluded),
+            PhraseWordsPlugin(),
             ExactFieldPlugin(),
             TypoPlugin(reader, corrections),
         ]
