@@ -16,7 +16,11 @@ Levers:
   to each other (``proximity.PAIR_WEIGHT``);
 * ``max_words``: the words of a query searched (``bounds.MAX_WORDS``; the
   news leads are 30 words at the median, 45 at p90);
-* ``bm25``: ``(k1, b)`` together.
+* ``bm25``: ``(k1, b)`` together;
+* ``recency``: ``(strength, half-life in days)`` of :mod:`searchsvc.search.recency`
+  (off by default);
+* ``phrase_words``: a quoted phrase among other words also counts its
+  words one by one (``parsing.PHRASE_WORDS``).
 
 Index-time levers (the title's weight, the stemmer) need a rebuild:
 ``--title-weight`` changes ``schema.TITLE_WEIGHT`` before building.
@@ -39,8 +43,9 @@ from bench.bench_relevance import SHARED_DOCS
 from bench.common import DATA, WORK, log
 from searchsvc.index.reindex import reindex
 from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
-from searchsvc.search import bounds, proximity, ranking, weighting
+from searchsvc.search import bounds, parsing, proximity, ranking, weighting
 from searchsvc.search.live import LiveIndex
+from searchsvc.search.recency import Recency
 from searchsvc.text import schema
 
 
@@ -48,7 +53,8 @@ from searchsvc.text import schema
 def lever(name: str, value):
     """Set one query-time lever for the duration of a measurement."""
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
-             bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS)  # fmt: skip
+             bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
+             parsing.PHRASE_WORDS)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -68,25 +74,29 @@ def lever(name: str, value):
             bounds.MAX_WORDS = value
         elif name == "bm25":
             weighting.WEIGHTING.k1, weighting.WEIGHTING.b = value
+        elif name == "phrase_words":
+            parsing.PHRASE_WORDS = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
         weighting.FIELD_BOOSTS.clear()
         weighting.FIELD_BOOSTS.update(saved[2])
         bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
-        bounds.MAX_WORDS = saved[6]
+        bounds.MAX_WORDS, parsing.PHRASE_WORDS = saved[6], saved[7]
 
 
 LEVERS = {
     "defaults": [None],
     "k1": [0.6, 1.2],
-    "b": [0.3, 0.75],
+    "b": [0.3, 0.6, 0.75],
     "exact": [0.0, 1.0, 1.5],
     "questions": [False],
     "all_first": [False],
     "pairs": [0.0, 0.5],
     "max_words": [64, 128],
     "bm25": [(1.2, 0.75)],
+    "phrase_words": [False],
+    "recency": [(0.1, 30), (0.3, 30), (0.1, 365), (0.3, 365)],
 }
 
 
@@ -135,15 +145,17 @@ def main() -> None:
     for name in args.only.split(","):
         for value in LEVERS[name]:
             started = time.monotonic()
+            recency = Recency(*value) if name == "recency" else None
             with lever(name, value):
                 cells = []
                 for c in collections:
                     queries, qrels = judged[c]
-                    cells.append(evaluate(searchers[c], queries, qrels).means["ndcg@10"])
+                    cells.append(evaluate(searchers[c], queries, qrels, recency=recency).means["ndcg@10"])
                 if args.no_accents:
                     for c in collections:
                         queries, qrels = judged[c]
-                        cells.append(evaluate(searchers[c], strip_accents_from(queries), qrels).means["ndcg@10"])
+                        stripped = strip_accents_from(queries)
+                        cells.append(evaluate(searchers[c], stripped, qrels, recency=recency).means["ndcg@10"])
             row = [name, "" if value is None else str(value)] + [f"{x:.4f}" for x in cells]
             print("| " + " | ".join(row) + f" | {time.monotonic() - started:.0f} |", flush=True)
 

@@ -18,6 +18,7 @@ from .cli.commands import register_commands
 from .index.applier import Applier
 from .ops.querylog import QueryLog, resolve_path
 from .search.live import LiveIndex
+from .search.recency import Recency
 from .search.result_cache import QueryCache
 from .search.weighting import WEIGHTING
 from .text.protected import ProtectedWordsFile
@@ -40,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["searchsvc.synonyms"] = SynonymsFile(app.config["SYNONYMS"])
     app.extensions["searchsvc.cache"] = QueryCache(int(app.config["QUERY_CACHE"]))
+    app.extensions["searchsvc.recency"] = _recency(app.config["RECENCY"], app.config["RECENCY_HALF_LIFE"])
     app.extensions["searchsvc.querylog"] = QueryLog(
         resolve_path(app.config["QUERY_LOG"], app.config["INDEX_DIR"]), int(app.config["QUERY_LOG_MAX"])
     )
@@ -50,6 +52,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_apply_pushes)
     register_commands(app)
     return app
+
+
+def _recency(strength: Any, half_life: Any) -> Recency:
+    """The site's recency setting, or a message naming the variable at fault."""
+    try:
+        return Recency(float(strength), float(half_life))
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"SEARCHSVC_RECENCY={strength!r}, SEARCHSVC_RECENCY_HALF_LIFE={half_life!r}: {e} "
+            "(the strength is a number from 0, off, to 1; the half-life a number of days)"
+        ) from None
 
 
 def _apply_pushes() -> None:

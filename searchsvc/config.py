@@ -63,6 +63,13 @@ SETTINGS = [
             "record nothing. Default: `querylog.sqlite` in the index folder."),
     Setting("QUERY_LOG_MAX", 100_000, "Searches the query log keeps (about 8 MB at 100,000); "
             "the oldest go first."),
+    Setting("RECENCY", 0, "How much newer articles move up among those of similar relevance, from "
+            "`0` (off: pure relevance) to `1`: each score is multiplied by "
+            "`1 - R + R × 0.5 ^ (age / half-life)`, the age counted in days from the index's newest "
+            "article; undated articles get no boost. Off by default: on the news collections it "
+            "costs relevance (docs/relevance.md); a newsroom whose readers want the latest turns it on "
+            "(`0.1`–`0.3`). `sort=date` is unaffected."),
+    Setting("RECENCY_HALF_LIFE", 30, "Days after which `SEARCHSVC_RECENCY`'s boost is halved."),
     Setting("ADMIN_TOKEN", None, "Opens `/admin/stats` (as the HTTP Basic password, any user name, or "
             "as `Authorization: Bearer <token>`) and `/api/documents`, where a CMS pushes and retracts "
             "articles (as `Authorization: Bearer <token>`); unset, neither exists (404)."),

@@ -18,7 +18,7 @@ from searchsvc.search.limits import (
 
 from .builders import build_index, make_app, make_client, use_a_newer_schema, validate
 
-HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "title_html"}
+HIT_KEYS = {"id", "title", "date", "source", "url", "score", "snippet", "other_versions", "title_html"}
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_openapi_document_is_a_valid_openapi_3_1_shape(openapi):
     assert set(openapi["paths"]) == {"/api/search", "/api/suggest", "/api/health", "/api/openapi.json",
                                      "/api/documents", "/api/documents/{id}"}  # fmt: skip
     params = {p["name"]: p for p in openapi["paths"]["/api/search"]["get"]["parameters"]}
-    assert set(params) == {"q", "page", "per_page", "sort", "source", "year", "from", "to"}
+    assert set(params) == {"q", "page", "per_page", "sort", "source", "year", "from", "to", "collapse"}
     for name in ("source", "year"):  # repeatable: source=A&source=B
         assert (params[name]["style"], params[name]["explode"], params[name]["schema"]["type"]) == ("form", True, "array")
     assert {p["name"] for p in openapi["paths"]["/api/suggest"]["get"]["parameters"]} == {"q", "limit"}

@@ -39,7 +39,8 @@ def eval_command(queries_path, qrels_path, index_dir, as_json, per_query, strip_
     if strip_accents:
         queries = strip_accents_from(queries)
     synonyms = load_synonyms(current_app.config["SYNONYMS"])  # as the service applies them
-    result = run_service_call(evaluate, run_service_call(live.searcher), queries, qrels, synonyms)
+    recency = current_app.extensions["searchsvc.recency"]  # and its recency, if set
+    result = run_service_call(evaluate, run_service_call(live.searcher), queries, qrels, synonyms, recency)
     if as_json:
         click.echo(json.dumps(result.to_dict(per_query=per_query), ensure_ascii=False))
         return

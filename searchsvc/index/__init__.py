@@ -16,6 +16,8 @@
   writer's lock;
 * :mod:`.packed`: each segment's posting lists packed into arrays that
   searching processes memory-map, written with a generation;
+* :mod:`.copies`: wire copies (one story republished by several outlets),
+  MinHash signatures per segment and groups per generation;
 * :mod:`.prefix_table`: the most frequent words of each short prefix,
   written with a generation for the completions;
 * documents pushed over the API: :mod:`.push` checks a request's body and

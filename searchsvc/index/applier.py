@@ -44,7 +44,7 @@ from ..text.analysis import ANALYSIS_VERSION
 from ..text.protected import ProtectedWordsFile, protected_in
 from ..text.schema import build_schema
 from ..version import __version__
-from . import generations, merging, packed, prefix_table
+from . import copies, generations, merging, packed, prefix_table
 from .catalog import Catalog, CatalogError
 from .fields import document_fields
 from .journal import PUSHED, Journal
@@ -166,6 +166,7 @@ def _write(path: Path, previous: generations.Generation | None, changes, result:
         check_written(path, documents, writers.died)
         with whoosh_index.open_dir(str(path)).reader() as reader:
             packed.write_packed(path, reader, 1)
+            copies.write_groups(path, reader)
         if not (path / prefix_table.FILENAME).exists():
             prefix_table.write_table(path)
         catalog.close()

@@ -33,7 +33,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from ..errors import ReindexInProgress
-from . import generations, packed
+from . import copies, generations, packed
 from .catalog import FILENAME as CATALOG_FILE
 from .fields import document_fields, stored_document
 from .reindex import building
@@ -124,7 +124,13 @@ def _build(ix: whoosh_index.Index, chosen: list, scratch: Path):
     ``scratch``; with, for each of its docnums, where the document came from."""
     scratch.mkdir()
     target = whoosh_index.create_in(str(scratch), ix.schema)
-    builder = SegmentBuilder(target.storage, ix.schema, Words(word_caches(ix.schema)), target.indexname)
+    # Its documents' wire-copy signatures are their sources': gathered, not
+    # computed again (computed only if a source has none, from an older version).
+    sources = {segment.segment_id(): Path(ix.storage.folder) for segment in chosen}
+    gather = all(copies.signature_path(folder, sid).exists() for sid, folder in sources.items())
+    builder = SegmentBuilder(
+        target.storage, ix.schema, Words(word_caches(ix.schema)), target.indexname, signatures=not gather
+    )
     order: list[tuple[str, int]] = []
     try:
         for segment in chosen:
@@ -136,7 +142,10 @@ def _build(ix: whoosh_index.Index, chosen: list, scratch: Path):
                         order.append((segment.segment_id(), docnum))
             finally:
                 reader.close()
-        return builder.finish(scratch), order
+        merged = builder.finish(scratch)
+        if gather:
+            copies.write_gathered(scratch, merged.segment_id(), sources, order)
+        return merged, order
     except BaseException:
         builder.cancel()
         raise
@@ -183,6 +192,7 @@ def _publish(index_dir, chosen, merged, order, scratch, keep, started) -> Merged
         check_written(path, current.documents, [])
         with whoosh_index.open_dir(str(path)).reader() as reader:
             packed.write_packed(path, reader, 1)  # removes the sources' packed arrays
+            copies.write_groups(path, reader)
         manifest = dict(current.manifest)
         manifest.pop("files", None)
         generations.seal(path, {

@@ -37,6 +37,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import IndexReader, TermNotFound
 
 from ..errors import IndexWriteError
+from . import copies
 
 #: The fields packed, and whether their positions are too: ``text`` is what
 #: every query scores and what the pair bonus checks for adjacent words;
@@ -113,11 +114,19 @@ def _pack_in_process(folder: Path, segment_id: str) -> None:
 
 def _pack_segment(folder: Path, r: IndexReader) -> None:
     segment_id = r._segment.segment_id()
+    if not copies.signature_path(folder, segment_id).exists():  # a merge gathers its sources'
+        copies.write_signatures(folder, segment_id, _bodies(r))
     counts = {}
     for field, with_positions in PACKED_FIELDS.items():
         if field in r.schema:
             counts[field] = _write_field(folder, segment_id, r, field, with_positions)
     save_marker(folder, segment_id, r.doc_count_all(), counts)
+
+
+def _bodies(r: IndexReader) -> Iterator[str]:
+    """Every stored body of a segment, in docnum order (deleted ones too: rows stay aligned)."""
+    for docnum in range(r.doc_count_all()):
+        yield r.stored_fields(docnum).get("body") or ""
 
 
 def save_marker(folder: Path, segment_id: str, doc_count: int, counts: dict) -> None:

@@ -33,7 +33,7 @@ from ..text.normalize import fold
 from ..text.protected import default_words, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
 from ..version import __version__
-from . import generations, packed, prefix_table
+from . import copies, generations, packed, prefix_table
 from .catalog import Catalog, CatalogError
 from .database import is_database_url, source_name
 from .documents import DEFAULT_MAX_FILE_BYTES, LoadReport, Problem, Unchanged
@@ -337,6 +337,7 @@ def _build(
         check_written(path, result.documents, writers.died)
         with whoosh_index.open_dir(str(path)).reader() as reader:
             packed.write_packed(path, reader, procs)
+            copies.write_groups(path, reader)
         if full or not (path / prefix_table.FILENAME).exists():
             # An incremental run keeps its predecessor's table (hard-linked):
             # reading the whole vocabulary would double its time (2 s at 20,000).

@@ -36,7 +36,7 @@ from whoosh.util.numlists import GrowableArray
 
 from ..text.analysis import WordCache, forget_words, split_words
 from ..text.schema import FrenchText
-from . import packed
+from . import copies, packed
 from .w3blocks import FieldPostings, write_field
 
 _LENGTH_STEPS = np.asarray(_length_byte_cache, dtype=np.int64)
@@ -360,8 +360,16 @@ class SegmentBuilder:
     segment of the index in ``storage`` out (:meth:`finish`)."""
 
     def __init__(
-        self, storage: Storage, schema: Schema, words: Words | None = None, indexname: str = "MAIN"
+        self,
+        storage: Storage,
+        schema: Schema,
+        words: Words | None = None,
+        indexname: str = "MAIN",
+        *,
+        signatures: bool = True,
     ) -> None:
+        """``signatures``: compute each body's wire-copy signature
+        (:mod:`.copies`) as it comes; a merge gathers its sources' instead."""
         if words is None:
             words = Words(word_caches(schema))
         words.reset_if_large()
@@ -377,6 +385,7 @@ class SegmentBuilder:
         self.store = array("i")
         self.others: dict[str, _Postings] = {}
         self.lengths: dict[str, array] = {}
+        self.signatures: list[np.ndarray] | None = [] if signatures else None
         for name, field in schema.items():
             if not field.indexed:
                 continue
@@ -424,6 +433,8 @@ class SegmentBuilder:
                 perdoc.add_column_value(name, column, field.to_column_value(value))
         for name, length in lengths.items():
             self.lengths[name].append(length)
+        if self.signatures is not None:
+            self.signatures.append(copies.signature(fields.get("body") or ""))
         perdoc.finish_doc()
         self.docnum += 1
 
@@ -459,6 +470,8 @@ class SegmentBuilder:
         writer.close()
         self.segment.set_doc_count(self.docnum)
         self.segment.create_compound_file(self.storage)
+        if self.signatures is not None:
+            copies.save_signatures(folder, self.segment.segment_id(), self.signatures)
         packed.save_marker(folder, self.segment.segment_id(), self.docnum, packed_counts)
         return self.segment
 

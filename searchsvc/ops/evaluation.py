@@ -25,6 +25,7 @@ from ir_measures import RR, R, nDCG
 from whoosh.searching import Searcher
 
 from ..errors import QueryError
+from ..search.recency import Recency
 from ..search.searching import SearchRequest, search
 from ..text.normalize import strip_accents
 from ..text.synonyms import Synonyms
@@ -84,14 +85,20 @@ def load_qrels(path: str | Path) -> dict[str, dict[str, int]]:
 
 
 def run_queries(
-    searcher: Searcher, queries: dict[str, str], depth: int = DEPTH, synonyms: Synonyms | None = None
+    searcher: Searcher,
+    queries: dict[str, str],
+    depth: int = DEPTH,
+    synonyms: Synonyms | None = None,
+    recency: Recency | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """The top ``depth`` (doc_id, score) of each query, through the search path
-    (with the site's ``synonyms``, if any, as the service applies them)."""
+    (with the site's ``synonyms`` and ``recency``, if any, as the service applies them)."""
     run = {}
     for qid, text in queries.items():
         try:
-            page = search(searcher, SearchRequest(q=text, per_page=depth), render=False, synonyms=synonyms)
+            page = search(
+                searcher, SearchRequest(q=text, per_page=depth), render=False, synonyms=synonyms, recency=recency
+            )
         except QueryError:  # an empty or over-long query: no results, as for a reader
             run[qid] = []
             continue
@@ -133,13 +140,18 @@ def score_run(run: dict[str, list[tuple[str, float]]], qrels: dict[str, dict[str
 
 
 def evaluate(
-    searcher: Searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]], synonyms: Synonyms | None = None
+    searcher: Searcher,
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+    synonyms: Synonyms | None = None,
+    recency: Recency | None = None,
 ) -> Evaluation:
     """Run the judged queries (those in both files) and score them."""
     judged = {qid: text for qid, text in queries.items() if qid in qrels}
     if not judged:
         raise EvaluationInputError("no query id appears in both the queries and the qrels")
-    return score_run(run_queries(searcher, judged, synonyms=synonyms), {qid: qrels[qid] for qid in judged})
+    run = run_queries(searcher, judged, synonyms=synonyms, recency=recency)
+    return score_run(run, {qid: qrels[qid] for qid in judged})
 
 
 def strip_accents_from(queries: dict[str, str]) -> dict[str, str]:

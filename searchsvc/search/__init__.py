@@ -10,13 +10,14 @@ From the request to the page, in the order a search meets them:
   that match nothing searched as the nearest ones), :mod:`.synonym_query`
   (the site's synonyms added) and :mod:`.bounds` (prefixes, wildcards and
   fuzzy words expanded within limits); :mod:`.proximity` builds the bonus
-  for query words found side by side;
+  for query words found side by side, and :mod:`.recency` the blend of the
+  articles' dates, when the site wants the newer first;
 * :mod:`.ranking`: the order (the documents holding all the words of
   :mod:`.clauses` first, BM25 from :mod:`.weighting`, the bonus, or by
   date), computed by :mod:`.scoring` over the posting arrays of
   :mod:`.postings`, or for a query with a very common word by
   :mod:`.pruning` (the same hits from fewer postings); :mod:`.facets`
-  filters and counts;
+  filters and counts; :mod:`.collapse` shows wire copies once;
 * :mod:`.snippets`: extracts with the matches marked; :mod:`.spelling`:
   "did you mean"; :mod:`.completion`: suggestions as a reader types;
 * :mod:`.live`: the generation in use, switched without a restart;

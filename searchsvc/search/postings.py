@@ -24,7 +24,9 @@ from whoosh.matching import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from ..index import copies
 from ..index.packed import PackedField, PackedSegment, open_packed
+from . import recency
 from .threadlocal import os_thread_local
 
 #: Postings (documents × terms) kept in memory per generation and process: a
@@ -65,6 +67,8 @@ class IndexArrays:
         self.deleted = int(self.doc_count - np.count_nonzero(live))
         self._day: np.ndarray | None = None
         self._year: np.ndarray | None = None
+        self._newest: int | None = None
+        self._copies: np.ndarray | None | bool = False  # False: not read yet
         self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
         self._norms: dict[tuple, np.ndarray] = {}
@@ -176,6 +180,23 @@ class IndexArrays:
                     days[offset : offset + r.doc_count_all()] = _numeric_column(r, "day")
             self._day = days
         return self._day
+
+    def copies(self, reader: IndexReader) -> np.ndarray | None:
+        """Each document's group of wire copies (-1: none), as the index
+        wrote it (``copies.npy``); ``None`` when the generation has no
+        groups (an older version made it, or no article has a copy)."""
+        if self._copies is False:
+            folder = index_folder(reader)
+            groups = copies.read_groups(folder, self.doc_count) if folder is not None else None
+            self._copies = groups if groups is not None and len(groups) and groups.max() >= 0 else None
+        return self._copies  # type: ignore[return-value]
+
+    def newest_day(self, reader: IndexReader) -> int:
+        """The newest day (YYYYMMDD) of the live articles, not after the day
+        it is first asked (0 when none is dated): the origin of recency."""
+        if self._newest is None:
+            self._newest = recency.newest_day(self.day(reader), self.live)
+        return self._newest
 
     def year(self, reader: IndexReader) -> np.ndarray:
         """Every document's year (0 when undated), from the ``day`` column."""

@@ -19,6 +19,7 @@ from . import pruning
 from .clauses import clauses
 from .facets import DocFilter, facet_counts, filter_candidates, selected_only
 from .parsing import ParsedQuery
+from .recency import Recency
 from .scoring import VectorScorer, positions_in, top
 from .weighting import WEIGHTING
 
@@ -49,9 +50,10 @@ def rank(
     depth: int,
     doc_filter: DocFilter | None = None,
     sort: str = "relevance",
+    recency: Recency | None = None,
 ) -> tuple[list[tuple[int, float]], int]:
     """The first ``depth`` (docnum, relevance score) pairs in order, and the total count."""
-    ranking = rank_and_count(searcher, parsed, depth, doc_filter, sort, facets=False)
+    ranking = rank_and_count(searcher, parsed, depth, doc_filter, sort, facets=False, recency=recency)
     return ranking.hits, ranking.total
 
 
@@ -64,6 +66,7 @@ def rank_and_count(
     *,
     facets: bool = True,
     prune: bool = True,
+    recency: Recency | None = None,
 ) -> Ranking:
     """The first ``depth`` (docnum, relevance score) pairs in order, the total
     count and (with ``facets``) the counts by source and year.
@@ -73,8 +76,8 @@ def rank_and_count(
     read; the total and facets are then lower bounds); any other, or any
     with ``prune`` off, is scored exhaustively: each clause once, over its
     postings only (:mod:`.scoring`). Either way, the documents holding every
-    clause come first, and the pair bonus reorders the best
-    :data:`BONUS_DEPTH` of each group.
+    clause come first, and the pair bonus (and ``recency``, when set:
+    :mod:`.recency`) reorders the best :data:`BONUS_DEPTH` of each group.
     """
     q = parsed.query
     if q is wq.NullQuery:
@@ -83,7 +86,7 @@ def rank_and_count(
     required, optional, excluded = clauses(q)
     excluded_ids = scorer.evaluate(excluded).ids if excluded is not None else None
     if prune and sort == "relevance" and optional and not required:
-        pruned = _pruned(scorer, parsed, optional, excluded_ids, depth, doc_filter, facets)
+        pruned = _pruned(scorer, parsed, optional, excluded_ids, depth, doc_filter, facets, recency)
         if pruned is not None:
             return pruned
     parts = required + optional
@@ -107,13 +110,13 @@ def rank_and_count(
         order = np.lexsort((candidates, -scores, -day))[:depth]
         return Ranking([(int(candidates[i]), float(scores[i])) for i in order], total, counts)
 
-    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
+    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or recency else depth
     best = _best_of((candidates, scores), wanted)
     first = None
     if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
         strict = hits == len(parts)
         first = _best_of((candidates[strict], scores[strict]), wanted)
-    return Ranking(_in_order(scorer, parsed.bonus, depth, best, first), total, counts)
+    return Ranking(_in_order(scorer, parsed.bonus, depth, best, first, recency), total, counts)
 
 
 def _pruned(
@@ -124,6 +127,7 @@ def _pruned(
     depth: int,
     doc_filter: DocFilter | None,
     facets: bool,
+    recency: Recency | None = None,
 ) -> Ranking | None:
     """:func:`rank_and_count` for a query of optional words, one of them in at
     least :data:`~.limits.TRACK_TOTAL_HITS` admitted articles; ``None`` when
@@ -134,7 +138,7 @@ def _pruned(
     bound = pruning.lower_bound(scorer, leaves, admit, bool(doc_filter) or excluded_ids is not None)
     if bound is None:
         return None
-    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None else depth
+    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or recency else depth
     strict = first = None
     best: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
     holding = depth  # documents holding every word, when told apart
@@ -149,7 +153,7 @@ def _pruned(
             return None
         best = _best_of(found, wanted)
     counts = bound.facets(scorer, doc_filter, excluded_ids) if facets else {"source": [], "year": []}
-    hits = _in_order(scorer, parsed.bonus, depth, best, first)
+    hits = _in_order(scorer, parsed.bonus, depth, best, first, recency)
     return Ranking(hits, bound.count, counts, total_relation="gte", facets_relation="gte")
 
 
@@ -166,16 +170,23 @@ def _in_order(
     depth: int,
     best: tuple[np.ndarray, np.ndarray],
     first: tuple[np.ndarray, np.ndarray] | None,
+    recency: Recency | None = None,
 ) -> list[tuple[int, float]]:
     """The page's ``depth`` hits: those holding every word (``first``) before
-    the others (``best``), each group reordered once the pair bonus is added."""
+    the others (``best``), each group reordered once the pair bonus is added
+    and the scores blended with the articles' dates (``recency``)."""
     if first is None:
         first = (best[0][:0], best[1][:0])
-    if bonus is not None:
+    if bonus is not None or recency:
         within = np.union1d(best[0], first[0])
-        extra = scorer.evaluate_within(bonus, within)
-        best = _rerank(best[0], best[1] + extra[np.searchsorted(within, best[0])])
-        first = _rerank(first[0], first[1] + extra[np.searchsorted(within, first[0])])
+        extra = scorer.evaluate_within(bonus, within) if bonus is not None else np.zeros(len(within))
+        factor = np.ones(len(within))
+        if recency:
+            days = scorer.arrays.day(scorer.reader)[within]
+            factor = recency.factors(days, scorer.arrays.newest_day(scorer.reader))
+        at_best, at_first = np.searchsorted(within, best[0]), np.searchsorted(within, first[0])
+        best = _rerank(best[0], (best[1] + extra[at_best]) * factor[at_best])
+        first = _rerank(first[0], (first[1] + extra[at_first]) * factor[at_first])
     seen = set(first[0].tolist())
     ordered = list(zip(first[0].tolist(), first[1].tolist(), strict=True))
     ordered += [(d, s) for d, s in zip(best[0].tolist(), best[1].tolist(), strict=True) if d not in seen]

@@ -14,10 +14,13 @@ from whoosh.searching import Searcher
 
 from ..errors import QueryError
 from ..text.synonyms import Synonyms
+from .collapse import MAX_COLLAPSE_DEPTH, collapse, other_versions
 from .facets import DocFilter
 from .limits import MAX_DEPTH, MAX_FACET_SOURCES, MAX_FILTER_VALUES, MAX_PER_PAGE, SORTS
 from .parsing import parse
+from .postings import arrays_for
 from .ranking import rank_and_count
+from .recency import Recency
 from .snippets import highlight_title, make_snippet, stems_to_mark
 from .spelling import suggestion_for
 
@@ -36,6 +39,9 @@ class SearchRequest:
     years: tuple[int, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
+    #: Wire copies shown once, the others as the hit's ``other_versions``;
+    #: off: every article, copies included.
+    collapse: bool = True
 
     def __post_init__(self) -> None:
         # Sorted and without repeats, so that the same filters in another
@@ -73,6 +79,9 @@ class Hit:
     score: float
     snippet: str
     title_html: str = ""
+    #: The other articles of its group of wire copies (the same story
+    #: republished), each {"id", "title", "date", "source", "url"}.
+    other_versions: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +129,24 @@ class SearchPage:
         }
 
 
+def _copy_groups(searcher: Searcher):
+    """The generation's groups of wire copies, if it has any."""
+    return arrays_for(searcher.reader()).copies(searcher.reader())
+
+
+def _version(searcher: Searcher, docnum: int) -> dict:
+    """One other version of a hit, as the page and the JSON list it."""
+    stored = searcher.stored_fields(docnum)
+    when = stored.get("date")
+    return {
+        "id": stored["id"],
+        "title": stored["title"],
+        "date": when.date().isoformat() if when else None,
+        "source": stored.get("source"),
+        "url": stored.get("url"),
+    }
+
+
 def _filter(request: SearchRequest) -> DocFilter | None:
     def day(d: date | None) -> int | None:
         return d.year * 10000 + d.month * 100 + d.day if d else None
@@ -142,26 +169,46 @@ def _facet_values(request: SearchRequest, counts: dict[str, list[tuple[str, int]
 
 
 def search(
-    searcher: Searcher, request: SearchRequest, *, render: bool = True, synonyms: Synonyms | None = None
+    searcher: Searcher,
+    request: SearchRequest,
+    *,
+    render: bool = True,
+    synonyms: Synonyms | None = None,
+    recency: Recency | None = None,
 ) -> SearchPage:
     """Run ``request`` on ``searcher`` (the index's own schema and analysers).
 
     :param render: build snippets, highlighted titles, the suggestion and the
         facet counts; off for evaluation, which needs the ranking only.
     :param synonyms: the site's synonyms (:mod:`searchsvc.text.synonyms`), if any.
+    :param recency: how much newer articles move up among those of similar
+        relevance (:mod:`.recency`); none: pure relevance.
     """
     started = time.perf_counter()
     parsed = parse(request.q, searcher.schema, searcher.reader(), synonyms)
     depth = min(request.page * request.per_page, MAX_DEPTH)
-    ranking = rank_and_count(searcher, parsed, depth, _filter(request), request.sort, facets=render)
+    doc_filter = _filter(request)
+    groups = _copy_groups(searcher) if request.collapse else None
+    # With copies to set aside, rank deeper than the page (again deeper while it falls short).
+    asked = depth if groups is None else min(2 * depth, MAX_COLLAPSE_DEPTH)
+    ranking = rank_and_count(searcher, parsed, asked, doc_filter, request.sort, facets=render, recency=recency)
+    hits_in_order = ranking.hits
+    if groups is not None:
+        hits_in_order = collapse(ranking.hits, groups)
+        while len(hits_in_order) < depth and len(ranking.hits) == asked and asked < MAX_COLLAPSE_DEPTH:
+            asked = min(2 * asked, MAX_COLLAPSE_DEPTH)
+            deeper = rank_and_count(searcher, parsed, asked, doc_filter, request.sort, facets=False, recency=recency)
+            ranking.hits = deeper.hits
+            hits_in_order = collapse(deeper.hits, groups)
     start = (request.page - 1) * request.per_page
-    page_docs = ranking.hits[start : start + request.per_page]
+    page_docs = hits_in_order[start : start + request.per_page]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
     analyzer = searcher.schema["text"].analyzer
     hits = []
     for docnum, score in page_docs:
         stored = searcher.stored_fields(docnum)
         when = stored.get("date")
+        others = [_version(searcher, d) for d in other_versions(docnum, groups)] if groups is not None else []
         hits.append(
             Hit(
                 id=stored["id"],
@@ -172,6 +219,7 @@ def search(
                 score=round(score, 4),
                 snippet=make_snippet(stored.get("body", ""), marks, analyzer) if render else "",
                 title_html=highlight_title(stored["title"], marks, analyzer) if render else "",
+                other_versions=others,
             )
         )
     suggestion = suggestion_for(parsed, searcher) if render else None

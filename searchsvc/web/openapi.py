@@ -52,8 +52,25 @@ HIT = {
         "url": {"type": ["string", "null"]},
         "score": {"type": "number"},
         "snippet": {"type": "string", "description": "Escaped HTML extract, <mark> around matches."},
+        "other_versions": {
+            "type": "array",
+            "description": "The other articles of this hit's group of wire copies (the same story republished "
+                           "under other titles, sources or dates), left out of the hits; empty when it has none "
+                           "or with collapse=false.",
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "date", "source", "url"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "date": {"type": ["string", "null"], "format": "date"},
+                    "source": {"type": ["string", "null"]},
+                    "url": {"type": ["string", "null"]},
+                },
+            },
+        },
     },
-}
+}  # fmt: skip
 
 FACET_VALUE = {
     "type": "object",
@@ -319,6 +336,9 @@ def openapi_document() -> dict[str, Any]:
                                     "Only articles from these years (any of them); repeatable."),
                         _param("from", {"type": "string", "format": "date"}, "Only articles on or after (ISO)."),
                         _param("to", {"type": "string", "format": "date"}, "Only articles on or before (ISO)."),
+                        _param("collapse", {"type": "string", "enum": ["true", "false", "1", "0"], "default": "true"},
+                               "Wire copies shown once, the others as the hit's other_versions (true), "
+                               "or every article (false)."),
                     ],  # fmt: skip
                     "responses": {
                         "200": {"description": "A page of hits", "content": {"application/json": {

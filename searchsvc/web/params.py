@@ -56,9 +56,20 @@ def _iso_date(args: Mapping[str, str], name: str) -> date | None:
         raise QueryError(f"{name} must be an ISO date (YYYY-MM-DD), got {value[:40]!r}") from None
 
 
+def _flag(args: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _text(args, name)
+    if value is None:
+        return default
+    if value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.lower() in ("false", "0", "no", "off"):
+        return False
+    raise QueryError(f"{name} must be true or false, got {value[:40]!r}")
+
+
 def parse_search_args(args: Mapping[str, str], *, default_per_page: int = 10) -> SearchRequest:
     """Read ``q``, ``page``, ``per_page``, ``sort``, ``source`` (repeatable),
-    ``year`` (repeatable), ``from`` and ``to``."""
+    ``year`` (repeatable), ``from``, ``to`` and ``collapse``."""
     q = _text(args, "q", MAX_QUERY_CHARS)
     if q is None:
         raise QueryError("q is required: the words to search for")
@@ -71,6 +82,7 @@ def parse_search_args(args: Mapping[str, str], *, default_per_page: int = 10) ->
         years=tuple(_number("year", value) for value in _texts(args, "year")),
         date_from=_iso_date(args, "from"),
         date_to=_iso_date(args, "to"),
+        collapse=_flag(args, "collapse", True),
     )
 
 

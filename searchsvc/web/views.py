@@ -43,8 +43,10 @@ def run_search(search_request: SearchRequest) -> SearchPage:
     cache: QueryCache = current_app.extensions["searchsvc.cache"]
     # The synonyms' version is part of the key: an edited list never serves a page computed with the old one.
     synonyms = current_app.extensions["searchsvc.synonyms"].current()
+    recency = current_app.extensions["searchsvc.recency"]
     page = cache.page(
-        (generation, synonyms.version, search_request), lambda: search(searcher, search_request, synonyms=synonyms)
+        (generation, synonyms.version, search_request),
+        lambda: search(searcher, search_request, synonyms=synonyms, recency=recency),
     )
     # What readers look for (a cached page counts: a reader searched); never fails, never waits.
     current_app.extensions["searchsvc.querylog"].record(search_request.q, page.total, page.took_ms, search_request.page)
