@@ -19,6 +19,8 @@ Levers:
 * ``bm25``: ``(k1, b)`` together;
 * ``recency``: ``(strength, half-life in days)`` of :mod:`searchsvc.search.recency`
   (off by default);
+* ``collapse``: wire copies shown once (the default), or every article
+  (``searching._copy_groups`` made to find none);
 * ``phrase_words``: a quoted phrase among other words also counts its
   words one by one (``parsing.PHRASE_WORDS``).
 
@@ -35,6 +37,7 @@ Run from the repo root::
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import shutil
 import time
@@ -43,7 +46,7 @@ from bench.bench_relevance import SHARED_DOCS
 from bench.common import DATA, WORK, log
 from searchsvc.index.reindex import reindex
 from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
-from searchsvc.search import bounds, parsing, proximity, ranking, weighting
+from searchsvc.search import bounds, parsing, proximity, ranking, searching, weighting
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.recency import Recency
 from searchsvc.text import schema
@@ -54,7 +57,7 @@ def lever(name: str, value):
     """Set one query-time lever for the duration of a measurement."""
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
              bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
-             parsing.PHRASE_WORDS)  # fmt: skip
+             parsing.PHRASE_WORDS, searching._copy_groups)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -76,13 +79,15 @@ def lever(name: str, value):
             weighting.WEIGHTING.k1, weighting.WEIGHTING.b = value
         elif name == "phrase_words":
             parsing.PHRASE_WORDS = value
+        elif name == "collapse" and not value:
+            searching._copy_groups = lambda searcher: None
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
         weighting.FIELD_BOOSTS.clear()
         weighting.FIELD_BOOSTS.update(saved[2])
         bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
-        bounds.MAX_WORDS, parsing.PHRASE_WORDS = saved[6], saved[7]
+        bounds.MAX_WORDS, parsing.PHRASE_WORDS, searching._copy_groups = saved[6], saved[7], saved[8]
 
 
 LEVERS = {
@@ -97,6 +102,7 @@ LEVERS = {
     "bm25": [(1.2, 0.75)],
     "phrase_words": [False],
     "recency": [(0.1, 30), (0.3, 30), (0.1, 365), (0.3, 365)],
+    "collapse": [False],
 }
 
 
@@ -109,6 +115,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--tag", default="", help="suffix for the index folders (a schema variant)")
     parser.add_argument("--no-accents", action="store_true", help="also measure accent-stripped queries")
+    parser.add_argument("--base", default="", help="levers set for the whole run, e.g. b=0.6,all_first=False")
     args = parser.parse_args()
     if args.title_weight is not None:
         schema.TITLE_WEIGHT = args.title_weight
@@ -140,6 +147,11 @@ def main() -> None:
     header = ["lever", "value"] + [f"{label[c]} nDCG@10" for c in collections]
     if args.no_accents:
         header += [f"{label[c]} no accents" for c in collections]
+    base = contextlib.ExitStack()
+    for pair in filter(None, args.base.split(",")):
+        name, _, value = pair.partition("=")
+        base.enter_context(lever(name, ast.literal_eval(value)))
+        log(f"base: {name} = {value}")
     print("| " + " | ".join(header) + " | s |")
     print("|" + "---|" * (len(header) + 1))
     for name in args.only.split(","):

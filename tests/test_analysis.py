@@ -13,7 +13,7 @@ from searchsvc.text.analysis import (
     french_analyzer,
     terms,
 )
-from searchsvc.text.schema import build_schema
+from searchsvc.text.schema import TITLE_WEIGHT, build_schema
 
 VOCABULARY = Path(__file__).parent / "data" / "snowball_french" / "voc.txt"
 
@@ -191,9 +191,9 @@ def test_analyzers_pickle_into_the_schema_and_compare_equal():
     schema = build_schema()
     restored = pickle.loads(pickle.dumps(schema))
     assert restored["title"].analyzer == french_analyzer()
-    assert restored["text"].analyzer == french_analyzer(lead_boost=1.5)
+    assert restored["text"].analyzer == french_analyzer(lead_boost=TITLE_WEIGHT)
     assert restored["text"].analyzer != french_analyzer()
-    assert restored["exact"].analyzer == exact_analyzer(lead_boost=1.5)
+    assert restored["exact"].analyzer == exact_analyzer(lead_boost=TITLE_WEIGHT)
     assert restored["text"].analyzer != restored["exact"].analyzer
     assert french_analyzer(["France"]) != french_analyzer()
 

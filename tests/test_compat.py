@@ -42,17 +42,22 @@ def test_an_index_of_0_1_is_served_as_it_is(old_index):
     live = LiveIndex(old_index, WEIGHTING)
     page = search(live.searcher(), SearchRequest(q="universite"))
     assert [hit.id for hit in page.hits] == ["universite.txt"]
-    assert live.stale is None and live.problem is None  # same schema, same analysis: no reindex asked
+    # Same fields and analysis; its titles weigh 1.5, as then: served with its own
+    # analysers, and a reindex asked for the ranking of now.
+    assert live.problem is None and "title words 1.5 times" in live.stale and "reindex" in live.stale
     client = create_app({"TESTING": True, "INDEX_DIR": str(old_index), "QUERY_LOG": "off"}).test_client()
     health = client.get("/api/health").get_json()
-    assert (health["status"], health["documents"], health["generation"]) == ("ok", 7, 1)
+    assert (health["status"], health["documents"], health["generation"]) == ("degraded", 7, 1)
+    assert health["problem"] == live.stale
     assert client.get("/api/search?q=etats-unis").get_json()["hits"][0]["id"] == "monde/etats-unis.txt"
 
 
-def test_an_incremental_reindex_starts_from_an_index_of_0_1(old_index, corpus):
-    """Same schema and catalog: the old generation is built upon, not rebuilt."""
+def test_an_incremental_reindex_rebuilds_an_index_of_0_1_whole(old_index, corpus):
+    """Its postings weigh titles 1.5 times: an incremental reindex cannot build
+    upon them, and says so; the new generation is no longer stale."""
     result = reindex([corpus], old_index, incremental=True)
-    assert (result.mode, result.unchanged, result.documents) == ("incremental", 7, 7)
+    assert (result.mode, result.documents) == ("full", 7) and "schema" in result.note
+    assert LiveIndex(old_index, WEIGHTING).stale is None
 
 
 def test_an_index_of_0_1_opens_in_a_fresh_process(old_index):

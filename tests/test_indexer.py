@@ -15,6 +15,7 @@ from searchsvc.index.generations import current_generation
 from searchsvc.index.reindex import reindex
 from searchsvc.text.analysis import ANALYSIS_VERSION, exact_analyzer, french_analyzer
 from searchsvc.text.protected import default_words
+from searchsvc.text.schema import TITLE_WEIGHT
 
 from .builders import kill_the_first_writer_process, search_ids, use_a_newer_schema
 
@@ -54,8 +55,8 @@ def test_queries_use_the_index_own_analyzer(shared_index):
     generation = current_generation(shared_index)
     ix = whoosh_index.open_dir(str(generation.path))
     # reindex() protects the shipped list by default, as `searchsvc reindex` does
-    assert ix.schema["text"].analyzer == french_analyzer(default_words(), lead_boost=1.5)
-    assert ix.schema["exact"].analyzer == exact_analyzer(lead_boost=1.5)
+    assert ix.schema["text"].analyzer == french_analyzer(default_words(), lead_boost=TITLE_WEIGHT)
+    assert ix.schema["exact"].analyzer == exact_analyzer(lead_boost=TITLE_WEIGHT)
 
 
 def test_phrase_with_stop_words_matches_on_the_exact_field(shared_index):

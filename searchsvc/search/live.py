@@ -32,7 +32,7 @@ from ..index.generations import (
 from ..text import whoosh_patches
 from ..text.analysis import ANALYSIS_VERSION
 from ..text.protected import ProtectedWordsFile, describe_change, protected_in
-from ..text.schema import build_schema, same_schema
+from ..text.schema import TITLE_WEIGHT, build_schema, same_schema, title_weight_in
 from .threadlocal import os_thread_local
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,20 @@ def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | No
     pickled analysers; another schema: no, the query code needs its fields).
     The protected words are compared apart (:meth:`LiveIndex.stale`): the
     file can change while the service runs."""
-    if not same_schema(ix.schema, build_schema(protected_in(ix.schema))):
+    # Another title weight is only another ranking: searchable with the index's own analysers.
+    weight = title_weight_in(ix.schema)
+    if not same_schema(ix.schema, build_schema(protected_in(ix.schema), weight)):
         return "the index was built with another schema by an older version: run `searchsvc reindex`", False
     built_with = generation.manifest.get("analysis")
     if built_with != ANALYSIS_VERSION:
         return (
             f"the index was built with analysis {built_with!r}, this version uses "
             f"{ANALYSIS_VERSION!r}: run `searchsvc reindex`"
+        ), True
+    if weight != TITLE_WEIGHT:
+        return (
+            f"the index weighs title words {weight:g} times, this version {TITLE_WEIGHT:g} times: "
+            "run `searchsvc reindex` to rank with it"
         ), True
     return None, True
 

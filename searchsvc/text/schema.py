@@ -18,7 +18,7 @@ from . import whoosh_patches
 from .analysis import LEAD_SEPARATOR, WordCache, exact_analyzer, french_analyzer, index_terms
 
 #: How much a title word counts against a body word, in one BM25 over both.
-TITLE_WEIGHT = 1.5
+TITLE_WEIGHT = 2.5
 
 
 class FrenchText(TEXT):
@@ -54,8 +54,9 @@ _ENCODERS = {
 }
 
 
-def build_schema(protected: Iterable[str] = ()) -> Schema:
-    """The schema of every generation.
+def build_schema(protected: Iterable[str] = (), title_weight: float | None = None) -> Schema:
+    """The schema of every generation (``title_weight``: :data:`TITLE_WEIGHT`
+    unless another is asked, to compare with an index built with another).
 
     * ``text``: title and body in one stemmed field, the title's words
       counting :data:`TITLE_WEIGHT` each. Ranking runs on it: one BM25 over
@@ -74,11 +75,12 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
     analysers included, is pickled into the index, and queries are parsed
     with that stored copy.
     """
+    weight = TITLE_WEIGHT if title_weight is None else title_weight
     return Schema(
         id=ID(stored=True, unique=True),
         title=FrenchText(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
-        text=FrenchText(analyzer=french_analyzer(protected, lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
-        exact=FrenchText(analyzer=exact_analyzer(lead_boost=TITLE_WEIGHT), multitoken_query="phrase"),
+        text=FrenchText(analyzer=french_analyzer(protected, lead_boost=weight), multitoken_query="phrase"),
+        exact=FrenchText(analyzer=exact_analyzer(lead_boost=weight), multitoken_query="phrase"),
         body=STORED,
         date=DATETIME(stored=True),
         # The date as a sortable number (YYYYMMDD), absent = 0, so that
@@ -87,6 +89,13 @@ def build_schema(protected: Iterable[str] = ()) -> Schema:
         source=ID(stored=True, sortable=True),
         url=STORED,
     )
+
+
+def title_weight_in(schema: Schema) -> float | None:
+    """The title weight an index was built with (its ``text`` analyser's), if it has one."""
+    field = schema["text"] if "text" in schema else None  # noqa: SIM401 - Schema has no get()
+    tokenizer = getattr(getattr(field, "analyzer", None), "items", [None])[0]
+    return getattr(tokenizer, "lead_boost", None)
 
 
 def combined_text(title: str, body: str) -> str:
