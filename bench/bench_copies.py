@@ -54,10 +54,10 @@ def sentences(body: str) -> list[str]:
     return [s for s in SENTENCE.split(body) if s.strip()]
 
 
-def edited(body: str, donor: str, rng: random.Random) -> str:
-    """``body`` as another outlet republishes it: one or two light edits."""
+def edited(body: str, donor: str, rng: random.Random, edits: int) -> str:
+    """``body`` as another outlet republishes it: ``edits`` light edits."""
     parts = sentences(body)
-    for edit in rng.sample(["drop", "add", "words", "cut"], rng.choice([1, 2])):
+    for edit in rng.sample(["drop", "add", "words", "cut"], edits):
         if edit == "drop" and len(parts) > 3:
             del parts[rng.randrange(1, len(parts))]
         elif edit == "add":
@@ -110,14 +110,16 @@ def main() -> None:
         a.pop("summary", None)  # the lead is not indexed (as the service's loader ignores it)
     eligible = [a for a in articles if len(a["body"].split()) >= 80]
     originals = rng.sample(eligible, args.copies)
-    injected = []
+    injected, edits_of = [], {}
     for n, original in enumerate(originals):
         donor = rng.choice(articles)["body"]
+        edits = rng.choice([1, 2])
         injected.append({
             "id": f"copie-{n}-{original['id']}", "title": retitled(original["title"], rng),
             "date": later(original.get("date"), rng), "source": rng.choice(OUTLETS),
-            "body": edited(original["body"], donor, rng),
+            "body": edited(original["body"], donor, rng, edits),
         })  # fmt: skip
+        edits_of[injected[-1]["id"]] = edits
     copy_of = {c["id"]: c["id"].split("-", 2)[2] for c in injected}
 
     folder = WORK / "copies"
@@ -139,7 +141,12 @@ def main() -> None:
     group_of = dict(zip(ids, groups.tolist(), strict=True))
     body_of = {a["id"]: a["body"] for a in articles + injected}
 
-    collapsed = sum(1 for c, o in copy_of.items() if group_of[c] >= 0 and group_of[c] == group_of[o])
+    together = {c: group_of[c] >= 0 and group_of[c] == group_of[o] for c, o in copy_of.items()}
+    collapsed = sum(together.values())
+    by_edits = {
+        k: (sum(1 for c in together if edits_of[c] == k and together[c]), sum(1 for c in together if edits_of[c] == k))
+        for k in (1, 2)
+    }
     wrong = sum(
         1 for c, o in copy_of.items()
         if group_of[c] >= 0 and any(group_of[x] == group_of[c] for x in copy_of.values() if x != o)
@@ -176,6 +183,8 @@ def main() -> None:
     print(f"| {len(articles):,} | {len(injected):,} | {collapsed:,} ({collapsed / len(injected):.1%}) | {wrong} "
           f"| {len(natives)} ({sum(len(m) for m in natives.values())}) |")
     print()
+    print("collapsed by the edits made: " + ", ".join(
+        f"{k} edit{'s' if k > 1 else ''} {a}/{n} ({a / max(n, 1):.1%})" for k, (a, n) in by_edits.items()))
     print(f"signatures: {sign_s:.1f} s for {len(bodies):,} bodies ({sign_s / len(bodies) * 1e3:.2f} ms each); "
           f"grouping: {group_s * 1e3:.0f} ms")
     print(f"search, fresh news_keywords queries: p50 {statistics.median(times[True]):.1f} ms collapsed, "
