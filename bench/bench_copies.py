@@ -158,7 +158,7 @@ def main() -> None:
     natives = {g: m for g, m in members.items() if len(m) > 1}
 
     # Costs: signing every body, and grouping, in this one process.
-    bodies = [a["body"] for a in articles + injected]
+    bodies = [(a["body"], a["title"]) for a in articles + injected]
     t = time.perf_counter()
     sigs = copies.signatures(bodies)
     sign_s = time.perf_counter() - t

@@ -56,12 +56,27 @@ def hits(searcher, q, **kwargs):
 
 
 def test_copies_are_grouped_and_distinct_or_short_articles_are_not():
-    sigs = copies.signatures(a["body"] for a in ARTICLES)
+    sigs = copies.signatures((a["body"], a["title"]) for a in ARTICLES)
     groups = copies.find_groups(sigs, np.ones(len(ARTICLES), dtype=bool))
     assert groups[0] == groups[1] == groups[2] >= 0
     assert groups[3] == -1  # the same council, the same day, another story
     assert groups[4] == groups[5] == -1  # too short to tell a copy from a template
     assert (copies.find_groups(sigs, np.array([True, False, True, True, True, True])) >= 0).sum() == 2
+
+
+def test_boilerplate_about_another_subject_is_not_a_copy():
+    """Wikipedia's census paragraph, word for word for two communes: their
+    titles share no word, so they are two articles, not one story."""
+    census = (
+        "L'évolution du nombre d'habitants est connue à travers les recensements de la population effectués "
+        "dans la commune depuis 1793. À partir de 2006, les populations légales des communes sont publiées "
+        "annuellement par l'Insee. Le recensement repose désormais sur une collecte d'information annuelle, "
+        "concernant successivement tous les territoires communaux au cours d'une période de cinq ans."
+    )
+    sigs = copies.signatures([(census, "Montrésor"), (census.replace("1793", "1881"), "Le Touquet-Paris-Plage"),
+                              (census, "Commune de Montrésor")])  # fmt: skip
+    groups = copies.find_groups(sigs, np.ones(3, dtype=bool))
+    assert groups[0] == groups[2] >= 0 and groups[1] == -1
 
 
 def test_a_story_appears_once_with_its_other_versions(wire):
@@ -111,7 +126,7 @@ def test_incremental_reindexes_keep_the_groups_up_to_date(wire):
 
 def test_pushed_copies_join_their_group_and_leave_it_when_retracted(wire):
     journal = Journal(wire / "index")
-    journal.record([Document(id="web", title="Grenoble vote", body=STORY, source="Web")])
+    journal.record([Document(id="web", title="Grenoble vote son téléphérique", body=STORY, source="Web")])
     apply_pending(wire / "index", journal)
     assert len(hits(open_searcher(wire / "index"), "téléphérique")) == 1
     journal.record([], retracted=["agence", "quotidien", "hebdo"])
@@ -123,10 +138,40 @@ def test_pushed_copies_join_their_group_and_leave_it_when_retracted(wire):
 def test_merged_segments_keep_their_signatures(wire, monkeypatch):
     journal = Journal(wire / "index")
     for i in range(9):
-        journal.record([Document(id=f"copie-{i}", title=f"Reprise {i}", body=STORY)])
+        journal.record([Document(id=f"copie-{i}", title=f"Téléphérique, reprise {i}", body=STORY)])
         apply_pending(wire / "index", journal)
     assert merging.merge_small_segments(wire / "index") is not None
     generation = current_generation(wire / "index")
     first = hits(open_searcher(wire / "index"), "téléphérique")[0]
     assert len(first.other_versions) == 11
     assert len(list(generation.path.glob("packed-*-minhash.npy"))) == len(list(generation.path.glob("packed-*.json")))
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two group arrays put the same documents together (labels aside)."""
+    pairs_a = {(int(x), int(y)) for x, y in zip(a, b, strict=True)}
+    return (np.array_equal(a < 0, b < 0)
+            and len({x for x, _ in pairs_a if x >= 0}) == len(pairs_a - {(-1, -1)})
+            and len({y for _, y in pairs_a if y >= 0}) == len(pairs_a - {(-1, -1)}))  # fmt: skip
+
+
+def test_a_push_extends_the_groups_as_a_full_grouping_would(wire):
+    journal = Journal(wire / "index")
+    steps = [
+        ([Document(id="web", title="Grenoble : le téléphérique voté", body=STORY)], []),
+        ([Document(id="radio", title="Téléphérique voté", body=EDITED),
+          Document(id="autre", title="Les écoles de Grenoble", body=OTHER)], []),
+        ([], ["agence"]),
+        ([Document(id="quotidien", title="Budget des écoles", body=OTHER.replace("Grenoble", "Lyon"))], []),
+    ]
+    for documents, retracted in steps:
+        journal.record(documents, retracted=retracted)
+        apply_pending(wire / "index", journal)
+        path = current_generation(wire / "index").path
+        extended = np.load(path / copies.GROUPS_FILE)
+        with open_searcher(wire / "index").reader() as reader:
+            layout, live = copies._layout(reader)
+        full = copies.find_groups(copies._signatures_of(path, layout, 0, len(live)), live)
+        assert same_partition(extended, full)
+    # hebdo, web and radio (the story); ecoles, autre and the corrected quotidien (the schools)
+    assert (extended >= 0).sum() == 6 and len(set(extended[extended >= 0].tolist())) == 2

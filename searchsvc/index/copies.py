@@ -24,6 +24,7 @@ copies.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import zlib
@@ -36,8 +37,17 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from whoosh.reading import IndexReader
 
-#: Values of a signature; LSH bands × rows of each.
+from ..text.analysis import STOP_WORDS, stem
+from ..text.normalize import fold
+
+#: MinHash values of a signature; LSH bands × rows of each.
 NUM_PERM = 64
+#: Title words a signature also holds (hashed, the first in hash order):
+#: copies must share one. Near-identical boilerplate about another subject
+#: (Wikipedia's census paragraph of two communes, a wrestling show's
+#: standard blurb) names that other subject in its title.
+TITLE_WORDS = 12
+WIDTH = NUM_PERM + TITLE_WORDS
 BANDS, ROWS = 16, 4
 #: Words per shingle.
 SHINGLE = 3
@@ -54,7 +64,10 @@ MAX_WORDS = 2000
 NO_SIGNATURE = np.uint32(0xFFFFFFFF)
 
 GROUPS_FILE = "copies.npy"
+#: The segments (id, document count) ``copies.npy`` was computed over.
+LAYOUT_FILE = "copies.json"
 _WORD = re.compile(r"\w+")
+_STOP = frozenset(STOP_WORDS)
 _SEED = 1
 
 
@@ -63,32 +76,47 @@ def signature_path(folder: Path, segment_id: str) -> Path:
     return Path(folder) / f"packed-{segment_id}-minhash.npy"
 
 
-def signature(body: str) -> np.ndarray:
-    """A body's :data:`NUM_PERM` MinHash values, or :data:`NO_SIGNATURE` in
-    each when it is too short to be a copy."""
+def signature(body: str, title: str = "") -> np.ndarray:
+    """A document's :data:`WIDTH` values: its body's :data:`NUM_PERM` MinHash
+    values, then its title's words (:data:`TITLE_WORDS`); :data:`NO_SIGNATURE`
+    in each when the body is too short to be a copy."""
+    row = np.full(WIDTH, NO_SIGNATURE, dtype=np.uint32)
     words = _WORD.findall(body.lower())[:MAX_WORDS]
     if len(words) < MIN_WORDS:
-        return np.full(NUM_PERM, NO_SIGNATURE, dtype=np.uint32)
+        return row
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=zlib.crc32)
     minhash.update_batch([" ".join(words[j : j + SHINGLE]).encode() for j in range(len(words) - SHINGLE + 1)])
-    return minhash.hashvalues.astype(np.uint32)
+    row[:NUM_PERM] = minhash.hashvalues.astype(np.uint32)
+    title_words = sorted({zlib.crc32(w.encode()) for w in _title_words(title)})[:TITLE_WORDS]
+    row[NUM_PERM : NUM_PERM + len(title_words)] = title_words
+    return row
 
 
-def signatures(bodies: Iterable[str]) -> np.ndarray:
-    """One row of :func:`signature` per body."""
-    rows = [signature(body) for body in bodies]
-    return np.stack(rows) if rows else np.zeros((0, NUM_PERM), dtype=np.uint32)
+def _title_words(title: str) -> set[str]:
+    """The title's words as compared: folded, stemmed, stop words and short words aside."""
+    words = (fold(w) for w in _WORD.findall(title.lower()))
+    return {stem(w) for w in words if len(w) >= 3 and w not in _STOP and not w.isdigit()}
 
 
-def write_signatures(folder: Path, segment_id: str, bodies: Iterable[str]) -> None:
-    """Save a segment's signatures, from its bodies in docnum order."""
-    _save(signature_path(folder, segment_id), signatures(bodies))
+def table_path(folder: Path, segment_id: str, part: str) -> Path:
+    """A segment's LSH table (``keys`` or ``docs``), beside its signatures."""
+    return Path(folder) / f"packed-{segment_id}-lsh{part}.npy"
+
+
+def signatures(documents: Iterable[tuple[str, str]]) -> np.ndarray:
+    """One row of :func:`signature` per (body, title)."""
+    rows = [signature(body, title) for body, title in documents]
+    return np.stack(rows) if rows else np.zeros((0, WIDTH), dtype=np.uint32)
+
+
+def write_signatures(folder: Path, segment_id: str, documents: Iterable[tuple[str, str]]) -> None:
+    """Save a segment's signatures, from its (body, title) pairs in docnum order."""
+    _save_segment(folder, segment_id, signatures(documents))
 
 
 def save_signatures(folder: Path, segment_id: str, rows: list[np.ndarray]) -> None:
     """Save a segment's signatures, computed as its documents came (:func:`signature`)."""
-    array = np.stack(rows) if rows else np.zeros((0, NUM_PERM), dtype=np.uint32)
-    _save(signature_path(folder, segment_id), array)
+    _save_segment(folder, segment_id, np.stack(rows) if rows else np.zeros((0, WIDTH), dtype=np.uint32))
 
 
 def write_gathered(folder: Path, segment_id: str, sources: dict[str, Path], order: list[tuple[str, int]]) -> bool:
@@ -101,32 +129,144 @@ def write_gathered(folder: Path, segment_id: str, sources: dict[str, Path], orde
         if not path.exists():
             return False
         loaded[source] = np.load(path, mmap_mode="r")
-    rows = np.empty((len(order), NUM_PERM), dtype=np.uint32)
+    rows = np.empty((len(order), WIDTH), dtype=np.uint32)
     for i, (source, docnum) in enumerate(order):
         rows[i] = loaded[source][docnum]
-    _save(signature_path(folder, segment_id), rows)
+    _save_segment(folder, segment_id, rows)
     return True
+
+
+def _save_segment(folder: Path, segment_id: str, sigs: np.ndarray) -> None:
+    """A segment's signatures, and its LSH tables: for each band, the keys
+    of its signed documents sorted, and their docnums in that order (so
+    that a push finds the candidates for its few new documents by binary
+    search, without reading every signature again)."""
+    signed = np.flatnonzero(sigs[:, 0] != NO_SIGNATURE).astype(np.uint32) if len(sigs) else np.zeros(0, np.uint32)
+    keys = np.empty((BANDS, len(signed)), dtype=np.uint64)
+    docs = np.empty((BANDS, len(signed)), dtype=np.uint32)
+    for band in range(BANDS):
+        band_keys = _band_keys(sigs[signed, band * ROWS : (band + 1) * ROWS])
+        order = np.argsort(band_keys)
+        keys[band], docs[band] = band_keys[order], signed[order]
+    _save(table_path(folder, segment_id, "keys"), keys)
+    _save(table_path(folder, segment_id, "docs"), docs)
+    _save(signature_path(folder, segment_id), sigs)  # last: its presence says the segment is done
 
 
 def write_groups(folder: Path, reader: IndexReader) -> int:
     """Group the copies among the live documents of the generation in
     ``folder`` (``reader`` reads it), from its segments' signatures, and save
-    ``copies.npy``. Returns the number of groups."""
-    total = reader.doc_count_all()
-    sigs = np.full((total, NUM_PERM), NO_SIGNATURE, dtype=np.uint32)
-    live = np.ones(total, dtype=bool)
+    ``copies.npy`` (with ``copies.json``, the segments it was computed over).
+    Returns the number of groups.
+
+    A generation that extends the one it was linked from (a push: the same
+    segments, fewer live documents, new segments after them) starts from
+    that one's groups and matches only its new documents against the others;
+    any other (a full reindex, a merge) groups everything again."""
+    folder = Path(folder)
+    layout, live = _layout(reader)
+    groups = _extended(folder, layout, live)
+    if groups is None:
+        groups = find_groups(_signatures_of(folder, layout, 0, len(live)), live)
+    _save(folder / GROUPS_FILE, groups)
+    _save_json(folder / LAYOUT_FILE, {"segments": [[segment_id, count] for segment_id, _, count in layout]})
+    return len(np.unique(groups[groups >= 0]))
+
+
+def _layout(reader: IndexReader) -> tuple[list[tuple[str, int, int]], np.ndarray]:
+    """Each segment's (id, first docnum, document count), and the live documents."""
+    live = np.ones(reader.doc_count_all(), dtype=bool)
+    layout = []
     pairs = [(reader, 0)] if reader.is_atomic() else reader.leaf_readers()
     for r, offset in pairs:
-        count = r.doc_count_all()
+        segment = getattr(r, "_segment", None)
+        layout.append((segment.segment_id() if segment is not None else "", offset, r.doc_count_all()))
         if r.has_deletions():
             live[np.asarray(sorted(r.deleted_docs_set), dtype=np.int64) + offset] = False
-        segment = getattr(r, "_segment", None)
-        path = signature_path(folder, segment.segment_id()) if segment is not None else None
-        if path is not None and path.exists():
-            sigs[offset : offset + count] = np.load(path, mmap_mode="r")[:count]
-    groups = find_groups(sigs, live)
-    _save(Path(folder) / GROUPS_FILE, groups)
-    return int(groups.max()) + 1 if len(groups) and groups.max() >= 0 else 0
+    return layout, live
+
+
+def _signatures_of(folder: Path, layout: list[tuple[str, int, int]], start: int, stop: int) -> np.ndarray:
+    """The signatures of documents ``start`` to ``stop`` (whole segments), from the segments' files."""
+    sigs = np.full((stop - start, WIDTH), NO_SIGNATURE, dtype=np.uint32)
+    for segment_id, offset, count in layout:
+        if offset < start or offset + count > stop:
+            continue
+        path = signature_path(folder, segment_id)
+        if segment_id and path.exists():
+            rows = np.load(path, mmap_mode="r")
+            if rows.shape[1:] == (WIDTH,):  # else another format: never copies
+                sigs[offset - start : offset - start + count] = rows[:count]
+    return sigs
+
+
+def _extended(folder: Path, layout: list[tuple[str, int, int]], live: np.ndarray) -> np.ndarray | None:
+    """The groups of a generation that extends the one whose ``copies.npy``
+    it holds (hard-linked), or ``None`` when it does not."""
+    try:
+        before = [tuple(s) for s in json.loads((folder / LAYOUT_FILE).read_text())["segments"]]
+        previous = np.load(folder / GROUPS_FILE)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    now = [(segment_id, count) for segment_id, _, count in layout]
+    known = sum(count for _, count in before)
+    if not before or now[: len(before)] != before or len(previous) != known:
+        return None
+    groups = np.full(len(live), -1, dtype=np.int32)
+    groups[:known] = previous
+    # Deleted since (replaced or retracted): out of their groups, and a group
+    # left with one article is no group.
+    left = {int(g) for g in previous[~live[:known] & (previous >= 0)]}
+    groups[~live] = -1
+    for label in left:
+        alone = np.flatnonzero(groups == label)
+        if len(alone) == 1:
+            groups[alone] = -1
+    added = _signatures_of(folder, layout, known, len(live))
+    fresh = np.flatnonzero(live[known:] & (added[:, 0] != NO_SIGNATURE))
+    if not len(fresh):
+        return groups
+    new_sigs = added[fresh]
+    pairs: set[tuple[int, int]] = set()
+    # The new documents among themselves…
+    among = find_groups(new_sigs, np.ones(len(fresh), dtype=bool))
+    for label in np.unique(among[among >= 0]):
+        members = fresh[among == label] + known
+        pairs.update((int(members[0]), int(m)) for m in members[1:])
+    # …and against every live document before them, through each segment's LSH tables.
+    for segment_id, offset, _ in layout:
+        if offset >= known:
+            break
+        try:
+            keys = np.load(table_path(folder, segment_id, "keys"), mmap_mode="r")
+            docs = np.load(table_path(folder, segment_id, "docs"), mmap_mode="r")
+            sigs = np.load(signature_path(folder, segment_id), mmap_mode="r")
+        except (OSError, ValueError):
+            continue  # a segment of an older version: no signatures, never a copy
+        if sigs.shape[1:] != (WIDTH,):
+            continue
+        for band in range(BANDS):
+            new_keys = _band_keys(new_sigs[:, band * ROWS : (band + 1) * ROWS])
+            lows = np.searchsorted(keys[band], new_keys)
+            highs = np.searchsorted(keys[band], new_keys, side="right")
+            for j in np.flatnonzero(highs > lows):
+                for docnum in docs[band, lows[j] : highs[j]]:
+                    old = offset + int(docnum)
+                    if live[old] and _alike(sigs[docnum][None], new_sigs[j][None])[0]:
+                        pairs.add((old, int(fresh[j]) + known))
+    next_label = int(groups.max()) + 1 if len(groups) else 0
+    for a, b in sorted(pairs):
+        ga, gb = int(groups[a]), int(groups[b])
+        if ga < 0 and gb < 0:
+            groups[a] = groups[b] = next_label
+            next_label += 1
+        elif gb < 0:
+            groups[b] = ga
+        elif ga < 0:
+            groups[a] = gb
+        elif ga != gb:
+            groups[groups == gb] = ga  # the new document joins two groups: one now
+    return groups
 
 
 def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -139,16 +279,15 @@ def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     sub = sigs[usable]
     firsts, seconds = [], []
     for band in range(BANDS):
-        block = np.ascontiguousarray(sub[:, band * ROWS : (band + 1) * ROWS])
-        keys = block.view(np.dtype((np.void, block.dtype.itemsize * ROWS))).ravel()
-        order = np.argsort(keys, kind="stable")
+        keys = _band_keys(sub[:, band * ROWS : (band + 1) * ROWS])
+        order = np.argsort(keys)
         same = np.flatnonzero(keys[order][1:] == keys[order][:-1])
         firsts.append(order[same])  # each with its neighbour in the run: enough to connect it
         seconds.append(order[same + 1])
     a, b = np.concatenate(firsts), np.concatenate(seconds)
     if not len(a):
         return out
-    agree = (sub[a] == sub[b]).sum(axis=1) >= THRESHOLD * NUM_PERM
+    agree = _alike(sub[a], sub[b])
     a, b = a[agree], b[agree]
     if not len(a):
         return out
@@ -161,6 +300,27 @@ def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     return out
 
 
+def _alike(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For rows of signatures, pairwise: whether the bodies agree on
+    :data:`THRESHOLD` of their MinHash values and the titles share a word
+    (or one title has none to compare)."""
+    bodies = (a[:, :NUM_PERM] == b[:, :NUM_PERM]).sum(axis=1) >= THRESHOLD * NUM_PERM
+    ta, tb = a[:, NUM_PERM:], b[:, NUM_PERM:]
+    shared = ((ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] != NO_SIGNATURE)).any(axis=(1, 2))
+    untitled = (ta[:, 0] == NO_SIGNATURE) | (tb[:, 0] == NO_SIGNATURE)
+    return bodies & (shared | untitled)
+
+
+def _band_keys(block: np.ndarray) -> np.ndarray:
+    """One 64-bit key per row of a band (its :data:`ROWS` values mixed): rows
+    with equal values get equal keys; a rare collision only adds a candidate,
+    which the agreement check then refuses."""
+    keys = np.zeros(len(block), dtype=np.uint64)
+    for column in range(block.shape[1]):
+        keys = (keys * np.uint64(0x100000001B3)) ^ block[:, column].astype(np.uint64)
+    return keys
+
+
 def read_groups(folder: Path, doc_count: int) -> np.ndarray | None:
     """The generation's groups (``None``: none written, or not for these documents)."""
     path = Path(folder) / GROUPS_FILE
@@ -169,6 +329,15 @@ def read_groups(folder: Path, doc_count: int) -> np.ndarray | None:
     except (OSError, ValueError):
         return None
     return groups if len(groups) == doc_count else None
+
+
+def _save_json(path: Path, data: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
 
 
 def _save(path: Path, array: np.ndarray) -> None:

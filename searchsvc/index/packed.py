@@ -123,10 +123,11 @@ def _pack_segment(folder: Path, r: IndexReader) -> None:
     save_marker(folder, segment_id, r.doc_count_all(), counts)
 
 
-def _bodies(r: IndexReader) -> Iterator[str]:
-    """Every stored body of a segment, in docnum order (deleted ones too: rows stay aligned)."""
+def _bodies(r: IndexReader) -> Iterator[tuple[str, str]]:
+    """Every stored (body, title) of a segment, in docnum order (deleted ones too: rows stay aligned)."""
     for docnum in range(r.doc_count_all()):
-        yield r.stored_fields(docnum).get("body") or ""
+        stored = r.stored_fields(docnum)
+        yield stored.get("body") or "", stored.get("title") or ""
 
 
 def save_marker(folder: Path, segment_id: str, doc_count: int, counts: dict) -> None:

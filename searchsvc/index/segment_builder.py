@@ -434,7 +434,7 @@ class SegmentBuilder:
         for name, length in lengths.items():
             self.lengths[name].append(length)
         if self.signatures is not None:
-            self.signatures.append(copies.signature(fields.get("body") or ""))
+            self.signatures.append(copies.signature(fields.get("body") or "", fields.get("title") or ""))
         perdoc.finish_doc()
         self.docnum += 1
 
