@@ -4,18 +4,22 @@ the results show it once.
 
 Two steps, both at index time:
 
-* each segment's articles get a MinHash signature of their body (datasketch,
-  over word 3-shingles), written beside the segment's packed postings
-  (``packed-<segment>-minhash.npy``) when it is packed: computed once per
-  segment, hard-linked by the generations that keep it, gathered from its
-  sources' when segments merge;
+* each segment's articles get a signature: a MinHash of their body
+  (datasketch, over word 3-shingles) and their title's words, written beside
+  the segment's packed postings (``packed-<segment>-minhash.npy``) with its
+  LSH tables (``-lshkeys``, ``-lshdocs``): computed as the segment is built,
+  hard-linked by the generations that keep it, gathered from its sources'
+  when segments merge;
 * each generation gets ``copies.npy``: for every document, the number of its
-  group of copies (-1: it has none). Candidates share one LSH band of their
-  signatures; a pair is a copy when the signatures agree on at least
-  :data:`THRESHOLD` of their values (the estimated Jaccard similarity of the
-  shingles); groups are the connected pairs. Only live documents count, so
-  a retracted article leaves its group, and a generation written by a push,
-  an incremental reindex or a merge groups its new articles with the old.
+  group of copies (-1: it has none), and ``copies.json``, the segments it
+  was computed over. Candidates share one LSH band of their signatures; a
+  pair is a copy when the bodies agree on at least :data:`THRESHOLD` of
+  their MinHash values (the estimated Jaccard similarity of the shingles)
+  and the titles share a word; groups are the connected pairs. Only live
+  documents count, so a retracted article leaves its group. A push's
+  generation matches only its new articles against the others (binary
+  search in each segment's LSH tables); a reindex or a merge groups
+  everything again.
 
 A body shorter than :data:`MIN_WORDS` words gets no signature: short
 templated texts (« Résultats du tirage du 12 mai ») are alike without being

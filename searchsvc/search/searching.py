@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+import numpy as np
 from whoosh.searching import Searcher
 
 from ..errors import QueryError
@@ -17,9 +18,9 @@ from ..text.synonyms import Synonyms
 from .collapse import MAX_COLLAPSE_DEPTH, collapse, other_versions
 from .facets import DocFilter
 from .limits import MAX_DEPTH, MAX_FACET_SOURCES, MAX_FILTER_VALUES, MAX_PER_PAGE, SORTS
-from .parsing import parse
+from .parsing import ParsedQuery, parse
 from .postings import arrays_for
-from .ranking import rank_and_count
+from .ranking import Ranking, rank_and_count
 from .recency import Recency
 from .snippets import highlight_title, make_snippet, stems_to_mark
 from .spelling import suggestion_for
@@ -129,9 +130,35 @@ class SearchPage:
         }
 
 
-def _copy_groups(searcher: Searcher):
+def _copy_groups(searcher: Searcher) -> np.ndarray | None:
     """The generation's groups of wire copies, if it has any."""
     return arrays_for(searcher.reader()).copies(searcher.reader())
+
+
+def _ranked(
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    depth: int,
+    request: SearchRequest,
+    groups: np.ndarray | None,
+    render: bool,
+    recency: Recency | None,
+) -> tuple[Ranking, list[tuple[int, float]]]:
+    """The ranking (total, facets) and its first ``depth`` hits, copies set
+    aside when ``groups`` are given: ranked twice as deep as the page, and
+    again deeper while copies leave it short."""
+    doc_filter = _filter(request)
+    asked = depth if groups is None else min(2 * depth, MAX_COLLAPSE_DEPTH)
+    ranking = rank_and_count(searcher, parsed, asked, doc_filter, request.sort, facets=render, recency=recency)
+    if groups is None:
+        return ranking, ranking.hits
+    hits = collapse(ranking.hits, groups)
+    while len(hits) < depth and len(ranking.hits) == asked and asked < MAX_COLLAPSE_DEPTH:
+        asked = min(2 * asked, MAX_COLLAPSE_DEPTH)
+        deeper = rank_and_count(searcher, parsed, asked, doc_filter, request.sort, facets=False, recency=recency)
+        ranking.hits = deeper.hits
+        hits = collapse(deeper.hits, groups)
+    return ranking, hits
 
 
 def _version(searcher: Searcher, docnum: int) -> dict:
@@ -187,19 +214,8 @@ def search(
     started = time.perf_counter()
     parsed = parse(request.q, searcher.schema, searcher.reader(), synonyms)
     depth = min(request.page * request.per_page, MAX_DEPTH)
-    doc_filter = _filter(request)
     groups = _copy_groups(searcher) if request.collapse else None
-    # With copies to set aside, rank deeper than the page (again deeper while it falls short).
-    asked = depth if groups is None else min(2 * depth, MAX_COLLAPSE_DEPTH)
-    ranking = rank_and_count(searcher, parsed, asked, doc_filter, request.sort, facets=render, recency=recency)
-    hits_in_order = ranking.hits
-    if groups is not None:
-        hits_in_order = collapse(ranking.hits, groups)
-        while len(hits_in_order) < depth and len(ranking.hits) == asked and asked < MAX_COLLAPSE_DEPTH:
-            asked = min(2 * asked, MAX_COLLAPSE_DEPTH)
-            deeper = rank_and_count(searcher, parsed, asked, doc_filter, request.sort, facets=False, recency=recency)
-            ranking.hits = deeper.hits
-            hits_in_order = collapse(deeper.hits, groups)
+    ranking, hits_in_order = _ranked(searcher, parsed, depth, request, groups, render, recency)
     start = (request.page - 1) * request.per_page
     page_docs = hits_in_order[start : start + request.per_page]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
