@@ -32,6 +32,7 @@ import json
 import os
 import re
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -238,26 +239,29 @@ def _extended(folder: Path, layout: list[tuple[str, int, int]], live: np.ndarray
         members = fresh[among == label] + known
         pairs.update((int(members[0]), int(m)) for m in members[1:])
     # …and against every live document before them, through each segment's LSH tables.
+    new_keys = [_band_keys(new_sigs[:, band * ROWS : (band + 1) * ROWS]) for band in range(BANDS)]
     for segment_id, offset, _ in layout:
         if offset >= known:
             break
-        try:
-            keys = np.load(table_path(folder, segment_id, "keys"), mmap_mode="r")
-            docs = np.load(table_path(folder, segment_id, "docs"), mmap_mode="r")
-            sigs = np.load(signature_path(folder, segment_id), mmap_mode="r")
-        except (OSError, ValueError):
+        tables = _segment_tables(folder, segment_id)
+        if tables is None:
             continue  # a segment of an older version: no signatures, never a copy
-        if sigs.shape[1:] != (WIDTH,):
-            continue
+        keys, docs, sigs = tables
+        found_old, found_new = [], []
         for band in range(BANDS):
-            new_keys = _band_keys(new_sigs[:, band * ROWS : (band + 1) * ROWS])
-            lows = np.searchsorted(keys[band], new_keys)
-            highs = np.searchsorted(keys[band], new_keys, side="right")
+            lows = np.searchsorted(keys[band], new_keys[band])
+            highs = np.searchsorted(keys[band], new_keys[band], side="right")
             for j in np.flatnonzero(highs > lows):
-                for docnum in docs[band, lows[j] : highs[j]]:
-                    old = offset + int(docnum)
-                    if live[old] and _alike(sigs[docnum][None], new_sigs[j][None])[0]:
-                        pairs.add((old, int(fresh[j]) + known))
+                found_old.append(docs[band, lows[j] : highs[j]])
+                found_new.append(np.full(highs[j] - lows[j], j))
+        if not found_old:
+            continue
+        candidates = np.unique(np.stack([np.concatenate(found_old), np.concatenate(found_new)]), axis=1)
+        olds, news = candidates[0].astype(np.int64), candidates[1]
+        keep = live[offset + olds]
+        olds, news = olds[keep], news[keep]
+        alike = _alike(sigs[olds], new_sigs[news])
+        pairs.update(zip((offset + olds[alike]).tolist(), (fresh[news[alike]] + known).tolist(), strict=True))
     next_label = int(groups.max()) + 1 if len(groups) else 0
     for a, b in sorted(pairs):
         ga, gb = int(groups[a]), int(groups[b])
@@ -302,6 +306,41 @@ def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     _, numbers = np.unique(labels[grouped], return_inverse=True)
     out[usable[grouped]] = numbers
     return out
+
+
+#: Segments' LSH tables and signatures, mapped once per process (an applier
+#: process matches every push against them), by the identity of the files:
+#: generations hard-link them, and a segment's files never change.
+_TABLES: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+_TABLES_KEPT = 256
+
+
+def _segment_tables(folder: Path, segment_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A segment's (LSH keys, LSH docnums, signatures), or ``None`` if it has none."""
+    path = signature_path(folder, segment_id)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (st.st_dev, st.st_ino)
+    tables = _TABLES.get(key)
+    if tables is None:
+        try:
+            tables = (
+                np.asarray(np.load(table_path(folder, segment_id, "keys"), mmap_mode="r")),
+                np.asarray(np.load(table_path(folder, segment_id, "docs"), mmap_mode="r")),
+                np.asarray(np.load(path, mmap_mode="r")),
+            )
+        except (OSError, ValueError):
+            return None
+        if tables[2].shape[1:] != (WIDTH,):
+            return None
+        _TABLES[key] = tables
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
+    else:
+        _TABLES.move_to_end(key)
+    return tables
 
 
 def _alike(a: np.ndarray, b: np.ndarray) -> np.ndarray:
