@@ -309,17 +309,13 @@ def test_snippets_mark_words_whatever_their_stem_or_parts(searcher, body, q, mar
 
 
 def test_a_quoted_phrase_among_other_words_also_counts_its_words(tmp_path):
-    corpus = tmp_path / "c"
-    corpus.mkdir()
     # A pasted sentence with a quotation the article words differently.
-    (corpus / "cite.txt").write_text(
-        "Castaner\nChristophe Castaner dénonce l'indécence, la bêtise et la haine.\n", "utf-8"
-    )
-    (corpus / "mot.txt").write_text("Patron\nLe patron de la région parle de Castaner.\n", "utf-8")
-    (corpus / "exact.txt").write_text(
-        "Citation\nCastaner a dénoncé « l'indécence, la haine et la bêtise » du patron.\n", "utf-8"
-    )
-    s = open_searcher(build_index(corpus, tmp_path / "ix"))
+    s = open_searcher(index_documents(tmp_path, [
+        {"id": "cite.txt", "title": "Castaner", "body": "Christophe Castaner dénonce l'indécence, la bêtise et la haine."},
+        {"id": "mot.txt", "title": "Patron", "body": "Le patron de la région parle de Castaner."},
+        {"id": "exact.txt", "title": "Citation",
+         "body": "Castaner a dénoncé « l'indécence, la haine et la bêtise » du patron."},
+    ]))  # fmt: skip
     q = 'Castaner, le patron, a dénoncé "l\'indécence, la haine et la bêtise"'
     # The article with the phrase and every word first; the rewording next,
     # ahead of the article that only shares the ordinary words.
