@@ -5,6 +5,7 @@ every answer, and what reindexes from files do with them."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -424,3 +425,24 @@ def test_generations_replaced_a_moment_ago_are_kept_a_few_at_most(fresh_index):
         apply_pending(fresh_index, journal, keep=2)
     # The current one, the one before (keep=2), and GRACE_MAX replaced within the minute.
     assert len(list(fresh_index.glob("gen-*"))) == 2 + generations.GRACE_MAX
+
+
+def test_a_merge_survives_the_cleanup_of_the_generation_it_reads(fresh_index, monkeypatch):
+    """Under heavy pushing the generation a merge reads is replaced, then
+    removed, while the merge still reads it: the merge reads through links."""
+    journal = pushed_one_at_a_time(fresh_index, 9)
+    build = merging._build
+
+    def meanwhile(ix, chosen, scratch):
+        read = current_generation(fresh_index).path
+        journal.record([Document(id="p-next", title="Dépêche suivante", body="Le gouvernement annonce.")])
+        apply_pending(fresh_index, journal)
+        shutil.rmtree(read)  # as the cleanup does, once enough pushes replaced it
+        return build(ix, chosen, scratch)
+
+    monkeypatch.setattr(merging, "_build", meanwhile)
+    assert merging.merge_small_segments(fresh_index) is not None
+    searcher = open_searcher(fresh_index)
+    assert all(indexed_document(searcher, f"p{n}") is not None for n in range(9))
+    assert indexed_document(searcher, "p-next") is not None
+    assert not list(fresh_index.glob("merge-*.tmp"))

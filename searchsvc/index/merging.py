@@ -106,17 +106,23 @@ def merge_small_segments(index_dir: str | os.PathLike[str], keep: int = 2) -> Me
         current = generations.current_generation(index_dir)
         if current is None:
             return None
-        ix = whoosh_index.open_dir(str(current.path))
-        segments = ix._segments()
-        chosen = [segments[i] for i in to_merge(segments)]
-        if not chosen:
-            return None
         scratch = index_dir / f"{SCRATCH}{os.getpid()}.tmp"
+        source = index_dir / f"{SCRATCH}{os.getpid()}-source.tmp"
         try:
+            # Read through links of its files: under heavy pushing the
+            # generation is replaced, then cleaned up, long before the merge
+            # has read it (it failed with EmptyIndexError); the links keep them.
+            generations.link_files(current.path, source)
+            ix = whoosh_index.open_dir(str(source))
+            segments = ix._segments()
+            chosen = [segments[i] for i in to_merge(segments)]
+            if not chosen:
+                return None
             merged, order = _build(ix, chosen, scratch)
             return _commit(index_dir, chosen, merged, order, scratch, keep, started)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(source, ignore_errors=True)
 
 
 def _build(ix: whoosh_index.Index, chosen: list, scratch: Path):
