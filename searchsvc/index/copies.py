@@ -37,9 +37,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from datasketch import MinHash
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from whoosh.reading import IndexReader
 
 from ..text.analysis import STOP_WORDS, stem
@@ -85,6 +82,9 @@ def signature(body: str, title: str = "") -> np.ndarray:
     """A document's :data:`WIDTH` values: its body's :data:`NUM_PERM` MinHash
     values, then its title's words (:data:`TITLE_WORDS`); :data:`NO_SIGNATURE`
     in each when the body is too short to be a copy."""
+    # Imported here: searching processes read groups, never sign (0.3 s to import).
+    from datasketch import MinHash
+
     row = np.full(WIDTH, NO_SIGNATURE, dtype=np.uint32)
     words = _WORD.findall(body.lower())[:MAX_WORDS]
     if len(words) < MIN_WORDS:
@@ -299,6 +299,9 @@ def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     a, b = a[agree], b[agree]
     if not len(a):
         return out
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(len(usable), len(usable)))
     _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
