@@ -22,7 +22,13 @@ Levers:
 * ``collapse``: wire copies shown once (the default), or every article
   (``searching._copy_groups`` made to find none);
 * ``phrase_words``: a quoted phrase among other words also counts its
-  words one by one (``parsing.PHRASE_WORDS``).
+  words one by one (``parsing.PHRASE_WORDS``);
+* ``dates``: a date typed in the query also matches the articles published
+  that day (``dates.PUBLICATION_DATES``);
+* ``rarest_words``: a query past ``max_words`` keeps its rarest words, or
+  its first ones (``bounds.RAREST_WORDS``);
+* ``year_decay``: for a date typed without a year, the share of the credit
+  kept per year before the most recent such day (``dates.YEAR_DECAY``).
 
 Index-time levers (the title's weight, the stemmer) need a rebuild:
 ``--title-weight`` changes ``schema.TITLE_WEIGHT`` before building.
@@ -46,7 +52,7 @@ from bench.bench_relevance import SHARED_DOCS
 from bench.common import DATA, WORK, log
 from searchsvc.index.reindex import reindex
 from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
-from searchsvc.search import bounds, parsing, proximity, ranking, searching, weighting
+from searchsvc.search import bounds, dates, parsing, proximity, ranking, searching, weighting
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.recency import Recency
 from searchsvc.text import schema
@@ -57,7 +63,8 @@ def lever(name: str, value):
     """Set one query-time lever for the duration of a measurement."""
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
              bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
-             parsing.PHRASE_WORDS, searching._copy_groups)  # fmt: skip
+             parsing.PHRASE_WORDS, searching._copy_groups, dates.PUBLICATION_DATES, dates.YEAR_DECAY,
+             bounds.RAREST_WORDS)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -81,6 +88,12 @@ def lever(name: str, value):
             parsing.PHRASE_WORDS = value
         elif name == "collapse" and not value:
             searching._copy_groups = lambda searcher: None
+        elif name == "dates":
+            dates.PUBLICATION_DATES = value
+        elif name == "year_decay":
+            dates.YEAR_DECAY = value
+        elif name == "rarest_words":
+            bounds.RAREST_WORDS = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
@@ -88,6 +101,7 @@ def lever(name: str, value):
         weighting.FIELD_BOOSTS.update(saved[2])
         bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
         bounds.MAX_WORDS, parsing.PHRASE_WORDS, searching._copy_groups = saved[6], saved[7], saved[8]
+        dates.PUBLICATION_DATES, dates.YEAR_DECAY, bounds.RAREST_WORDS = saved[9], saved[10], saved[11]
 
 
 LEVERS = {
@@ -103,6 +117,9 @@ LEVERS = {
     "phrase_words": [False],
     "recency": [(0.1, 30), (0.3, 30), (0.1, 365), (0.3, 365)],
     "collapse": [False],
+    "dates": [False],
+    "year_decay": [0.5, 0.9, 1.0],
+    "rarest_words": [False],
 }
 
 

@@ -36,6 +36,7 @@ QUERIES = [
     "élection présidentielle 2022", "Quel est le prix du pétrole ?", "pres*", "police manifestation paris",
     "Qui a été élu président des États-Unis en 2020 ?", "ministre", "ville", "deux ans après",
     "premier ministre", "la france et l'europe", "marseille", "zzzz", "france zzzz",
+    "manifestation 29 août", "macron mars 2020", "1er mai paris", "12 mars 2020", "france -mars 2020",
 ]  # fmt: skip
 
 
@@ -142,7 +143,7 @@ def test_rare_words_are_counted_exactly(searcher):
 
 def test_upper_bounds_are_never_exceeded(searcher):
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
-    for text in ["coronavirus", "président de la république", "lrem", "les"]:
+    for text in ["coronavirus", "président de la république", "lrem", "les", "france 12 mars"]:
         parsed = querying.parse(text, searcher.schema, searcher.reader(), SYNONYMS)
         for leaf in pruning.leaves_of(parsed.query):
             m = scorer.evaluate(leaf)

@@ -10,8 +10,9 @@ From the request to the page, in the order a search meets them:
   that match nothing searched as the nearest ones), :mod:`.synonym_query`
   (the site's synonyms added) and :mod:`.bounds` (prefixes, wildcards and
   fuzzy words expanded within limits); :mod:`.proximity` builds the bonus
-  for query words found side by side, and :mod:`.recency` the blend of the
-  articles' dates, when the site wants the newer first;
+  for query words found side by side, :mod:`.dates` lets a date typed
+  (« 29 août ») match the articles published that day, and :mod:`.recency`
+  blends the articles' dates in, when the site wants the newer first;
 * :mod:`.ranking`: the order (the documents holding all the words of
   :mod:`.clauses` first, BM25 from :mod:`.weighting`, the bonus, or by
   date), computed by :mod:`.scoring` over the posting arrays of

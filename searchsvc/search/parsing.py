@@ -39,6 +39,7 @@ from ..text.normalize import clean
 from ..text.synonyms import SynonymMatcher, Synonyms
 from .bounds import Budget, bound
 from .clauses import ClausesGroup
+from .dates import with_publication_dates
 from .limits import MAX_QUERY_CHARS, MAX_WORDS
 from .proximity import pair_bonus
 from .synonym_query import Expansion, SynonymPlugin
@@ -268,6 +269,7 @@ def parse(q: str, schema: Schema, reader: IndexReader, synonyms: Synonyms | None
         result.query, result.bonus = _stop_words_only(text, schema, result.query)
         return result
     result.bonus = pair_bonus(result.query)
+    result.query = with_publication_dates(result.query, text, schema, result.excluded)
     return result
 
 

@@ -32,6 +32,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from ..text.schema import has_positions
+from .dates import PublishedOn
 from .postings import arrays_for, leaves, term_text
 from .weighting import bm25_idf
 
@@ -114,6 +115,7 @@ class VectorScorer:
         # (to count, to bound, to look documents up): found once each.
         self._lists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._idf: dict[tuple[str, str], tuple[float, float]] = {}
+        self._published: dict[PublishedOn, Matches] = {}
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, weights) of a term over the whole index, deleted documents included."""
@@ -205,7 +207,28 @@ class VectorScorer:
             return Matches(a.ids, scores)
         if type(q) is wq.Phrase and q.slop == 1 and has_positions(self.reader.schema, q.fieldname):
             return self.phrase(q.fieldname, [term_text(w) for w in q.words], q.boost)
+        if type(q) is PublishedOn:
+            return self.published_on(q)
         return self._whoosh(q)
+
+    def published_on(self, q: PublishedOn) -> Matches:
+        """The articles published on ``q``'s date, each scored as its word
+        would score once in an article of average length (BM25's ``idf``
+        there), times the share its year keeps (:mod:`.dates`)."""
+        found = self._published.get(q)
+        if found is None:
+            days = self.arrays.day(self.reader)
+            ids, share = q.matches(days, self.arrays.newest_day(self.reader))
+            found = self._published[q] = Matches(ids.astype(np.int64), share * self._date_weight(q))
+        return found
+
+    def _date_weight(self, q: PublishedOn) -> float:
+        schema = self.reader.schema
+        return sum(
+            boost * self.idf(fieldname, text)[0]
+            for fieldname, text, boost in q.like
+            if fieldname in schema and schema[fieldname].scorable
+        )
 
     def evaluate_within(self, q: wq.Query, within: np.ndarray) -> np.ndarray:
         """``q``'s scores for the documents ``within`` only (sorted docnums; 0
@@ -280,6 +303,8 @@ class VectorScorer:
             return sum(self.upper_bound(sub) for sub in q.subqueries)
         if type(q) is wq.Phrase and q.slop == 1 and has_positions(self.reader.schema, q.fieldname):
             return q.boost * sum(self._term_bound(q.fieldname, term_text(w)) for w in q.words)
+        if type(q) is PublishedOn:
+            return self._date_weight(q) * (1 + 1e-9)
         return float("inf")
 
     def _term_bound(self, fieldname: str, text: str) -> float:
@@ -310,6 +335,8 @@ class VectorScorer:
             return sum(self.cost(sub) for sub in q.subqueries)
         if type(q) is wq.Phrase and q.fieldname in self.reader.schema:
             return 2 * sum(len(self.postings(q.fieldname, term_text(w))[0]) for w in q.words)
+        if type(q) is PublishedOn:
+            return len(self.published_on(q))
         return self.n
 
     def _and(self, parts: list[Matches]) -> Matches:

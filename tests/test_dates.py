@@ -1,0 +1,98 @@
+"""Dates typed in a query also find the articles published on them."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchsvc.search import dates
+from searchsvc.search.dates import DateSpec, dates_in
+from searchsvc.search.parsing import parse
+from searchsvc.search.searching import SearchRequest, search
+
+from .builders import index_documents, open_searcher
+
+#: Other articles, so that the words searched are rare enough to score.
+FILLER = [
+    {"id": f"autre-{i}", "title": f"Météo {i}", "date": f"2024-06-{i + 1:02d}", "body": f"Pluie et vent, épisode {i}."}
+    for i in range(20)
+]
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dates")
+    documents = [
+        # Briefs that never say when: only their dates tell.
+        {"id": "breve-2019", "title": "Nouveau coupé", "date": "2019-08-29", "body": "Le constructeur présente un coupé."},
+        {"id": "breve-2023", "title": "Nouvelle berline", "date": "2023-08-29", "body": "Le constructeur présente une berline."},
+        {"id": "breve-2021", "title": "Nouveau cabriolet", "date": "2021-08-29", "body": "Le constructeur présente un cabriolet."},
+        {"id": "autre-jour", "title": "Nouveau break", "date": "2023-08-28", "body": "Le constructeur présente un break."},
+        {"id": "sans-date", "title": "Nouveau SUV", "body": "Le constructeur présente un SUV."},
+        {"id": "incendie", "title": "Incendie", "date": "2022-03-12", "body": "Un incendie a touché l'usine du constructeur."},
+        {"id": "incendie-ce-jour", "title": "Incendie", "date": "2023-08-29", "body": "Un incendie dans un entrepôt."},
+    ]  # fmt: skip
+    return open_searcher(index_documents(root, documents + FILLER))
+
+
+def ids(searcher, q: str) -> list[str]:
+    return [h.id for h in search(searcher, SearchRequest(q=q, per_page=50)).hits]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("29 août", [DateSpec(8, 29, 0, ("29", "aout"))]),
+        ("le 1er mai 2020 à Paris", [DateSpec(5, 1, 2020, ("1er", "mai", "2020"))]),
+        ("aout 2019", [DateSpec(8, 0, 2019, ("aout", "2019"))]),
+        ("Le 3 DÉCEMBRE 1999 et le 12 juin", [DateSpec(12, 3, 1999, ("3", "decembre", "1999")),
+                                              DateSpec(6, 12, 0, ("12", "juin"))]),
+        ("août", []),  # a month alone: a twelfth of the archive
+        ("Mars", []),  # the planet as much as the month
+        ("32 mars", []),
+        ("29 aoûtien", []),
+    ],
+)  # fmt: skip
+def test_the_dates_a_query_spells(text, expected):
+    assert dates_in(text) == expected
+
+
+def test_a_day_and_month_find_the_articles_published_then_most_recent_year_first(searcher):
+    found = ids(searcher, "29 août")
+    assert set(found[:2]) == {"incendie-ce-jour", "breve-2023"}  # 2023: the newest 29 August
+    assert found[2:] == ["breve-2021", "breve-2019"]
+
+
+def test_a_year_narrows_to_that_day(searcher):
+    assert ids(searcher, "29 août 2019") == ["breve-2019"]
+    assert set(ids(searcher, "août 2023")) == {"incendie-ce-jour", "breve-2023", "autre-jour"}
+
+
+def test_the_date_counts_as_the_words_it_spells(searcher):
+    """Published on the day typed, the article holds every word: it comes
+    before one that holds only the other word."""
+    found = ids(searcher, "incendie 29 août")
+    assert found[0] == "incendie-ce-jour"
+    assert found.index("incendie") > found.index("breve-2023")  # one word of three, against two
+
+
+def test_the_text_still_matches_as_typed(tmp_path):
+    s = open_searcher(index_documents(tmp_path, [
+        {"id": "annonce", "title": "Salon", "date": "2020-01-05", "body": "Le salon ouvrira le 29 août."},
+        *FILLER,
+    ]))  # fmt: skip
+    assert ids(s, "29 août") == ["annonce"]
+
+
+def test_off_a_date_is_only_words(searcher, monkeypatch):
+    monkeypatch.setattr(dates, "PUBLICATION_DATES", False)
+    assert ids(searcher, "29 août") == []
+    assert set(ids(searcher, "incendie 29 août")) == {"incendie", "incendie-ce-jour"}
+
+
+def test_excluded_dates_and_undated_indexes_change_nothing(searcher, tmp_path):
+    for text in ("constructeur -août 2019", "constructeur 29 -août"):
+        parsed = parse(text, searcher.schema, searcher.reader())
+        assert "published" not in str(parsed.query), text
+    assert "published" in str(parse("constructeur août 2019", searcher.schema, searcher.reader()).query)
+    undated = open_searcher(index_documents(tmp_path, [{"id": "a", "title": "Coupé", "body": "Un coupé."}]))
+    assert ids(undated, "coupé 29 août") == ["a"]
