@@ -336,3 +336,23 @@ def test_a_minus_before_a_digit_is_a_negative_number_not_an_exclusion(tmp_path, 
     )
     assert ids(s, q) == ["pib"]
     assert ids(s, "croissance -pib") == []
+
+
+def test_a_long_query_keeps_its_rarest_words_not_its_first(tmp_path, monkeypatch):
+    from searchsvc.search import bounds
+
+    # Forty common words (each in every article), then the two that tell the article apart.
+    common = [f"mot{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40)]
+    filler = " ".join(common)
+    s = open_searcher(index_documents(tmp_path, [
+        {"id": "cible", "title": "Biraben", "body": f"{filler} Maïtena Biraben."},
+        *({"id": f"autre-{i}", "title": "Autre", "body": f"{filler} autre {i}."} for i in range(5)),
+    ]))  # fmt: skip
+    q = f"{filler} Maïtena Biraben"
+    parsed = parse(q, s.schema, s.reader())
+    terms = {t for f, t in parsed.query.iter_all_terms() if f == "text"}
+    assert {"maiten", "biraben"} <= terms and len(terms) <= 32
+    assert parsed.notes == ["only 32 words of a query are searched: of a longer one, its rarest"]
+    assert ids(s, q)[0] == "cible"
+    monkeypatch.setattr(bounds, "RAREST_WORDS", False)  # the first 32 typed: the two are cut
+    assert "biraben" not in {t for _, t in parse(q, s.schema, s.reader()).query.iter_all_terms()}
