@@ -10,6 +10,8 @@ copies leave it short.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .limits import MAX_DEPTH
@@ -33,8 +35,34 @@ def collapse(hits: list[tuple[int, float]], groups: np.ndarray) -> list[tuple[in
 
 
 def other_versions(docnum: int, groups: np.ndarray) -> list[int]:
-    """The other articles of ``docnum``'s group (none when it has no copies)."""
+    """The other articles of ``docnum``'s group (none when it has no copies):
+    found by binary search in the grouped articles sorted by group, sorted
+    once per generation (a pass over every document for each hit took 1 ms
+    at 1,000,000 articles)."""
     group = int(groups[docnum])
     if group < 0:
         return []
-    return [int(d) for d in np.flatnonzero(groups == group) if d != docnum]
+    members, keys = _members(groups)
+    start, end = np.searchsorted(keys, [group, group + 1])
+    return [int(d) for d in members[start:end] if d != docnum]
+
+
+#: The last generations' grouped articles sorted by group: {id(groups): (groups, members, their groups)}.
+_SORTED: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_SORTED_LOCK = threading.Lock()
+
+
+def _members(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with _SORTED_LOCK:
+        found = _SORTED.get(id(groups))
+        if found is not None and found[0] is groups:  # the same array, not a new one at a reused address
+            return found[1], found[2]
+    grouped = np.flatnonzero(groups >= 0)
+    order = np.argsort(groups[grouped], kind="stable")
+    members = grouped[order]
+    keys = groups[members]
+    with _SORTED_LOCK:
+        while len(_SORTED) >= 4:  # the generations a process may still serve
+            del _SORTED[next(iter(_SORTED))]
+        _SORTED[id(groups)] = (groups, members, keys)
+    return members, keys

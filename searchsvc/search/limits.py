@@ -6,7 +6,8 @@ from __future__ import annotations
 
 #: Characters of a query, as sent.
 MAX_QUERY_CHARS = 1000
-#: Words one query searches (the first ones typed; synonyms only within what is left).
+#: Words one query searches (of a longer one, its phrases and rarest words:
+#: :mod:`.bounds`; synonyms only within what is left).
 MAX_WORDS = 32
 #: Index terms one prefix, wildcard or fuzzy word may stand for (the most frequent win).
 MAX_EXPANSIONS = 50
