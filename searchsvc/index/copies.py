@@ -277,6 +277,10 @@ def _extended(folder: Path, layout: list[tuple[str, int, int]], live: np.ndarray
     return groups
 
 
+#: Candidate pairs compared at a time (their rows copied: 30 MB).
+_CHUNK = 50_000
+
+
 def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     """The group of each row (-1: none): rows sharing a band, confirmed by
     :data:`THRESHOLD`, connected."""
@@ -284,10 +288,11 @@ def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     usable = np.flatnonzero(live & (sigs[:, 0] != NO_SIGNATURE)) if len(sigs) else np.zeros(0, dtype=np.int64)
     if len(usable) < 2:
         return out
-    sub = sigs[usable]
+    # Without a copy of every signature (300 MB at 1,000,000 articles): a
+    # band's columns at a time, then the candidate pairs' rows, a chunk at a time.
     firsts, seconds = [], []
     for band in range(BANDS):
-        keys = _band_keys(sub[:, band * ROWS : (band + 1) * ROWS])
+        keys = _band_keys(sigs[usable, band * ROWS : (band + 1) * ROWS])
         order = np.argsort(keys)
         same = np.flatnonzero(keys[order][1:] == keys[order][:-1])
         firsts.append(order[same])  # each with its neighbour in the run: enough to connect it
@@ -295,7 +300,13 @@ def find_groups(sigs: np.ndarray, live: np.ndarray) -> np.ndarray:
     a, b = np.concatenate(firsts), np.concatenate(seconds)
     if not len(a):
         return out
-    agree = _alike(sub[a], sub[b])
+    # Copies share most bands: each pair checked once.
+    low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    pairs = np.unique(low * len(usable) + high)
+    a, b = pairs // len(usable), pairs % len(usable)
+    agree = np.concatenate([
+        _alike(sigs[usable[a[i : i + _CHUNK]]], sigs[usable[b[i : i + _CHUNK]]]) for i in range(0, len(a), _CHUNK)
+    ])  # fmt: skip
     a, b = a[agree], b[agree]
     if not len(a):
         return out
