@@ -147,6 +147,29 @@ def test_merged_segments_keep_their_signatures(wire, monkeypatch):
     assert len(list(generation.path.glob("packed-*-minhash.npy"))) == len(list(generation.path.glob("packed-*.json")))
 
 
+def test_a_merge_carries_the_groups_over_as_a_full_grouping_would_find_them(wire, monkeypatch):
+    journal = Journal(wire / "index")
+    for i in range(8):
+        journal.record([
+            Document(id=f"copie-{i}", title=f"Téléphérique, reprise {i}", body=STORY),
+            Document(id=f"ecole-{i}", title=f"Les écoles, {i}", body=OTHER + f" Classe {i}."),
+        ], retracted=["copie-1"] if i == 3 else [])  # fmt: skip
+        apply_pending(wire / "index", journal)
+    full_groupings = []
+    real = copies.find_groups
+    monkeypatch.setattr(copies, "find_groups", lambda *a: full_groupings.append(1) or real(*a))
+    monkeypatch.setattr(merging, "MERGE_COUNT", 3)  # 6 of the 9 segments merged, 3 kept around them
+    merged = merging.merge_small_segments(wire / "index")
+    assert merged is not None and merged.segments == 6
+    assert full_groupings == []  # carried over, not found again under the reindex lock
+    path = current_generation(wire / "index").path
+    carried = np.load(path / copies.GROUPS_FILE)
+    with open_searcher(wire / "index").reader() as reader:
+        layout, live = copies._layout(reader)
+    assert same_partition(carried, real(copies._signatures_of(path, layout, 0, len(live)), live))
+    assert len(hits(open_searcher(wire / "index"), "téléphérique")[0].other_versions) == 2 + 7
+
+
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two group arrays put the same documents together (labels aside)."""
     pairs_a = {(int(x), int(y)) for x, y in zip(a, b, strict=True)}

@@ -158,7 +158,7 @@ def _save_segment(folder: Path, segment_id: str, sigs: np.ndarray) -> None:
     _save(signature_path(folder, segment_id), sigs)  # last: its presence says the segment is done
 
 
-def write_groups(folder: Path, reader: IndexReader) -> int:
+def write_groups(folder: Path, reader: IndexReader, merged_from: tuple[Path, str, list[tuple[str, int]]] | None = None) -> int:
     """Group the copies among the live documents of the generation in
     ``folder`` (``reader`` reads it), from its segments' signatures, and save
     ``copies.npy`` (with ``copies.json``, the segments it was computed over).
@@ -166,11 +166,14 @@ def write_groups(folder: Path, reader: IndexReader) -> int:
 
     A generation that extends the one it was linked from (a push: the same
     segments, fewer live documents, new segments after them) starts from
-    that one's groups and matches only its new documents against the others;
-    any other (a full reindex, a merge) groups everything again."""
+    that one's groups and matches only its new documents against the others.
+    A merge (``merged_from``: the generation merged, the merged segment's id
+    and where each of its documents came from) carries that generation's
+    groups over to the new docnums: the same documents, no regrouping under
+    the reindex lock. Anything else (a full reindex) groups everything again."""
     folder = Path(folder)
     layout, live = _layout(reader)
-    groups = _extended(folder, layout, live)
+    groups = _carried(layout, live, *merged_from) if merged_from is not None else _extended(folder, layout, live)
     if groups is None:
         groups = find_groups(_signatures_of(folder, layout, 0, len(live)), live)
     _save(folder / GROUPS_FILE, groups)
@@ -203,6 +206,41 @@ def _signatures_of(folder: Path, layout: list[tuple[str, int, int]], start: int,
             if rows.shape[1:] == (WIDTH,):  # else another format: never copies
                 sigs[offset - start : offset - start + count] = rows[:count]
     return sigs
+
+
+def _carried(
+    layout: list[tuple[str, int, int]], live: np.ndarray, previous: Path, merged_id: str, order: list[tuple[str, int]]
+) -> np.ndarray | None:
+    """The groups of ``previous`` (a generation) moved to a merge of some of
+    its segments into ``merged_id`` (``order``: each merged document's
+    segment and docnum there), or ``None`` when it has none to carry."""
+    try:
+        before = [tuple(s) for s in json.loads((previous / LAYOUT_FILE).read_text())["segments"]]
+        old = np.load(previous / GROUPS_FILE)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    offsets, start = {}, 0
+    for segment_id, count in before:
+        offsets[segment_id] = (start, count)
+        start += count
+    if len(old) != start:
+        return None
+    where = np.empty(len(live), dtype=np.int64)  # each new docnum's docnum in the previous generation
+    for segment_id, offset, count in layout:
+        if segment_id == merged_id:
+            if count != len(order) or any(source not in offsets for source, _ in order):
+                return None
+            where[offset : offset + count] = [offsets[source][0] + docnum for source, docnum in order]
+        elif offsets.get(segment_id, (0, -1))[1] == count:
+            where[offset : offset + count] = np.arange(offsets[segment_id][0], offsets[segment_id][0] + count)
+        else:
+            return None  # a segment the previous generation did not have as it is
+    groups = old[where].astype(np.int32)
+    groups[~live] = -1  # deleted meanwhile: out of their groups…
+    if (groups >= 0).any():  # …and a group left with one article is no group
+        sizes = np.bincount(groups[groups >= 0])
+        groups[(groups >= 0) & (sizes[np.maximum(groups, 0)] == 1)] = -1
+    return groups
 
 
 def _extended(folder: Path, layout: list[tuple[str, int, int]], live: np.ndarray) -> np.ndarray | None:

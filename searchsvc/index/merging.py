@@ -198,7 +198,8 @@ def _publish(index_dir, chosen, merged, order, scratch, keep, started) -> Merged
         check_written(path, current.documents, [])
         with whoosh_index.open_dir(str(path)).reader() as reader:
             packed.write_packed(path, reader, 1)  # removes the sources' packed arrays
-            copies.write_groups(path, reader)
+            # The same documents renumbered: the groups carried over, not found again.
+            copies.write_groups(path, reader, merged_from=(current.path, merged.segment_id(), order))
         manifest = dict(current.manifest)
         manifest.pop("files", None)
         generations.seal(path, {
