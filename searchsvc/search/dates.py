@@ -104,17 +104,18 @@ class PublishedOn(wq.Query):
     def __str__(self) -> str:
         return f"<published:{self.date.label()}>"
 
-    def matches(self, days: np.ndarray, newest_day: int) -> tuple[np.ndarray, np.ndarray]:
+    def matches(self, days: np.ndarray, month_days: np.ndarray, newest_day: int) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, share of the credit) of the articles published on the
-        date, among ``days`` (YYYYMMDD per document, 0 undated)."""
+        date, among ``days`` (YYYYMMDD per document, 0 undated; ``month_days``:
+        MMDD, the same as int16): one comparison or two over the index."""
         d = self.date
-        month = days // 100 % 100
-        mask = month == d.month
-        if d.day:
-            mask &= days % 100 == d.day
-        if d.year:
-            mask &= days // 10000 == d.year
-        ids = np.flatnonzero(mask)
+        if d.year and d.day:
+            ids = np.flatnonzero(days == d.year * 10000 + d.month * 100 + d.day)
+        elif d.year:
+            first = d.year * 10000 + d.month * 100
+            ids = np.flatnonzero((days > first) & (days < first + 100))
+        else:
+            ids = np.flatnonzero(month_days == d.month * 100 + d.day)
         share = np.ones(len(ids))
         if not d.year and len(ids) and newest_day:
             # The most recent such day on or before the newest article, then

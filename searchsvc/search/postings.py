@@ -67,6 +67,7 @@ class IndexArrays:
         self.deleted = int(self.doc_count - np.count_nonzero(live))
         self._day: np.ndarray | None = None
         self._year: np.ndarray | None = None
+        self._month_day: np.ndarray | None = None
         self._newest: int | None = None
         self._copies: np.ndarray | None | bool = False  # False: not read yet
         self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
@@ -197,6 +198,13 @@ class IndexArrays:
         if self._newest is None:
             self._newest = recency.newest_day(self.day(reader), self.live)
         return self._newest
+
+    def month_day(self, reader: IndexReader) -> np.ndarray:
+        """Every document's month and day (MMDD, 0 when undated), from the
+        ``day`` column: a date typed without a year is one comparison of it."""
+        if self._month_day is None:
+            self._month_day = (self.day(reader) % 10000).astype(np.int16)
+        return self._month_day
 
     def year(self, reader: IndexReader) -> np.ndarray:
         """Every document's year (0 when undated), from the ``day`` column."""

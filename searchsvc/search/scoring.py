@@ -32,7 +32,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from ..text.schema import has_positions
-from .dates import PublishedOn
+from .dates import DateSpec, PublishedOn
 from .postings import arrays_for, leaves, term_text
 from .weighting import bm25_idf
 
@@ -116,6 +116,7 @@ class VectorScorer:
         self._lists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._idf: dict[tuple[str, str], tuple[float, float]] = {}
         self._published: dict[PublishedOn, Matches] = {}
+        self._dated: dict[DateSpec, tuple[np.ndarray, np.ndarray]] = {}
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, weights) of a term over the whole index, deleted documents included."""
@@ -217,8 +218,14 @@ class VectorScorer:
         there), times the share its year keeps (:mod:`.dates`)."""
         found = self._published.get(q)
         if found is None:
-            days = self.arrays.day(self.reader)
-            ids, share = q.matches(days, self.arrays.newest_day(self.reader))
+            # The words of one date share its articles: found once.
+            dated = self._dated.get(q.date)
+            if dated is None:
+                days = self.arrays.day(self.reader)
+                dated = self._dated[q.date] = q.matches(
+                    days, self.arrays.month_day(self.reader), self.arrays.newest_day(self.reader)
+                )
+            ids, share = dated
             found = self._published[q] = Matches(ids.astype(np.int64), share * self._date_weight(q))
         return found
 
