@@ -144,7 +144,8 @@ SEARCH_RESULT = {
             "quoted phrases, prefix*, word~ and field:word are never expanded.")},
         "notes": {"type": "array", "items": {"type": "string"}, "description": (
             "What the query's bounds left out of the search, in plain words (a query past "
-            f"{MAX_WORDS} words, or whose prefixes, wildcards, fuzzy words and ranges stand for more "
+            f"{MAX_WORDS} words, of which its phrases and rarest words are searched, or whose "
+            "prefixes, wildcards, fuzzy words and ranges stand for more "
             f"than {MAX_QUERY_EXPANSIONS} index words, or need too many scans or postings, in all); "
             "empty for nearly every query.")},
     },
@@ -323,7 +324,8 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "search",
                     "parameters": [
                         _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
-                               "Words, \"phrases\", -excluded, OR, prefix*, title:word, word~.", True),
+                               "Words, \"phrases\", -excluded, OR, prefix*, title:word, word~; a date (« 29 août », "
+                               "« août 2019 ») also finds the articles published then.", True),
                         _param("page", {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH, "default": 1},
                                f"Page number; at most {MAX_DEPTH} results can be paged through."),
                         _param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
