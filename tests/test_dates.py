@@ -49,6 +49,8 @@ def ids(searcher, q: str) -> list[str]:
         ("août", []),  # a month alone: a twelfth of the archive
         ("Mars", []),  # the planet as much as the month
         ("32 mars", []),
+        ("0 mai", []),
+        ("09 mai", [DateSpec(5, 9, 0, ("09", "mai"))]),
         ("29 aoûtien", []),
     ],
 )  # fmt: skip

@@ -43,7 +43,7 @@ MONTHS = (
 )  # fmt: skip
 
 _DATE = re.compile(
-    r"(?<!\w)(?:(1er|premier|[12]?\d|3[01])\s+)?(" + "|".join(MONTHS) + r")(?:\s+((?:1[89]|2[01])\d\d))?(?!\w)"
+    r"(?<!\w)(?:(1er|premier|0?[1-9]|[12]\d|3[01])\s+)?(" + "|".join(MONTHS) + r")(?:\s+((?:1[89]|2[01])\d\d))?(?!\w)"
 )
 
 
