@@ -186,8 +186,8 @@ def _rarest_words(q: wq.Query, reader: IndexReader, budget: Budget) -> wq.Query:
     lead) without its commonest ones: its phrases, prefixes and the like
     first (syntax the reader chose), then its words from the rarest, which
     tell the article apart, rather than its first MAX_WORDS in the order
-    typed. Cutting a lead at its 32nd word cost 0.002 nDCG@10 on the news
-    leads (``bench/tune_relevance.py``)."""
+    typed. Cutting a lead at its 32nd word instead cost 0.0015 nDCG@10 on
+    the news leads (``bench/tune_relevance.py``)."""
     if not RAREST_WORDS:
         return q
     if type(q) is wq.AndNot:

@@ -148,7 +148,7 @@ def with_publication_dates(q: wq.Query, text: str, schema: Schema, excluded: Ite
 
 
 def _rewrite(q: wq.Query, by_term: dict[str, DateSpec]) -> wq.Query:
-    if isinstance(q, (Clauses, wq.And)) and type(q) in (Clauses, wq.And):
+    if type(q) in (Clauses, wq.And):
         return type(q)([_rewrite_clause(sub, by_term) for sub in q.subqueries], boost=q.boost)
     if type(q) is wq.AndNot:  # the excluded words stay as typed
         return wq.AndNot(_rewrite(q.a, by_term), q.b)
@@ -158,9 +158,11 @@ def _rewrite(q: wq.Query, by_term: dict[str, DateSpec]) -> wq.Query:
 
 
 def _rewrite_clause(clause: wq.Query, by_term: dict[str, DateSpec]) -> wq.Query:
-    """``clause`` (one query word) ORed with the day it names, if it names one."""
+    """``clause`` (one query word) ORed with the day it names, if it names one
+    (not an OR of several words, as Whoosh flattens some: its credit would be theirs)."""
     leaves = list(_term_leaves(clause))
-    spec = next((by_term[t.text] for t in leaves if t.fieldname == "text" and t.text in by_term), None)
+    words = {t.text for t in leaves if t.fieldname == "text"}
+    spec = by_term.get(next(iter(words))) if len(words) == 1 else None
     if spec is None:
         return clause
     like = tuple((t.fieldname, t.text, float(t.boost)) for t in leaves)
