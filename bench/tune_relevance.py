@@ -27,6 +27,8 @@ Levers:
   that day (``dates.PUBLICATION_DATES``);
 * ``rarest_words``: a query past ``max_words`` keeps its rarest words, or
   its first ones (``bounds.RAREST_WORDS``);
+* ``bonus_depth``: how many of the best matches the pair bonus (and
+  recency) may reorder (``ranking.BONUS_DEPTH``);
 * ``year_decay``: for a date typed without a year, the share of the credit
   kept per year before the most recent such day (``dates.YEAR_DECAY``).
 
@@ -64,7 +66,7 @@ def lever(name: str, value):
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
              bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
              parsing.PHRASE_WORDS, searching._copy_groups, dates.PUBLICATION_DATES, dates.YEAR_DECAY,
-             bounds.RAREST_WORDS)  # fmt: skip
+             bounds.RAREST_WORDS, ranking.BONUS_DEPTH)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -94,6 +96,8 @@ def lever(name: str, value):
             dates.YEAR_DECAY = value
         elif name == "rarest_words":
             bounds.RAREST_WORDS = value
+        elif name == "bonus_depth":
+            ranking.BONUS_DEPTH = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
@@ -102,6 +106,7 @@ def lever(name: str, value):
         bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
         bounds.MAX_WORDS, parsing.PHRASE_WORDS, searching._copy_groups = saved[6], saved[7], saved[8]
         dates.PUBLICATION_DATES, dates.YEAR_DECAY, bounds.RAREST_WORDS = saved[9], saved[10], saved[11]
+        ranking.BONUS_DEPTH = saved[12]
 
 
 LEVERS = {
@@ -120,6 +125,7 @@ LEVERS = {
     "dates": [False],
     "year_decay": [0.5, 0.9, 1.0],
     "rarest_words": [False],
+    "bonus_depth": [50, 200],
 }
 
 
