@@ -18,8 +18,8 @@ Two steps, both at index time:
   and the titles share a word; groups are the connected pairs. Only live
   documents count, so a retracted article leaves its group. A push's
   generation matches only its new articles against the others (binary
-  search in each segment's LSH tables); a reindex or a merge groups
-  everything again.
+  search in each segment's LSH tables); a merge carries the groups over to
+  the new docnums; a full reindex groups everything again.
 
 A body shorter than :data:`MIN_WORDS` words gets no signature: short
 templated texts (« Résultats du tirage du 12 mai ») are alike without being
@@ -214,11 +214,10 @@ def _carried(
     """The groups of ``previous`` (a generation) moved to a merge of some of
     its segments into ``merged_id`` (``order``: each merged document's
     segment and docnum there), or ``None`` when it has none to carry."""
-    try:
-        before = [tuple(s) for s in json.loads((previous / LAYOUT_FILE).read_text())["segments"]]
-        old = np.load(previous / GROUPS_FILE)
-    except (OSError, ValueError, KeyError, TypeError):
+    found = _groups_in(previous)
+    if found is None:
         return None
+    before, old = found
     offsets, start = {}, 0
     for segment_id, count in before:
         offsets[segment_id] = (start, count)
@@ -235,9 +234,23 @@ def _carried(
             where[offset : offset + count] = np.arange(offsets[segment_id][0], offsets[segment_id][0] + count)
         else:
             return None  # a segment the previous generation did not have as it is
-    groups = old[where].astype(np.int32)
-    groups[~live] = -1  # deleted meanwhile: out of their groups…
-    if (groups >= 0).any():  # …and a group left with one article is no group
+    return _without_deleted(old[where].astype(np.int32), live)
+
+
+def _groups_in(folder: Path) -> tuple[list[tuple], np.ndarray] | None:
+    """A generation's ``copies.json`` segments and ``copies.npy`` groups, if it has them."""
+    try:
+        before = [tuple(s) for s in json.loads((folder / LAYOUT_FILE).read_text())["segments"]]
+        return before, np.load(folder / GROUPS_FILE)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _without_deleted(groups: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """``groups`` with the deleted documents out of their groups, and a group
+    left with one article no group."""
+    groups[~live] = -1
+    if (groups >= 0).any():
         sizes = np.bincount(groups[groups >= 0])
         groups[(groups >= 0) & (sizes[np.maximum(groups, 0)] == 1)] = -1
     return groups
@@ -246,25 +259,17 @@ def _carried(
 def _extended(folder: Path, layout: list[tuple[str, int, int]], live: np.ndarray) -> np.ndarray | None:
     """The groups of a generation that extends the one whose ``copies.npy``
     it holds (hard-linked), or ``None`` when it does not."""
-    try:
-        before = [tuple(s) for s in json.loads((folder / LAYOUT_FILE).read_text())["segments"]]
-        previous = np.load(folder / GROUPS_FILE)
-    except (OSError, ValueError, KeyError, TypeError):
+    found = _groups_in(folder)
+    if found is None:
         return None
+    before, previous = found
     now = [(segment_id, count) for segment_id, _, count in layout]
     known = sum(count for _, count in before)
     if not before or now[: len(before)] != before or len(previous) != known:
         return None
     groups = np.full(len(live), -1, dtype=np.int32)
     groups[:known] = previous
-    # Deleted since (replaced or retracted): out of their groups, and a group
-    # left with one article is no group.
-    left = {int(g) for g in previous[~live[:known] & (previous >= 0)]}
-    groups[~live] = -1
-    for label in left:
-        alone = np.flatnonzero(groups == label)
-        if len(alone) == 1:
-            groups[alone] = -1
+    groups = _without_deleted(groups, live)  # replaced or retracted since
     added = _signatures_of(folder, layout, known, len(live))
     fresh = np.flatnonzero(live[known:] & (added[:, 0] != NO_SIGNATURE))
     if not len(fresh):

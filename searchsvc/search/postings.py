@@ -26,7 +26,7 @@ from whoosh.util.numeric import byte_to_length
 
 from ..index import copies
 from ..index.packed import PackedField, PackedSegment, open_packed
-from . import recency
+from . import collapse, recency
 from .threadlocal import os_thread_local
 
 #: Postings (documents × terms) kept in memory per generation and process: a
@@ -70,6 +70,7 @@ class IndexArrays:
         self._month_day: np.ndarray | None = None
         self._newest: int | None = None
         self._copies: np.ndarray | None | bool = False  # False: not read yet
+        self._members: collapse.Members | None = None
         self._sources: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()
         self._norms: dict[tuple, np.ndarray] = {}
@@ -191,6 +192,14 @@ class IndexArrays:
             groups = copies.read_groups(folder, self.doc_count) if folder is not None else None
             self._copies = groups if groups is not None and len(groups) and groups.max() >= 0 else None
         return self._copies  # type: ignore[return-value]
+
+    def copy_members(self, reader: IndexReader) -> collapse.Members | None:
+        """The groups' members sorted by group (:func:`.collapse.members_by_group`),
+        once per generation; ``None`` when it has no groups."""
+        groups = self.copies(reader)
+        if groups is not None and self._members is None:
+            self._members = collapse.members_by_group(groups)
+        return self._members
 
     def newest_day(self, reader: IndexReader) -> int:
         """The newest day (YYYYMMDD) of the live articles, not after the day

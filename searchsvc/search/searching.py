@@ -220,11 +220,12 @@ def search(
     page_docs = hits_in_order[start : start + request.per_page]
     marks = stems_to_mark(parsed.highlight_terms(), searcher.schema) if render else frozenset()
     analyzer = searcher.schema["text"].analyzer
+    members = arrays_for(searcher.reader()).copy_members(searcher.reader()) if groups is not None else None
     hits = []
     for docnum, score in page_docs:
         stored = searcher.stored_fields(docnum)
         when = stored.get("date")
-        others = [_version(searcher, d) for d in other_versions(docnum, groups)] if groups is not None else []
+        others = [_version(searcher, d) for d in other_versions(docnum, groups, members)] if groups is not None else []
         hits.append(
             Hit(
                 id=stored["id"],
