@@ -29,6 +29,8 @@ Levers:
   its first ones (``bounds.RAREST_WORDS``);
 * ``bonus_depth``: how many of the best matches the pair bonus (and
   recency) may reorder (``ranking.BONUS_DEPTH``);
+* ``meaning``: the weight of the closeness of query and article vectors
+  (``closeness.WEIGHT``; 0: lexical ranking only);
 * ``year_decay``: for a date typed without a year, the share of the credit
   kept per year before the most recent such day (``dates.YEAR_DECAY``).
 
@@ -54,7 +56,16 @@ from bench.bench_relevance import SHARED_DOCS
 from bench.common import DATA, WORK, log
 from searchsvc.index.reindex import reindex
 from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_accents_from
-from searchsvc.search import bounds, dates, parsing, proximity, ranking, searching, weighting
+from searchsvc.search import (
+    bounds,
+    closeness,
+    dates,
+    parsing,
+    proximity,
+    ranking,
+    searching,
+    weighting,
+)
 from searchsvc.search.live import LiveIndex
 from searchsvc.search.recency import Recency
 from searchsvc.text import schema
@@ -66,7 +77,7 @@ def lever(name: str, value):
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
              bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
              parsing.PHRASE_WORDS, searching._copy_groups, dates.PUBLICATION_DATES, dates.YEAR_DECAY,
-             bounds.RAREST_WORDS, ranking.BONUS_DEPTH)  # fmt: skip
+             bounds.RAREST_WORDS, ranking.BONUS_DEPTH, closeness.WEIGHT)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -98,6 +109,8 @@ def lever(name: str, value):
             bounds.RAREST_WORDS = value
         elif name == "bonus_depth":
             ranking.BONUS_DEPTH = value
+        elif name == "meaning":
+            closeness.WEIGHT = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
@@ -106,7 +119,7 @@ def lever(name: str, value):
         bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT = saved[3], saved[4], saved[5]
         bounds.MAX_WORDS, parsing.PHRASE_WORDS, searching._copy_groups = saved[6], saved[7], saved[8]
         dates.PUBLICATION_DATES, dates.YEAR_DECAY, bounds.RAREST_WORDS = saved[9], saved[10], saved[11]
-        ranking.BONUS_DEPTH = saved[12]
+        ranking.BONUS_DEPTH, closeness.WEIGHT = saved[12], saved[13]
 
 
 LEVERS = {
@@ -126,6 +139,7 @@ LEVERS = {
     "year_decay": [0.5, 0.9, 1.0],
     "rarest_words": [False],
     "bonus_depth": [50, 200],
+    "meaning": [0.0, 0.5, 1.2],
 }
 
 

@@ -271,8 +271,8 @@ def use_a_newer_schema(monkeypatch, module) -> None:
 
     original = module.build_schema
 
-    def newer_schema(protected=(), title_weight=None):
-        schema = original(protected, title_weight)
+    def newer_schema(protected=(), title_weight=None, **options):
+        schema = original(protected, title_weight, **options)
         schema.add("added_later", STORED)
         return schema
 

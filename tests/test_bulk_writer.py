@@ -24,6 +24,7 @@ from searchsvc.index.fields import document_fields
 from searchsvc.index.sources import load_documents
 from searchsvc.ops.index_compare import differences
 from searchsvc.text import whoosh_patches
+from searchsvc.text.meaning import document_vector
 from searchsvc.text.schema import build_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +40,8 @@ def whoosh_build(folder: Path, docs: list[dict]) -> Path:
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), build_schema(["otan"]))
     with ix.writer() as writer:
-        for fields in docs:
-            writer.add_document(**fields)
+        for fields in docs:  # the vector the bulk writer computes itself
+            writer.add_document(meaning=document_vector(fields["title"], fields.get("body") or ""), **fields)
     return folder
 
 

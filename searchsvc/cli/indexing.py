@@ -131,11 +131,14 @@ def serve_command(host: str, port: int) -> None:
     """
     from werkzeug.serving import run_simple
 
+    from ..text.meaning import word_vectors
+
     live: LiveIndex = current_app.extensions["searchsvc.index"]
     live.refresh()
     if live.index is None or not live.searchable:
         why = live.stale or live.problem or "no index yet"
         click.echo(f"{why}: indexing {current_app.config['SOURCE_DIR']} first.")
         print_summary(reindex_with_config())
+    word_vectors()  # loaded now (a second), not at the first search
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
     run_simple(host, port, current_app._get_current_object(), threaded=True)

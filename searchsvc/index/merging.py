@@ -141,10 +141,15 @@ def _build(ix: whoosh_index.Index, chosen: list, scratch: Path):
     try:
         for segment in chosen:
             reader = ix._reader(ix.storage, ix.schema, [segment], ix.latest_generation())
+            # The articles' vectors are carried over, not computed again.
+            vectors = reader.column_reader("meaning") if "meaning" in ix.schema else None
             try:
                 for docnum in range(segment.doc_count_all()):
                     if not segment.is_deleted(docnum):
-                        builder.add_document(**document_fields(stored_document(reader.stored_fields(docnum))))
+                        fields = document_fields(stored_document(reader.stored_fields(docnum)))
+                        if vectors is not None:
+                            fields["meaning"] = vectors[docnum]
+                        builder.add_document(**fields)
                         order.append((segment.segment_id(), docnum))
             finally:
                 reader.close()

@@ -50,7 +50,8 @@ def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | No
     file can change while the service runs."""
     # Another title weight is only another ranking: searchable with the index's own analysers.
     weight = title_weight_in(ix.schema)
-    if not same_schema(ix.schema, build_schema(protected_in(ix.schema), weight)):
+    vectors = "meaning" in ix.schema  # not in the indexes built before 0.7.0: searchable without
+    if not same_schema(ix.schema, build_schema(protected_in(ix.schema), weight, meaning=vectors)):
         return "the index was built with another schema by an older version: run `searchsvc reindex`", False
     built_with = generation.manifest.get("analysis")
     if built_with != ANALYSIS_VERSION:
@@ -58,11 +59,13 @@ def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | No
             f"the index was built with analysis {built_with!r}, this version uses "
             f"{ANALYSIS_VERSION!r}: run `searchsvc reindex`"
         ), True
+    behind = []  # searchable, but not ranked as this version ranks
     if weight != TITLE_WEIGHT:
-        return (
-            f"the index weighs title words {weight:g} times, this version {TITLE_WEIGHT:g} times: "
-            "run `searchsvc reindex` to rank with it"
-        ), True
+        behind.append(f"the index weighs title words {weight:g} times, this version {TITLE_WEIGHT:g} times")
+    if not vectors:
+        behind.append("the index has no article vectors (built before 0.7.0), so its ranking is lexical only")
+    if behind:
+        return f"{'; '.join(behind)}: run `searchsvc reindex` to rank as this version does", True
     return None, True
 
 

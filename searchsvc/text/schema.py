@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from whoosh import formats
-from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import FixedBytesColumn
+from whoosh.fields import COLUMN, DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.system import pack_uint
 
 from . import whoosh_patches
 from .analysis import LEAD_SEPARATOR, WordCache, exact_analyzer, french_analyzer, index_terms
+from .meaning import DIMENSIONS
 
 #: How much a title word counts against a body word, in one BM25 over both.
 TITLE_WEIGHT = 2.5
@@ -54,9 +56,10 @@ _ENCODERS = {
 }
 
 
-def build_schema(protected: Iterable[str] = (), title_weight: float | None = None) -> Schema:
+def build_schema(protected: Iterable[str] = (), title_weight: float | None = None, meaning: bool = True) -> Schema:
     """The schema of every generation (``title_weight``: :data:`TITLE_WEIGHT`
-    unless another is asked, to compare with an index built with another).
+    unless another is asked, to compare with an index built with another;
+    ``meaning`` off: the schema of the indexes built before 0.7.0).
 
     * ``text``: title and body in one stemmed field, the title's words
       counting :data:`TITLE_WEIGHT` each. Ranking runs on it: one BM25 over
@@ -69,6 +72,9 @@ def build_schema(protected: Iterable[str] = (), title_weight: float | None = Non
     * ``body``, ``url``: stored only, for display and snippets; ``date``
       stored and searchable by range; ``day`` the date as a sortable
       number; ``source`` for the filter.
+    * ``meaning``: the article's vector (:mod:`.meaning`), a column of
+      :data:`~.meaning.DIMENSIONS` bytes per document, read for the best
+      candidates of a query.
 
     A word that analyses into several terms (``États-Unis``) is searched as
     a phrase of them. The whole schema,
@@ -76,7 +82,7 @@ def build_schema(protected: Iterable[str] = (), title_weight: float | None = Non
     with that stored copy.
     """
     weight = TITLE_WEIGHT if title_weight is None else title_weight
-    return Schema(
+    schema = Schema(
         id=ID(stored=True, unique=True),
         title=FrenchText(analyzer=french_analyzer(protected), stored=True, phrase=False, multitoken_query="and"),
         text=FrenchText(analyzer=french_analyzer(protected, lead_boost=weight), multitoken_query="phrase"),
@@ -89,6 +95,9 @@ def build_schema(protected: Iterable[str] = (), title_weight: float | None = Non
         source=ID(stored=True, sortable=True),
         url=STORED,
     )
+    if meaning:
+        schema.add("meaning", COLUMN(FixedBytesColumn(DIMENSIONS, default=bytes(DIMENSIONS))))
+    return schema
 
 
 def title_weight_in(schema: Schema) -> float | None:
