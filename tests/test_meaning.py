@@ -66,6 +66,13 @@ def test_a_word_in_capitals_or_known_only_capitalised_finds_its_vector():
     assert meaning.query_vector("Marseille") is not None
 
 
+def test_words_typed_without_accents_find_the_vectors_of_their_accented_forms():
+    """Readers type « greve » for « grève »: the closeness must not depend on it."""
+    assert float(vector("greve des transports a noel") @ vector("Grève des transports à Noël")) == pytest.approx(1.0)
+    # Several forms fold to one word (« pêche », « péché »…): it takes their mean.
+    assert float(vector("peche") @ vector("pêche")) > 0.5
+
+
 def test_stop_words_and_unknown_words_give_no_vector():
     assert meaning.query_vector("le la les de des") is None
     assert meaning.query_vector("zzqxw") is None

