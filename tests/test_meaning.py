@@ -119,12 +119,10 @@ def test_of_two_equal_matches_the_one_about_the_query_comes_first(twins, monkeyp
     assert [i for i, _ in blended] == ["cheminots", "cuisine"] and blended[0][1] > blended[1][1]
 
 
-def test_a_one_word_query_and_excluded_words_are_left_out(twins):
-    # One word: every candidate holds it, the lexical score decides.
+def test_a_one_word_query_is_left_to_the_lexical_score(twins):
+    """One word: every candidate holds it, its score says enough."""
     hits = ranked(twins, "grève")
-    assert hits[0][1] == hits[1][1]
-    scorer_query = search(twins, SearchRequest(q="grève transports -tarte"))
-    assert [h.id for h in scorer_query.hits] == ["cheminots"]
+    assert [i for i, _ in hits] == ["cuisine", "cheminots"] and hits[0][1] == hits[1][1]
 
 
 def test_the_query_vector_leaves_out_excluded_words_and_field_names(twins):

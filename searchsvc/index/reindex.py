@@ -29,6 +29,7 @@ from whoosh import index as whoosh_index
 from ..errors import IndexWriteError, NothingToIndex
 from ..text import whoosh_patches
 from ..text.analysis import ANALYSIS_VERSION
+from ..text.meaning import word_vectors
 from ..text.normalize import fold
 from ..text.protected import default_words, describe_change, protected_in
 from ..text.schema import build_schema, same_schema
@@ -272,6 +273,7 @@ def _build(
         ix = whoosh_index.create_in(str(path), build_schema(protected))
         if procs > 1:
             workers_die_with_parent()
+            word_vectors()  # opened (or built, once per machine) before the writer processes fork
     full = result.mode == "full"
     writers = BulkWriters(ix, path, procs, BULK_SEGMENT_DOCS) if full else IncrementalWriters(ix, path)
     catalog = Catalog.create(path)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..text.analysis import STOP_WORDS
 from ..text.meaning import query_vector, stored_vectors
+from ..text.normalize import fold
 from .parsing import ParsedQuery
 from .scoring import VectorScorer
 
@@ -38,9 +39,9 @@ def query_meaning(scorer: VectorScorer, parsed: ParsedQuery) -> np.ndarray | Non
     vectors (built before 0.7.0), or no word with a vector."""
     if not WEIGHT or "meaning" not in scorer.searcher.schema:
         return None
-    excluded = {word.lower() for word in parsed.excluded}
-    words = [w for w in _WORD.findall(_FIELD_PREFIX.sub(" ", parsed.text)) if w.lower() not in excluded]
-    if len({w.lower() for w in words} - STOP_WORDS) < 2:
+    excluded = {fold(word) for word in parsed.excluded}
+    words = [w for w in _WORD.findall(_FIELD_PREFIX.sub(" ", parsed.text)) if fold(w) not in excluded]
+    if len({fold(w) for w in words} - STOP_WORDS) < 2:
         return None
     return query_vector(" ".join(words))
 

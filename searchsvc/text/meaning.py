@@ -82,7 +82,7 @@ _cached_key = functools.lru_cache(maxsize=1 << 17)(word_key)  # most words of a 
 
 
 class WordVectors:
-    """Unit vectors of lower-cased words, looked up by :func:`word_key`:
+    """Unit vectors of folded words, looked up by :func:`word_key`:
     ``keys`` sorted, ``rows`` pointing into ``vectors`` (arrays that may be
     memory-mapped, then shared by the processes of a service)."""
 

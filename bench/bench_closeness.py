@@ -1,0 +1,96 @@
+"""What the closeness of meaning costs a search: the blend off and on, in turn.
+
+Each round runs two new processes on the same index, one with
+``searchsvc.search.closeness.WEIGHT`` at 0 (the lexical ranking only) and
+one at its default, each asking every query ONCE (fresh: the process has not
+seen it; ``search()`` with snippets, as the page asks; no result cache),
+after one warm-up query of its own. Query sets: the first ``--queries`` leads
+of ``news_leads_retrieval`` (long, pasted) and three-word queries of
+``news_keywords_retrieval``. Prints each run's p50 / p95, then the median
+over the rounds and the ratio on/off: the machines are shared, so compare
+within one run only.
+
+Run from the repo root (the index: any searchsvc index of the OrangeSum
+articles built by this version, e.g. the one ``bench.tune_relevance`` builds)::
+
+    .venv/bin/python -m bench.bench_closeness --index bench/work/tune-orangesum_news-tw2.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import DATA, ROOT, log, percentile
+
+SETS = {"leads": "news_leads_retrieval", "keywords": "news_keywords_retrieval"}
+
+
+def run_once(index: Path, weight: float | None, queries: int) -> dict[str, tuple[float, float]]:
+    """In this process: each set's p50 and p95 in ms, the blend at ``weight``."""
+    from searchsvc.errors import QueryError
+    from searchsvc.ops.evaluation import load_queries
+    from searchsvc.search import closeness
+    from searchsvc.search.live import LiveIndex
+    from searchsvc.search.searching import SearchRequest, search
+    from searchsvc.search.weighting import WEIGHTING
+    from searchsvc.text.meaning import word_vectors
+
+    if weight is not None:
+        closeness.WEIGHT = weight
+    word_vectors()  # opened as a worker opens it before its first search
+    searcher = LiveIndex(index, WEIGHTING).searcher()
+    search(searcher, SearchRequest(q="conseil municipal budget"))
+    out = {}
+    for name, folder in SETS.items():
+        texts = list(load_queries(DATA / folder / "queries.jsonl").values())[:queries]
+        times = []
+        for text in texts:
+            started = time.perf_counter()
+            with contextlib.suppress(QueryError):  # an empty query: timed all the same
+                search(searcher, SearchRequest(q=text))
+            times.append((time.perf_counter() - started) * 1000)
+        out[name] = (percentile(times, 50), percentile(times, 95))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--queries", type=int, default=800, help="queries of each set")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", choices=["off", "on"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_once(args.index, 0.0 if args.child == "off" else None, args.queries)))
+        return
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    for round_ in range(args.rounds):
+        for mode in ("off", "on"):
+            command = [sys.executable, "-m", "bench.bench_closeness", "--index", str(args.index)]
+            command += ["--queries", str(args.queries), "--child", mode]
+            found = json.loads(subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+            runs[mode].append(found)
+            log(f"round {round_ + 1}, closeness {mode}: " + ", ".join(
+                f"{name} p50 {p50:.2f} / p95 {p95:.2f} ms" for name, (p50, p95) in found.items()
+            ))  # fmt: skip
+    print(f"\n{args.queries} fresh queries of each set, {args.rounds} rounds, medians over the rounds:\n")
+    print("| queries | p50 off | p50 on | on / off | p95 off | p95 on |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in SETS:
+        p50 = {m: statistics.median(r[name][0] for r in runs[m]) for m in runs}
+        p95 = {m: statistics.median(r[name][1] for r in runs[m]) for m in runs}
+        print(
+            f"| {name} | {p50['off']:.2f} | {p50['on']:.2f} | {p50['on'] / p50['off']:.2f} "
+            f"| {p95['off']:.2f} | {p95['on']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
