@@ -14,6 +14,11 @@ Run from the repo root (the index: any searchsvc index of the OrangeSum
 articles built by this version, e.g. the one ``bench.tune_relevance`` builds)::
 
     .venv/bin/python -m bench.bench_closeness --index bench/work/tune-orangesum_news-tw2.5
+    .venv/bin/python -m bench.bench_closeness --index-cost 5000   # the index-time cost
+
+With ``--index-cost N``, the first N OrangeSum articles are indexed with one
+writer process without vectors (the schema of 0.6) and with, in turn, each
+in a new process, and the CPU seconds and index sizes are printed.
 """
 
 from __future__ import annotations
@@ -60,13 +65,71 @@ def run_once(index: Path, weight: float | None, queries: int) -> dict[str, tuple
     return out
 
 
+def index_once(docs: Path, vectors: bool, out: Path) -> float:
+    """In this process: seconds of CPU to index ``docs`` with one writer process,
+    with the articles' vectors or without (the schema of 0.6: ``meaning=False``)."""
+    import shutil
+
+    from searchsvc.index import reindex as reindex_module
+    from searchsvc.text.meaning import word_vectors
+    from searchsvc.text.schema import build_schema
+
+    word_vectors()
+    if not vectors:
+        reindex_module.build_schema = lambda protected=(): build_schema(protected, meaning=False)
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.process_time()
+    reindex_module.reindex([docs], out, procs=1)
+    return time.process_time() - started
+
+
+def index_cost(articles: int, rounds: int) -> None:
+    """The index-time cost: the first ``articles`` OrangeSum articles indexed
+    without and with vectors in turn, each in a new process."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-closeness-"))
+    docs = folder / "docs.jsonl"
+    with open(DATA / "orangesum_news" / "docs.jsonl", encoding="utf-8") as source:
+        docs.write_text("".join(line for _, line in zip(range(articles), source, strict=False)), encoding="utf-8")
+    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    for round_ in range(rounds):
+        for mode in ("off", "on"):
+            command = [sys.executable, "-m", "bench.bench_closeness", "--child-index", mode, "--docs", str(docs)]
+            command += ["--out", str(folder / f"index-{mode}")]
+            found = float(subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+            cpu[mode].append(found)
+            log(f"round {round_ + 1}, vectors {mode}: {found:.2f} s of CPU")
+    size = {m: sum(f.stat().st_size for f in (folder / f"index-{m}").rglob("*") if f.is_file()) for m in cpu}
+    off, on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
+    print(f"\n{articles} articles, one writer process, {rounds} rounds, medians:\n")
+    print("| | without vectors | with | with / without |")
+    print("|---|---:|---:|---:|")
+    print(f"| CPU, s | {off:.2f} | {on:.2f} | {on / off:.2f} |")
+    print(f"| index, MB | {size['off'] / 1e6:.1f} | {size['on'] / 1e6:.1f} | {size['on'] / size['off']:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--index", type=Path)
     parser.add_argument("--queries", type=int, default=800, help="queries of each set")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--index-cost", type=int, metavar="N", help="instead: index N articles without and with vectors, in turn"
+    )
     parser.add_argument("--child", choices=["off", "on"], help=argparse.SUPPRESS)
+    parser.add_argument("--child-index", choices=["off", "on"], help=argparse.SUPPRESS)
+    parser.add_argument("--docs", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_index:
+        print(index_once(args.docs, args.child_index == "on", args.out))
+        return
+    if args.index_cost:
+        index_cost(args.index_cost, args.rounds)
+        return
+    if args.index is None:
+        parser.error("--index is required (or --index-cost N)")
     if args.child:
         print(json.dumps(run_once(args.index, 0.0 if args.child == "off" else None, args.queries)))
         return
