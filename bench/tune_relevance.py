@@ -31,6 +31,9 @@ Levers:
   recency) may reorder (``ranking.BONUS_DEPTH``);
 * ``meaning``: the weight of the closeness of query and article vectors
   (``closeness.WEIGHT``; 0: lexical ranking only);
+* ``named_days``: ``(weekday, month)``, the shares of the best score gained
+  by an article published on a weekday, or in a month, the query names
+  (``dates.WEEKDAY_WEIGHT``, ``dates.MONTH_WEIGHT``);
 * ``year_decay``: for a date typed without a year, the share of the credit
   kept per year before the most recent such day (``dates.YEAR_DECAY``).
 
@@ -77,7 +80,8 @@ def lever(name: str, value):
     saved = (weighting.WEIGHTING.k1, weighting.WEIGHTING.b, dict(weighting.FIELD_BOOSTS),
              bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
              parsing.PHRASE_WORDS, searching._copy_groups, dates.PUBLICATION_DATES, dates.YEAR_DECAY,
-             bounds.RAREST_WORDS, ranking.BONUS_DEPTH, closeness.WEIGHT)  # fmt: skip
+             bounds.RAREST_WORDS, ranking.BONUS_DEPTH, closeness.WEIGHT,
+             (dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT))  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -111,6 +115,8 @@ def lever(name: str, value):
             ranking.BONUS_DEPTH = value
         elif name == "meaning":
             closeness.WEIGHT = value
+        elif name == "named_days":
+            dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
@@ -120,6 +126,7 @@ def lever(name: str, value):
         bounds.MAX_WORDS, parsing.PHRASE_WORDS, searching._copy_groups = saved[6], saved[7], saved[8]
         dates.PUBLICATION_DATES, dates.YEAR_DECAY, bounds.RAREST_WORDS = saved[9], saved[10], saved[11]
         ranking.BONUS_DEPTH, closeness.WEIGHT = saved[12], saved[13]
+        dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT = saved[14]
 
 
 LEVERS = {
@@ -140,6 +147,7 @@ LEVERS = {
     "rarest_words": [False],
     "bonus_depth": [50, 200],
     "meaning": [0.0, 0.5, 1.2],
+    "named_days": [(0.0, 0.0), (0.15, 0.0), (0.0, 0.1), (0.1, 0.1), (0.25, 0.15)],
 }
 
 

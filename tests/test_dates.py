@@ -98,3 +98,55 @@ def test_excluded_dates_and_undated_indexes_change_nothing(searcher, tmp_path):
     assert "published" in str(parse("constructeur août 2019", searcher.schema, searcher.reader()).query)
     undated = open_searcher(index_documents(tmp_path, [{"id": "a", "title": "Coupé", "body": "Un coupé."}]))
     assert ids(undated, "coupé 29 août") == ["a"]
+
+
+def test_the_weekdays_and_months_a_query_names():
+    assert dates.days_named("grève jeudi") == dates.NamedDays(frozenset({3}), frozenset())
+    assert dates.days_named("Incendie en AOUT, mardi et Dimanche") == dates.NamedDays(frozenset({1, 6}), frozenset({8}))
+    assert not dates.days_named("grève -jeudi", excluded=["jeudi"])
+    assert not dates.days_named("jeudis jeudiste aoûtien")  # whole words only
+
+
+def test_the_weekday_of_any_day_is_the_calendars():
+    from datetime import date, timedelta
+
+    import numpy as np
+
+    days = [date(1900, 1, 1) + timedelta(days=n) for n in range(0, 60000, 7919)] + [date(2024, 2, 29), date(2000, 3, 1)]
+    numbers = np.array([d.year * 10000 + d.month * 100 + d.day for d in days])
+    assert dates.weekday(numbers).tolist() == [d.weekday() for d in days]
+
+
+#: The same dispatch three times: only the day it was published differs.
+SAME = {"title": "Grève des transports", "body": "Les cheminots et les agents de la RATP en grève."}
+
+
+@pytest.fixture(scope="module")
+def same_story(tmp_path_factory):
+    documents = [
+        {"id": "mercredi", "date": "2024-03-06", **SAME},
+        {"id": "sans-date", **SAME},
+        {"id": "jeudi", "date": "2024-03-07", **SAME},
+        {"id": "aout", "date": "2024-08-06", **SAME},
+    ]
+    return open_searcher(index_documents(tmp_path_factory.mktemp("named"), documents + FILLER))
+
+
+def test_a_weekday_named_puts_the_articles_of_such_a_day_first(same_story):
+    hits = search(same_story, SearchRequest(q="grève transports jeudi")).hits
+    assert hits[0].id == "jeudi" and hits[0].score > hits[1].score
+    assert {h.score for h in hits[1:4]} == {hits[1].score}  # the others: no gain, undated included
+
+
+def test_a_month_named_alone_puts_that_months_articles_first(same_story):
+    hits = search(same_story, SearchRequest(q="grève transports en août")).hits
+    assert hits[0].id == "aout" and hits[0].score > hits[1].score
+
+
+def test_without_the_lever_or_with_the_day_excluded_nothing_moves(same_story, monkeypatch):
+    order = ids(same_story, "grève transports")
+    assert ids(same_story, "grève transports -jeudi") == order
+    monkeypatch.setattr(dates, "WEEKDAY_WEIGHT", 0.0)
+    monkeypatch.setattr(dates, "MONTH_WEIGHT", 0.0)
+    hits = search(same_story, SearchRequest(q="grève transports jeudi")).hits
+    assert len({h.score for h in hits[:4]}) == 1

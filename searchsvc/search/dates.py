@@ -14,6 +14,13 @@ Without a year, the most recent such day comes first: each year further
 back keeps :data:`YEAR_DECAY` of the credit, counted from the index's newest
 article (as :mod:`.recency` counts). The words still match the text as
 typed: an article published that day that also names the date gets both.
+
+A weekday (« grève jeudi ») or a month (« incendie août ») named in a query
+matches nothing more, but among the query's best candidates the articles
+published on such a day, or in that month, gain a share of the best score
+(:data:`WEEKDAY_WEIGHT`, :data:`MONTH_WEIGHT`; :class:`NamedDays`): a
+dispatch says « jeudi » of the day it is published, and of two articles on
+the same story the reader who names the day wants that day's.
 """
 
 from __future__ import annotations
@@ -41,6 +48,15 @@ MONTHS = (
     "janvier", "fevrier", "mars", "avril", "mai", "juin",
     "juillet", "aout", "septembre", "octobre", "novembre", "decembre",
 )  # fmt: skip
+
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+#: Among a query's best candidates, the share of the best score gained by an
+#: article published on a weekday the query names, or in a month it names.
+WEEKDAY_WEIGHT = 0.15
+MONTH_WEIGHT = 0.1
+
+_WORD = re.compile(r"\w+")
 
 _DATE = re.compile(
     r"(?<!\w)(?:(1er|premier|0?[1-9]|[12]\d|3[01])\s+)?(" + "|".join(MONTHS) + r")(?:\s+((?:1[89]|2[01])\d\d))?(?!\w)"
@@ -176,3 +192,49 @@ def _term_leaves(q: wq.Query) -> Iterable[wq.Term]:
     elif isinstance(q, wq.Or) and type(q) is wq.Or:
         for sub in q.subqueries:
             yield from _term_leaves(sub)
+
+
+@dataclass(frozen=True)
+class NamedDays:
+    """The weekdays (0 for Monday) and months (1 to 12) a query names."""
+
+    weekdays: frozenset[int] = frozenset()
+    months: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.weekdays or self.months)
+
+    def gains(self, days: np.ndarray) -> np.ndarray:
+        """For articles published on ``days`` (YYYYMMDD, 0 undated): the share
+        of the best score each gains (:data:`WEEKDAY_WEIGHT` on a weekday
+        named, :data:`MONTH_WEIGHT` in a month named; an undated one none)."""
+        days = np.asarray(days, dtype=np.int64)
+        dated = days > 0
+        gains = np.zeros(len(days))
+        if self.months:
+            gains += MONTH_WEIGHT * (dated & np.isin(days // 100 % 100, sorted(self.months)))
+        if self.weekdays:
+            gains += WEEKDAY_WEIGHT * (dated & np.isin(weekday(days), sorted(self.weekdays)))
+        return gains
+
+
+def weekday(days: np.ndarray) -> np.ndarray:
+    """The weekday (0 for Monday) of each YYYYMMDD, by Zeller's congruence."""
+    year, month, day = days // 10000, days // 100 % 100, days % 100
+    early = month < 3  # January and February count as months 13 and 14 of the year before
+    month, year = np.where(early, month + 12, month), np.where(early, year - 1, year)
+    h = (day + 13 * (month + 1) // 5 + year % 100 + year % 100 // 4 + year // 400 + 5 * (year // 100)) % 7
+    return (h + 5) % 7  # Zeller's 0 is Saturday
+
+
+def days_named(text: str, excluded: Iterable[str] = ()) -> NamedDays:
+    """The weekdays and months ``text`` names (accents or not), but those
+    typed with ``-`` (``excluded``)."""
+    if not PUBLICATION_DATES or not (WEEKDAY_WEIGHT or MONTH_WEIGHT):
+        return NamedDays()
+    banned = {fold_text(word) for word in excluded}
+    words = [w for w in _WORD.findall(fold_text(text)) if w not in banned]
+    return NamedDays(
+        frozenset(WEEKDAYS.index(w) for w in words if w in WEEKDAYS),
+        frozenset(MONTHS.index(w) + 1 for w in words if w in MONTHS),
+    )

@@ -15,7 +15,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from . import closeness, pruning
+from . import closeness, dates, pruning
 from .clauses import clauses
 from .facets import DocFilter, facet_counts, filter_candidates, selected_only
 from .parsing import ParsedQuery
@@ -110,14 +110,34 @@ def rank_and_count(
         order = np.lexsort((candidates, -scores, -day))[:depth]
         return Ranking([(int(candidates[i]), float(scores[i])) for i in order], total, counts)
 
-    meaning = closeness.query_meaning(scorer, parsed)
-    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or recency or meaning is not None else depth
+    blends = _Blends(recency, closeness.query_meaning(scorer, parsed), _days_named(scorer, parsed))
+    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or blends else depth
     best = _best_of((candidates, scores), wanted)
     first = None
     if ALL_WORDS_FIRST and len(parts) >= 2 and optional:
         strict = hits == len(parts)
         first = _best_of((candidates[strict], scores[strict]), wanted)
-    return Ranking(_in_order(scorer, parsed.bonus, depth, best, first, recency, meaning), total, counts)
+    return Ranking(_in_order(scorer, parsed.bonus, depth, best, first, blends), total, counts)
+
+
+@dataclass(frozen=True)
+class _Blends:
+    """What reorders the best candidates besides the pair bonus."""
+
+    recency: Recency | None = None
+    #: The query's vector (:mod:`.closeness`).
+    meaning: np.ndarray | None = None
+    #: The weekdays and months it names (:mod:`.dates`).
+    named: dates.NamedDays | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.recency) or self.meaning is not None or bool(self.named)
+
+
+def _days_named(scorer: VectorScorer, parsed: ParsedQuery) -> dates.NamedDays | None:
+    if "day" not in scorer.searcher.schema:
+        return None
+    return dates.days_named(parsed.text, parsed.excluded) or None
 
 
 def _pruned(
@@ -139,8 +159,8 @@ def _pruned(
     bound = pruning.lower_bound(scorer, leaves, admit, bool(doc_filter) or excluded_ids is not None)
     if bound is None:
         return None
-    meaning = closeness.query_meaning(scorer, parsed)
-    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or recency or meaning is not None else depth
+    blends = _Blends(recency, closeness.query_meaning(scorer, parsed), _days_named(scorer, parsed))
+    wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or blends else depth
     strict = first = None
     best: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
     holding = depth  # documents holding every word, when told apart
@@ -155,7 +175,7 @@ def _pruned(
             return None
         best = _best_of(found, wanted)
     counts = bound.facets(scorer, doc_filter, excluded_ids) if facets else {"source": [], "year": []}
-    hits = _in_order(scorer, parsed.bonus, depth, best, first, recency, meaning)
+    hits = _in_order(scorer, parsed.bonus, depth, best, first, blends)
     return Ranking(hits, bound.count, counts, total_relation="gte", facets_relation="gte")
 
 
@@ -172,30 +192,36 @@ def _in_order(
     depth: int,
     best: tuple[np.ndarray, np.ndarray],
     first: tuple[np.ndarray, np.ndarray] | None,
-    recency: Recency | None = None,
-    meaning: np.ndarray | None = None,
+    blends: _Blends | None = None,
 ) -> list[tuple[int, float]]:
     """The page's ``depth`` hits: those holding every word (``first``) before
     the others (``best``), each group reordered once the pair bonus is added,
-    the scores blended with the articles' dates (``recency``), and their
-    closeness to the query's vector (``meaning``: :mod:`.closeness`) added."""
+    the scores blended with the articles' dates (``recency``), and shares of
+    the best score added for their closeness to the query's vector
+    (``meaning``: :mod:`.closeness`) and for a weekday or month it names
+    (``named``: :mod:`.dates`)."""
+    blends = blends or _Blends()
     if first is None:
         first = (best[0][:0], best[1][:0])
-    if bonus is not None or recency or meaning is not None:
+    if bonus is not None or blends:
         within = np.union1d(best[0], first[0])
         extra = scorer.evaluate_within(bonus, within) if bonus is not None else np.zeros(len(within))
         factor = np.ones(len(within))
-        if recency:
+        if blends.recency:
             days = scorer.arrays.day(scorer.reader)[within]
-            factor = recency.factors(days, scorer.arrays.newest_day(scorer.reader))
+            factor = blends.recency.factors(days, scorer.arrays.newest_day(scorer.reader))
         at_best, at_first = np.searchsorted(within, best[0]), np.searchsorted(within, first[0])
         best_scores = (best[1] + extra[at_best]) * factor[at_best]
         first_scores = (first[1] + extra[at_first]) * factor[at_first]
-        if meaning is not None and len(within):
-            near = closeness.cosines(scorer, within, meaning)
-            scale = closeness.WEIGHT * max(best_scores.max(initial=0.0), first_scores.max(initial=0.0))
-            best_scores = best_scores + scale * near[at_best]
-            first_scores = first_scores + scale * near[at_first]
+        gains = np.zeros(len(within))  # shares of the best score
+        if blends.meaning is not None and len(within):
+            gains += closeness.WEIGHT * closeness.cosines(scorer, within, blends.meaning)
+        if blends.named:
+            gains += blends.named.gains(scorer.arrays.day(scorer.reader)[within])
+        if gains.any():
+            top = max(best_scores.max(initial=0.0), first_scores.max(initial=0.0))
+            best_scores = best_scores + top * gains[at_best]
+            first_scores = first_scores + top * gains[at_first]
         best = _rerank(best[0], best_scores)
         first = _rerank(first[0], first_scores)
     seen = set(first[0].tolist())
