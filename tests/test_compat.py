@@ -45,6 +45,7 @@ def test_an_index_of_0_1_is_served_as_it_is(old_index):
     # Same fields and analysis; its titles weigh 1.5, as then: served with its own
     # analysers, and a reindex asked for the ranking of now.
     assert live.problem is None and "title words 1.5 times" in live.stale and "reindex" in live.stale
+    assert "no article vectors" in live.stale  # built before 0.7.0: ranked lexically until a reindex
     client = create_app({"TESTING": True, "INDEX_DIR": str(old_index), "QUERY_LOG": "off"}).test_client()
     health = client.get("/api/health").get_json()
     assert (health["status"], health["documents"], health["generation"]) == ("degraded", 7, 1)
