@@ -76,8 +76,10 @@ def rank_and_count(
     read; the total and facets are then lower bounds); any other, or any
     with ``prune`` off, is scored exhaustively: each clause once, over its
     postings only (:mod:`.scoring`). Either way, the documents holding every
-    clause come first, and the pair bonus (and ``recency``, when set:
-    :mod:`.recency`) reorders the best :data:`BONUS_DEPTH` of each group.
+    clause come first, and the pair bonus, ``recency`` when set
+    (:mod:`.recency`), the closeness of meaning (:mod:`.closeness`) and a
+    weekday or month named (:mod:`.dates`) reorder the best
+    :data:`BONUS_DEPTH` of each group.
     """
     q = parsed.query
     if q is wq.NullQuery:
