@@ -195,6 +195,9 @@ def load_word_vectors(folder: Path, cache: Path | None = None) -> WordVectors:
         except OSError as e:
             log.warning("word vectors kept in memory: cannot write %s (%s)", cache, e)
             return WordVectors(*built)
+        if not all((cache / f"{name}.npy").exists() for name in _FILES):  # a folder left incomplete by hand
+            log.warning("word vectors kept in memory: %s is incomplete (delete it to rebuild it)", cache)
+            return WordVectors(*built)
     if cache is None:
         return WordVectors(*build_table(folder))
     vectors, keys, rows = (np.load(cache / f"{name}.npy", mmap_mode="r") for name in _FILES)
