@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -34,22 +36,44 @@ def test_words_are_hashed_as_spacy_keys_its_vectors(word, key):
     assert meaning._murmur64(word.encode("utf-8")) == key
 
 
-def test_the_table_is_built_once_then_mapped_and_kept_in_memory_when_it_cannot_be_written(tmp_path, monkeypatch):
-    folder = meaning.model_dir()
-    built = meaning.load_word_vectors(folder, tmp_path / "cache")
+def small_model(folder):
+    """A spaCy-like model folder of six strings and five vectors (row i: the i-th unit axis)."""
+    import msgpack
+
+    vocab = folder / "vocab"
+    vocab.mkdir(parents=True)
+    strings = {"grève": 0, "Grève": 1, "Marseille": 2, "pêche": 3, "péché": 4, "orphelin": None}
+    (vocab / "strings.json").write_text(json.dumps(list(strings)), encoding="utf-8")
+    rows = {meaning._murmur64(w.encode("utf-8")): r for w, r in strings.items() if r is not None}
+    (vocab / "key2row").write_bytes(msgpack.packb(rows))
+    with open(vocab / "vectors", "wb") as f:  # no .npy suffix, as spaCy writes it
+        np.save(f, np.eye(5, meaning.DIMENSIONS, dtype=np.float32) * 3)
+    return folder
+
+
+def test_the_table_keys_folded_words_and_is_built_once_then_mapped(tmp_path, monkeypatch):
+    model = small_model(tmp_path / "model")
+    table = meaning.load_word_vectors(model, tmp_path / "cache")
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["keys.npy", "rows.npy", "vectors.npy"]
+    grève, marseille, pêche, orphelin = table.rows_of(["greve", "marseille", "peche", "orphelin"]).tolist()
+    assert grève == 0  # the lower-case form before the capitalised one
+    assert marseille == 2  # known only capitalised
+    assert orphelin == -1  # a string without a vector
+    # « pêche » and « péché » fold to one word: the mean of their vectors, unit length.
+    assert np.allclose(table.vectors[pêche][:5], [0, 0, 0, 2**-0.5, 2**-0.5])
     monkeypatch.setattr(meaning, "build_table", lambda folder: pytest.fail("built again"))
-    mapped = meaning.load_word_vectors(folder, tmp_path / "cache")
-    assert isinstance(mapped.vectors, np.memmap)
-    words = ["grève", "paris", "zzqxw"]
-    assert mapped.rows_of(words).tolist() == built.rows_of(words).tolist() and mapped.rows_of(words)[2] == -1
-    tiny = (np.eye(2, meaning.DIMENSIONS, dtype=np.float32), np.array([meaning.word_key("grève")]), np.array([1]))
-    monkeypatch.setattr(meaning, "build_table", lambda folder: tiny)
+    mapped = meaning.load_word_vectors(model, tmp_path / "cache")
+    assert isinstance(mapped.vectors, np.memmap) and mapped.rows_of(["peche", "greve"]).tolist() == [pêche, 0]
+
+
+def test_the_table_stays_in_memory_where_its_cache_cannot_be_written_or_is_incomplete(tmp_path, caplog):
+    model = small_model(tmp_path / "model")
     (tmp_path / "file").write_text("not a folder")
-    in_memory = meaning.load_word_vectors(folder, tmp_path / "file" / "cache")
-    assert in_memory.rows_of(["grève", "paris"]).tolist() == [1, -1]
+    assert meaning.load_word_vectors(model, tmp_path / "file" / "cache").rows_of(["greve"]).tolist() == [0]
+    meaning.load_word_vectors(model, tmp_path / "cache")
     (tmp_path / "cache" / "rows.npy").unlink()  # left incomplete: still searchable, from memory
-    assert meaning.load_word_vectors(folder, tmp_path / "cache").rows_of(["grève"]).tolist() == [1]
+    assert meaning.load_word_vectors(model, tmp_path / "cache").rows_of(["greve"]).tolist() == [0]
+    assert "cannot write" in caplog.text and "incomplete" in caplog.text
 
 
 def vector(text: str) -> np.ndarray:
