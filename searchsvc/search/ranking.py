@@ -87,8 +87,10 @@ def rank_and_count(
     scorer = VectorScorer(searcher, WEIGHTING.k1, WEIGHTING.b)
     required, optional, excluded = clauses(q)
     excluded_ids = scorer.evaluate(excluded).ids if excluded is not None else None
+    # What reorders the best candidates: worked out once, for either path.
+    blends = _blends(scorer, parsed, recency) if sort == "relevance" else _Blends()
     if prune and sort == "relevance" and optional and not required:
-        pruned = _pruned(scorer, parsed, optional, excluded_ids, depth, doc_filter, facets, recency)
+        pruned = _pruned(scorer, parsed, optional, excluded_ids, depth, doc_filter, facets, blends)
         if pruned is not None:
             return pruned
     parts = required + optional
@@ -112,7 +114,6 @@ def rank_and_count(
         order = np.lexsort((candidates, -scores, -day))[:depth]
         return Ranking([(int(candidates[i]), float(scores[i])) for i in order], total, counts)
 
-    blends = _Blends(recency, closeness.query_meaning(scorer, parsed), _days_named(scorer, parsed))
     wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or blends else depth
     best = _best_of((candidates, scores), wanted)
     first = None
@@ -136,10 +137,11 @@ class _Blends:
         return bool(self.recency) or self.meaning is not None or bool(self.named)
 
 
-def _days_named(scorer: VectorScorer, parsed: ParsedQuery) -> dates.NamedDays | None:
-    if "day" not in scorer.searcher.schema:
-        return None
-    return dates.days_named(parsed.text, parsed.excluded) or None
+def _blends(scorer: VectorScorer, parsed: ParsedQuery, recency: Recency | None) -> _Blends:
+    """The blends of a query ranked by relevance: the query's vector, the
+    weekdays and months it names (with an index that has dates)."""
+    named = dates.days_named(parsed.text, parsed.excluded) if "day" in scorer.searcher.schema else None
+    return _Blends(recency, closeness.query_meaning(scorer, parsed), named or None)
 
 
 def _pruned(
@@ -150,7 +152,7 @@ def _pruned(
     depth: int,
     doc_filter: DocFilter | None,
     facets: bool,
-    recency: Recency | None = None,
+    blends: _Blends,
 ) -> Ranking | None:
     """:func:`rank_and_count` for a query of optional words, one of them in at
     least :data:`~.limits.TRACK_TOTAL_HITS` admitted articles; ``None`` when
@@ -161,7 +163,6 @@ def _pruned(
     bound = pruning.lower_bound(scorer, leaves, admit, bool(doc_filter) or excluded_ids is not None)
     if bound is None:
         return None
-    blends = _Blends(recency, closeness.query_meaning(scorer, parsed), _days_named(scorer, parsed))
     wanted = max(depth, BONUS_DEPTH) if parsed.bonus is not None or blends else depth
     strict = first = None
     best: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
