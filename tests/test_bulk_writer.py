@@ -24,7 +24,7 @@ from searchsvc.index.fields import document_fields
 from searchsvc.index.sources import load_documents
 from searchsvc.ops.index_compare import differences
 from searchsvc.text import whoosh_patches
-from searchsvc.text.meaning import document_vector
+from searchsvc.text.meaning import document_vector, title_vector
 from searchsvc.text.schema import build_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,11 @@ def whoosh_build(folder: Path, docs: list[dict]) -> Path:
     ix = whoosh_index.create_in(str(folder), build_schema(["otan"]))
     with ix.writer() as writer:
         for fields in docs:  # the vector the bulk writer computes itself
-            writer.add_document(meaning=document_vector(fields["title"], fields.get("body") or ""), **fields)
+            vectors = {
+                "meaning": document_vector(fields["title"], fields.get("body") or ""),
+                "title_meaning": title_vector(fields["title"]),
+            }
+            writer.add_document(**vectors, **fields)
     return folder
 
 

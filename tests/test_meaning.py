@@ -179,3 +179,43 @@ def test_an_index_built_without_vectors_is_served_lexically_and_takes_pushes(tmp
     found = [h.id for h in search(rebuilt.searcher(), SearchRequest(q="grève transports")).hits]
     assert found.index("cheminots") < found.index("cuisine") and "nouveau" in found  # the push kept
     assert rebuilt.stale is None
+
+
+#: The same body, titles of as many words, none of them searched: only what
+#: the title speaks of tells the two apart.
+TITLED = [
+    {"id": "recette", "title": "Tarte pommes", "date": "2024-03-01", "body": "Grève des transports ce matin."},
+    {"id": "cheminots", "title": "Cheminots SNCF", "date": "2024-03-01", "body": "Grève des transports ce matin."},
+]
+
+
+def test_of_two_equal_matches_the_one_whose_title_is_about_the_query_comes_first(tmp_path, monkeypatch):
+    searcher = open_searcher(index_documents(tmp_path, TITLED + FILLER))
+    monkeypatch.setattr(closeness, "WEIGHT", 0.0)  # the title's vector alone
+    monkeypatch.setattr(closeness, "TITLE_WEIGHT", 0.0)
+    lexical = ranked(searcher, "grève transports trains")
+    assert {i for i, _ in lexical} == {"recette", "cheminots"} and lexical[0][1] == lexical[1][1]
+    monkeypatch.setattr(closeness, "TITLE_WEIGHT", 0.2)
+    blended = ranked(searcher, "grève transports trains")
+    assert [i for i, _ in blended] == ["cheminots", "recette"] and blended[0][1] > blended[1][1]
+
+
+def test_an_index_built_without_title_vectors_is_served_with_its_article_vectors(tmp_path, monkeypatch):
+    """As an index built by 0.7.0: searchable with the article vectors,
+    health degraded with the reason; a reindex builds the title vectors."""
+    monkeypatch.setattr(
+        reindex_module, "build_schema", lambda protected=(): build_schema(protected, title_meaning=False)
+    )
+    index_dir = index_documents(tmp_path, TWINS + FILLER)
+    monkeypatch.undo()
+    live = LiveIndex(index_dir, WEIGHTING)
+    assert "title_meaning" not in live.searcher().schema and "meaning" in live.searcher().schema
+    assert [h.id for h in search(live.searcher(), SearchRequest(q="grève transports")).hits] == ["cheminots", "cuisine"]
+    assert live.problem is None and "no title vectors" in live.stale and "no article vectors" not in live.stale
+    Journal(index_dir).record([Document(id="nouveau", title="Grève", body="Grève des transports ce matin.")])
+    assert apply_pending(index_dir).written == 1
+    result = reindex_module.reindex([tmp_path / "corpus"], index_dir, incremental=True)
+    assert result.mode == "full" and "schema" in result.note
+    rebuilt = LiveIndex(index_dir, WEIGHTING)
+    assert "title_meaning" in rebuilt.searcher().schema and rebuilt.stale is None
+    assert "nouveau" in {h.id for h in search(rebuilt.searcher(), SearchRequest(q="grève")).hits}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from whoosh import query as wq
 
-from searchsvc.search import closeness, dates
+from searchsvc.search import closeness, contrast, dates
 from searchsvc.search import parsing as querying
 from searchsvc.search.clauses import clauses
 from searchsvc.search.ranking import ALL_WORDS_FIRST, BONUS_DEPTH, rank
@@ -103,9 +103,12 @@ def whoosh_rank(searcher, parsed, depth):
 
 @pytest.mark.parametrize("text", QUERIES)
 def test_ranking_is_the_one_whoosh_searches_gave(searcher, text, monkeypatch):
-    # The lexical ranking; the closeness of meaning and the weekdays and months
-    # named, added to it, are tested in test_meaning and test_dates.
+    # The lexical ranking; the closeness of meaning, the words rare among the
+    # best candidates and the weekdays and months named, added to it, are
+    # tested in test_meaning, test_contrast and test_dates.
     monkeypatch.setattr(closeness, "WEIGHT", 0.0)
+    monkeypatch.setattr(closeness, "TITLE_WEIGHT", 0.0)
+    monkeypatch.setattr(contrast, "WEIGHT", 0.0)
     monkeypatch.setattr(dates, "WEEKDAY_WEIGHT", 0.0)
     monkeypatch.setattr(dates, "MONTH_WEIGHT", 0.0)
     parsed = querying.parse(text, searcher.schema, searcher.reader())

@@ -33,6 +33,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from ..errors import ReindexInProgress
+from ..text.schema import VECTOR_COLUMNS
 from . import copies, generations, packed
 from .catalog import FILENAME as CATALOG_FILE
 from .fields import document_fields, stored_document
@@ -142,13 +143,13 @@ def _build(ix: whoosh_index.Index, chosen: list, scratch: Path):
         for segment in chosen:
             reader = ix._reader(ix.storage, ix.schema, [segment], ix.latest_generation())
             # The articles' vectors are carried over, not computed again.
-            vectors = reader.column_reader("meaning") if "meaning" in ix.schema else None
+            vectors = {name: reader.column_reader(name) for name in VECTOR_COLUMNS if name in ix.schema}
             try:
                 for docnum in range(segment.doc_count_all()):
                     if not segment.is_deleted(docnum):
                         fields = document_fields(stored_document(reader.stored_fields(docnum)))
-                        if vectors is not None:
-                            fields["meaning"] = vectors[docnum]
+                        for name, column in vectors.items():
+                            fields[name] = column[docnum]
                         builder.add_document(**fields)
                         order.append((segment.segment_id(), docnum))
             finally:

@@ -35,7 +35,7 @@ from whoosh.util.numeric import _length_byte_cache
 from whoosh.util.numlists import GrowableArray
 
 from ..text.analysis import WordCache, forget_words, split_words
-from ..text.meaning import document_vector
+from ..text.meaning import document_vector, title_vector
 from ..text.schema import FrenchText
 from . import copies, packed
 from .w3blocks import FieldPostings, write_field
@@ -401,6 +401,8 @@ class SegmentBuilder:
         schema, perdoc, docnum = self.schema, self.perdoc, self.docnum
         if "meaning" in schema and "meaning" not in fields:  # computed here: in the worker, when several
             fields["meaning"] = document_vector(fields.get("title") or "", fields.get("body") or "")
+        if "title_meaning" in schema and "title_meaning" not in fields:
+            fields["title_meaning"] = title_vector(fields.get("title") or "")
         names = sorted(name for name in fields if not name.startswith("_"))
         for name in names:
             if name not in schema:

@@ -17,8 +17,9 @@ From the request to the page, in the order a search meets them:
   :mod:`.clauses` first, BM25 from :mod:`.weighting`, the bonus, or by
   date), computed by :mod:`.scoring` over the posting arrays of
   :mod:`.postings`, or for a query with a very common word by
-  :mod:`.pruning` (the same hits from fewer postings); :mod:`.closeness`
-  adds how close in meaning each of the best candidates is to the query;
+  :mod:`.pruning` (the same hits from fewer postings); :mod:`.contrast`
+  counts the words few of the best candidates hold for more among them, and
+  :mod:`.closeness` adds how close in meaning each is to the query;
   :mod:`.facets` filters and counts; :mod:`.collapse` shows wire copies once;
 * :mod:`.snippets`: extracts with the matches marked; :mod:`.spelling`:
   "did you mean"; :mod:`.completion`: suggestions as a reader types;

@@ -51,7 +51,9 @@ def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | No
     # Another title weight is only another ranking: searchable with the index's own analysers.
     weight = title_weight_in(ix.schema)
     vectors = "meaning" in ix.schema  # not in the indexes built before 0.7.0: searchable without
-    if not same_schema(ix.schema, build_schema(protected_in(ix.schema), weight, meaning=vectors)):
+    titles = "title_meaning" in ix.schema  # nor before 0.8.0
+    expected = build_schema(protected_in(ix.schema), weight, meaning=vectors, title_meaning=titles)
+    if not same_schema(ix.schema, expected):
         return "the index was built with another schema by an older version: run `searchsvc reindex`", False
     built_with = generation.manifest.get("analysis")
     if built_with != ANALYSIS_VERSION:
@@ -64,6 +66,8 @@ def _staleness(generation: Generation, ix: whoosh_index.Index) -> tuple[str | No
         behind.append(f"the index weighs title words {weight:g} times, this version {TITLE_WEIGHT:g} times")
     if not vectors:
         behind.append("the index has no article vectors (built before 0.7.0), so its ranking is lexical only")
+    elif not titles:
+        behind.append("the index has no title vectors (built before 0.8.0)")
     if behind:
         return f"{'; '.join(behind)}: run `searchsvc reindex` to rank as this version does", True
     return None, True

@@ -15,7 +15,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from . import closeness, dates, pruning
+from . import closeness, contrast, dates, pruning
 from .clauses import clauses
 from .facets import DocFilter, facet_counts, filter_candidates, selected_only
 from .parsing import ParsedQuery
@@ -76,9 +76,10 @@ def rank_and_count(
     read; the total and facets are then lower bounds); any other, or any
     with ``prune`` off, is scored exhaustively: each clause once, over its
     postings only (:mod:`.scoring`). Either way, the documents holding every
-    clause come first, and the pair bonus, ``recency`` when set
-    (:mod:`.recency`), the closeness of meaning (:mod:`.closeness`) and a
-    weekday or month named (:mod:`.dates`) reorder the best
+    clause come first, and the pair bonus, the words rare among the best
+    candidates (:mod:`.contrast`), ``recency`` when set (:mod:`.recency`),
+    the closeness of meaning (:mod:`.closeness`) and a weekday or month
+    named (:mod:`.dates`) reorder the best
     :data:`BONUS_DEPTH` of each group.
     """
     q = parsed.query
@@ -88,7 +89,7 @@ def rank_and_count(
     required, optional, excluded = clauses(q)
     excluded_ids = scorer.evaluate(excluded).ids if excluded is not None else None
     # What reorders the best candidates: worked out once, for either path.
-    blends = _blends(scorer, parsed, recency) if sort == "relevance" else _Blends()
+    blends = _blends(scorer, parsed, recency, required + optional) if sort == "relevance" else _Blends()
     if prune and sort == "relevance" and optional and not required:
         pruned = _pruned(scorer, parsed, optional, excluded_ids, depth, doc_filter, facets, blends)
         if pruned is not None:
@@ -132,16 +133,20 @@ class _Blends:
     meaning: np.ndarray | None = None
     #: The weekdays and months it names (:mod:`.dates`).
     named: dates.NamedDays | None = None
+    #: The clauses whose rarity among the candidates counts (:mod:`.contrast`).
+    contrasted: tuple[wq.Query, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.recency) or self.meaning is not None or bool(self.named)
+        return bool(self.recency) or self.meaning is not None or bool(self.named) or bool(self.contrasted)
 
 
-def _blends(scorer: VectorScorer, parsed: ParsedQuery, recency: Recency | None) -> _Blends:
+def _blends(scorer: VectorScorer, parsed: ParsedQuery, recency: Recency | None, parts: list[wq.Query]) -> _Blends:
     """The blends of a query ranked by relevance: the query's vector, the
-    weekdays and months it names (with an index that has dates)."""
+    weekdays and months it names (with an index that has dates), its
+    clauses (``parts``) when they are several."""
     named = dates.days_named(parsed.text, parsed.excluded) if "day" in scorer.searcher.schema else None
-    return _Blends(recency, closeness.query_meaning(scorer, parsed), named or None)
+    contrasted = tuple(parts) if contrast.WEIGHT and len(parts) >= 2 else ()
+    return _Blends(recency, closeness.query_meaning(scorer, parsed), named or None, contrasted)
 
 
 def _pruned(
@@ -199,6 +204,8 @@ def _in_order(
 ) -> list[tuple[int, float]]:
     """The page's ``depth`` hits: those holding every word (``first``) before
     the others (``best``), each group reordered once the pair bonus is added,
+    the clauses rare among those holding some words raised (``contrasted``:
+    :mod:`.contrast`),
     the scores blended with the articles' dates (``recency``), and shares of
     the best score added for their closeness to the query's vector
     (``meaning``: :mod:`.closeness`) and for a weekday or month it names
@@ -216,13 +223,15 @@ def _in_order(
         at_best, at_first = np.searchsorted(within, best[0]), np.searchsorted(within, first[0])
         best_scores = (best[1] + extra[at_best]) * factor[at_best]
         first_scores = (first[1] + extra[at_first]) * factor[at_first]
+        top = max(best_scores.max(initial=0.0), first_scores.max(initial=0.0))
+        if blends.contrasted:  # not among those holding every word: each holds every clause
+            best_scores = best_scores + _contrast(scorer, blends.contrasted, best[0]) * factor[at_best]
         gains = np.zeros(len(within))  # shares of the best score
         if blends.meaning is not None and len(within):
-            gains += closeness.WEIGHT * closeness.cosines(scorer, within, blends.meaning)
+            gains += closeness.gains(scorer, within, blends.meaning)
         if blends.named:
             gains += blends.named.gains(scorer.arrays.day(scorer.reader)[within])
         if gains.any():
-            top = max(best_scores.max(initial=0.0), first_scores.max(initial=0.0))
             best_scores = best_scores + top * gains[at_best]
             first_scores = first_scores + top * gains[at_first]
         best = _rerank(best[0], best_scores)
@@ -231,6 +240,14 @@ def _in_order(
     ordered = list(zip(first[0].tolist(), first[1].tolist(), strict=True))
     ordered += [(d, s) for d, s in zip(best[0].tolist(), best[1].tolist(), strict=True) if d not in seen]
     return [(int(d), float(s)) for d, s in ordered[:depth]]
+
+
+def _contrast(scorer: VectorScorer, clauses: tuple[wq.Query, ...], docs: np.ndarray) -> np.ndarray:
+    """:func:`.contrast.gains` of ``docs`` (in any order), aligned with them."""
+    order = np.argsort(docs)
+    gained = np.zeros(len(docs))
+    gained[order] = contrast.gains(scorer, list(clauses), docs[order])
+    return gained
 
 
 def _score_clauses(

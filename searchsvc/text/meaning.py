@@ -226,8 +226,18 @@ def document_vector(title: str, body: str) -> bytes:
     """An article's vector as stored in the index: :data:`DIMENSIONS` signed
     bytes, scaled so that the largest component is ±127 (all zero when no
     word has a vector, or the vectors are not installed)."""
+    return _stored(f"{title}\n{body}")
+
+
+def title_vector(title: str) -> bytes:
+    """The vector of an article's title alone, stored as :func:`document_vector`:
+    the title names the article's own subject, the body also its context."""
+    return _stored(title)
+
+
+def _stored(text: str) -> bytes:
     table = word_vectors()
-    vector = table.text_vector(f"{title}\n{body}") if table is not None else None
+    vector = table.text_vector(text) if table is not None else None
     if vector is None:
         return bytes(DIMENSIONS)
     scaled = np.round(vector * (127.0 / float(np.abs(vector).max())))

@@ -56,10 +56,21 @@ _ENCODERS = {
 }
 
 
-def build_schema(protected: Iterable[str] = (), title_weight: float | None = None, meaning: bool = True) -> Schema:
+#: The columns of vectors computed from an article's text at index time
+#: (:mod:`.meaning`): carried as they are when segments merge.
+VECTOR_COLUMNS = ("meaning", "title_meaning")
+
+
+def build_schema(
+    protected: Iterable[str] = (),
+    title_weight: float | None = None,
+    meaning: bool = True,
+    title_meaning: bool = True,
+) -> Schema:
     """The schema of every generation (``title_weight``: :data:`TITLE_WEIGHT`
     unless another is asked, to compare with an index built with another;
-    ``meaning`` off: the schema of the indexes built before 0.7.0).
+    ``meaning`` off: the schema of the indexes built before 0.7.0,
+    ``title_meaning`` off: before 0.8.0).
 
     * ``text``: title and body in one stemmed field, the title's words
       counting :data:`TITLE_WEIGHT` each. Ranking runs on it: one BM25 over
@@ -74,7 +85,7 @@ def build_schema(protected: Iterable[str] = (), title_weight: float | None = Non
       number; ``source`` for the filter.
     * ``meaning``: the article's vector (:mod:`.meaning`), a column of
       :data:`~.meaning.DIMENSIONS` bytes per document, read for the best
-      candidates of a query.
+      candidates of a query; ``title_meaning``: the title's alone.
 
     A word that analyses into several terms (``États-Unis``) is searched as
     a phrase of them. The whole schema,
@@ -97,6 +108,8 @@ def build_schema(protected: Iterable[str] = (), title_weight: float | None = Non
     )
     if meaning:
         schema.add("meaning", COLUMN(FixedBytesColumn(DIMENSIONS, default=bytes(DIMENSIONS))))
+    if meaning and title_meaning:
+        schema.add("title_meaning", COLUMN(FixedBytesColumn(DIMENSIONS, default=bytes(DIMENSIONS))))
     return schema
 
 
