@@ -1,8 +1,11 @@
-"""What the closeness of meaning costs a search: the blend off and on, in turn.
+"""What the blends of the best candidates cost a search: off and on, in turn.
 
-Each round runs two new processes on the same index, one with
-``searchsvc.search.closeness.WEIGHT`` at 0 (the lexical ranking only) and
-one at its default, each asking every query ONCE (fresh: the process has not
+The blends: the closeness of meaning (the article's vector,
+``searchsvc.search.closeness.WEIGHT``, and its title's, ``TITLE_WEIGHT``)
+and the words rare among the candidates (``searchsvc.search.contrast``).
+Each round runs two new processes on the same index, one with the blends
+chosen (``--blend``: all of them by default) at 0 and one at their
+defaults, each asking every query ONCE (fresh: the process has not
 seen it; ``search()`` with snippets, as the page asks; no result cache),
 after one warm-up query of its own. Query sets: the first ``--queries`` leads
 of ``news_leads_retrieval`` (long, pasted) and three-word queries of
@@ -17,8 +20,9 @@ articles built by this version, e.g. the one ``bench.tune_relevance`` builds)::
     .venv/bin/python -m bench.bench_closeness --index-cost 5000   # the index-time cost
 
 With ``--index-cost N``, the first N OrangeSum articles are indexed with one
-writer process without vectors (the schema of 0.6) and with, in turn, each
-in a new process, and the CPU seconds and index sizes are printed.
+writer process without vectors (the schema of 0.6), with the articles'
+vectors only (0.7) and with the titles' too, in turn, each in a new
+process, and the CPU seconds and index sizes are printed.
 """
 
 from __future__ import annotations
@@ -35,20 +39,31 @@ from pathlib import Path
 from bench.common import DATA, ROOT, log, percentile
 
 SETS = {"leads": "news_leads_retrieval", "keywords": "news_keywords_retrieval"}
+#: What ``--blend`` turns off: (module, weight) pairs.
+BLENDS = {
+    "meaning": [("closeness", "WEIGHT")],
+    "title": [("closeness", "TITLE_WEIGHT")],
+    "contrast": [("contrast", "WEIGHT")],
+}
+BLENDS["all"] = [pair for pairs in BLENDS.values() for pair in pairs]
+#: The schemas ``--index-cost`` compares: build_schema's options.
+SCHEMAS = {"off": {"meaning": False}, "article": {"title_meaning": False}, "on": {}}
 
 
-def run_once(index: Path, weight: float | None, queries: int) -> dict[str, tuple[float, float]]:
-    """In this process: each set's p50 and p95 in ms, the blend at ``weight``."""
+def run_once(index: Path, off: str | None, queries: int) -> dict[str, tuple[float, float]]:
+    """In this process: each set's p50 and p95 in ms, the blends ``off`` (a
+    key of :data:`BLENDS`) at 0, or all at their defaults (``None``)."""
+    import importlib
+
     from searchsvc.errors import QueryError
     from searchsvc.ops.evaluation import load_queries
-    from searchsvc.search import closeness
     from searchsvc.search.live import LiveIndex
     from searchsvc.search.searching import SearchRequest, search
     from searchsvc.search.weighting import WEIGHTING
     from searchsvc.text.meaning import word_vectors
 
-    if weight is not None:
-        closeness.WEIGHT = weight
+    for module, name in BLENDS[off] if off else []:
+        setattr(importlib.import_module(f"searchsvc.search.{module}"), name, 0.0)
     word_vectors()  # opened as a worker opens it before its first search
     searcher = LiveIndex(index, WEIGHTING).searcher()
     search(searcher, SearchRequest(q="conseil municipal budget"))
@@ -65,9 +80,9 @@ def run_once(index: Path, weight: float | None, queries: int) -> dict[str, tuple
     return out
 
 
-def index_once(docs: Path, vectors: bool, out: Path) -> float:
+def index_once(docs: Path, vectors: str, out: Path) -> float:
     """In this process: seconds of CPU to index ``docs`` with one writer process,
-    with the articles' vectors or without (the schema of 0.6: ``meaning=False``)."""
+    with the vectors of :data:`SCHEMAS` ``[vectors]``."""
     import shutil
 
     from searchsvc.index import reindex as reindex_module
@@ -75,8 +90,8 @@ def index_once(docs: Path, vectors: bool, out: Path) -> float:
     from searchsvc.text.schema import build_schema
 
     word_vectors()
-    if not vectors:
-        reindex_module.build_schema = lambda protected=(): build_schema(protected, meaning=False)
+    options = SCHEMAS[vectors]
+    reindex_module.build_schema = lambda protected=(): build_schema(protected, **options)
     shutil.rmtree(out, ignore_errors=True)
     started = time.process_time()
     reindex_module.reindex([docs], out, procs=1)
@@ -85,28 +100,33 @@ def index_once(docs: Path, vectors: bool, out: Path) -> float:
 
 def index_cost(articles: int, rounds: int) -> None:
     """The index-time cost: the first ``articles`` OrangeSum articles indexed
-    without and with vectors in turn, each in a new process."""
+    without vectors, with the articles' and with the titles' too, in turn,
+    each in a new process."""
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="bench-closeness-"))
     docs = folder / "docs.jsonl"
     with open(DATA / "orangesum_news" / "docs.jsonl", encoding="utf-8") as source:
         docs.write_text("".join(line for _, line in zip(range(articles), source, strict=False)), encoding="utf-8")
-    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    cpu: dict[str, list[float]] = {mode: [] for mode in SCHEMAS}
     for round_ in range(rounds):
-        for mode in ("off", "on"):
+        for mode in SCHEMAS:
             command = [sys.executable, "-m", "bench.bench_closeness", "--child-index", mode, "--docs", str(docs)]
             command += ["--out", str(folder / f"index-{mode}")]
             found = float(subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
             cpu[mode].append(found)
             log(f"round {round_ + 1}, vectors {mode}: {found:.2f} s of CPU")
     size = {m: sum(f.stat().st_size for f in (folder / f"index-{m}").rglob("*") if f.is_file()) for m in cpu}
-    off, on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
+    off, article, on = (statistics.median(cpu[mode]) for mode in SCHEMAS)
     print(f"\n{articles} articles, one writer process, {rounds} rounds, medians:\n")
-    print("| | without vectors | with | with / without |")
-    print("|---|---:|---:|---:|")
-    print(f"| CPU, s | {off:.2f} | {on:.2f} | {on / off:.2f} |")
-    print(f"| index, MB | {size['off'] / 1e6:.1f} | {size['on'] / 1e6:.1f} | {size['on'] / size['off']:.3f} |")
+    print("| | without vectors | articles' | and titles' | articles' / without | and titles' / without |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| CPU, s | {off:.2f} | {article:.2f} | {on:.2f} | {article / off:.2f} | {on / off:.2f} |")
+    mb = {mode: size[mode] / 1e6 for mode in SCHEMAS}
+    print(
+        f"| index, MB | {mb['off']:.1f} | {mb['article']:.1f} | {mb['on']:.1f} "
+        f"| {mb['article'] / mb['off']:.3f} | {mb['on'] / mb['off']:.3f} |"
+    )
 
 
 def main() -> None:
@@ -117,13 +137,14 @@ def main() -> None:
     parser.add_argument(
         "--index-cost", type=int, metavar="N", help="instead: index N articles without and with vectors, in turn"
     )
+    parser.add_argument("--blend", choices=list(BLENDS), default="all", help="the blends turned off (default: all)")
     parser.add_argument("--child", choices=["off", "on"], help=argparse.SUPPRESS)
-    parser.add_argument("--child-index", choices=["off", "on"], help=argparse.SUPPRESS)
+    parser.add_argument("--child-index", choices=list(SCHEMAS), help=argparse.SUPPRESS)
     parser.add_argument("--docs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_index:
-        print(index_once(args.docs, args.child_index == "on", args.out))
+        print(index_once(args.docs, args.child_index, args.out))
         return
     if args.index_cost:
         index_cost(args.index_cost, args.rounds)
@@ -131,19 +152,20 @@ def main() -> None:
     if args.index is None:
         parser.error("--index is required (or --index-cost N)")
     if args.child:
-        print(json.dumps(run_once(args.index, 0.0 if args.child == "off" else None, args.queries)))
+        print(json.dumps(run_once(args.index, args.blend if args.child == "off" else None, args.queries)))
         return
     runs: dict[str, list[dict]] = {"off": [], "on": []}
     for round_ in range(args.rounds):
         for mode in ("off", "on"):
             command = [sys.executable, "-m", "bench.bench_closeness", "--index", str(args.index)]
-            command += ["--queries", str(args.queries), "--child", mode]
+            command += ["--queries", str(args.queries), "--blend", args.blend, "--child", mode]
             found = json.loads(subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
             runs[mode].append(found)
-            log(f"round {round_ + 1}, closeness {mode}: " + ", ".join(
+            log(f"round {round_ + 1}, {args.blend} {mode}: " + ", ".join(
                 f"{name} p50 {p50:.2f} / p95 {p95:.2f} ms" for name, (p50, p95) in found.items()
             ))  # fmt: skip
-    print(f"\n{args.queries} fresh queries of each set, {args.rounds} rounds, medians over the rounds:\n")
+    print(f"\n{args.queries} fresh queries of each set, {args.rounds} rounds, medians over the rounds;")
+    print(f"off: {', '.join(f'{m}.{n}' for m, n in BLENDS[args.blend])} at 0\n")
     print("| queries | p50 off | p50 on | on / off | p95 off | p95 on |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in SETS:

@@ -34,6 +34,10 @@ Levers:
 * ``named_days``: ``(weekday, month)``, the shares of the best score gained
   by an article published on a weekday, or in a month, the query names
   (``dates.WEEKDAY_WEIGHT``, ``dates.MONTH_WEIGHT``);
+* ``contrast``: how much more a clause counts among the best candidates
+  when few of them hold it (``contrast.WEIGHT``; 0: off);
+* ``title_meaning``: the weight of the closeness of query and title vectors
+  (``closeness.TITLE_WEIGHT``; 0: off);
 * ``year_decay``: for a date typed without a year, the share of the credit
   kept per year before the most recent such day (``dates.YEAR_DECAY``).
 
@@ -62,6 +66,7 @@ from searchsvc.ops.evaluation import evaluate, load_qrels, load_queries, strip_a
 from searchsvc.search import (
     bounds,
     closeness,
+    contrast,
     dates,
     parsing,
     proximity,
@@ -81,7 +86,7 @@ def lever(name: str, value):
              bounds._QUESTION_TERMS, ranking.ALL_WORDS_FIRST, proximity.PAIR_WEIGHT, bounds.MAX_WORDS,
              parsing.PHRASE_WORDS, searching._copy_groups, dates.PUBLICATION_DATES, dates.YEAR_DECAY,
              bounds.RAREST_WORDS, ranking.BONUS_DEPTH, closeness.WEIGHT,
-             (dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT))  # fmt: skip
+             (dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT), contrast.WEIGHT, closeness.TITLE_WEIGHT)  # fmt: skip
     try:
         if name == "k1":
             weighting.WEIGHTING.k1 = value
@@ -117,6 +122,10 @@ def lever(name: str, value):
             closeness.WEIGHT = value
         elif name == "named_days":
             dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT = value
+        elif name == "contrast":
+            contrast.WEIGHT = value
+        elif name == "title_meaning":
+            closeness.TITLE_WEIGHT = value
         yield
     finally:
         weighting.WEIGHTING.k1, weighting.WEIGHTING.b = saved[0], saved[1]
@@ -127,6 +136,7 @@ def lever(name: str, value):
         dates.PUBLICATION_DATES, dates.YEAR_DECAY, bounds.RAREST_WORDS = saved[9], saved[10], saved[11]
         ranking.BONUS_DEPTH, closeness.WEIGHT = saved[12], saved[13]
         dates.WEEKDAY_WEIGHT, dates.MONTH_WEIGHT = saved[14]
+        contrast.WEIGHT, closeness.TITLE_WEIGHT = saved[15], saved[16]
 
 
 LEVERS = {
@@ -148,6 +158,8 @@ LEVERS = {
     "bonus_depth": [50, 200],
     "meaning": [0.0, 0.5, 1.2],
     "named_days": [(0.0, 0.0), (0.15, 0.0), (0.0, 0.1), (0.1, 0.1), (0.25, 0.15)],
+    "contrast": [0.0, 0.25, 0.75],
+    "title_meaning": [0.0, 0.1, 0.3],
 }
 
 
