@@ -17,7 +17,13 @@ Run from the repo root (the index: any searchsvc index of the OrangeSum
 articles built by this version, e.g. the one ``bench.tune_relevance`` builds)::
 
     .venv/bin/python -m bench.bench_closeness --index bench/work/tune-orangesum_news-tw2.5
+    .venv/bin/python -m bench.bench_closeness --index DIR --breakdown   # the blends' own time
     .venv/bin/python -m bench.bench_closeness --index-cost 5000   # the index-time cost
+
+With ``--breakdown``, one process asks each query once with every blend on
+and times the blends' own calls (``ranking._contrast``, ``closeness.gains``)
+inside each search: their cost per query, apart from the machine's noise
+between processes.
 
 With ``--index-cost N``, the first N OrangeSum articles are indexed with one
 writer process without vectors (the schema of 0.6), with the articles'
@@ -80,6 +86,54 @@ def run_once(index: Path, off: str | None, queries: int) -> dict[str, tuple[floa
     return out
 
 
+def breakdown(index: Path, queries: int) -> None:
+    """In this process: each set's mean search time and the share of it spent
+    in the blends' own calls, each query asked once, every blend on."""
+    from searchsvc.errors import QueryError
+    from searchsvc.ops.evaluation import load_queries
+    from searchsvc.search import closeness, ranking
+    from searchsvc.search.live import LiveIndex
+    from searchsvc.search.searching import SearchRequest, search
+    from searchsvc.search.weighting import WEIGHTING
+    from searchsvc.text.meaning import word_vectors
+
+    spent = {"contrast": 0.0, "closeness": 0.0}
+
+    def timed(name, function):
+        def call(*args):
+            started = time.perf_counter()
+            try:
+                return function(*args)
+            finally:
+                spent[name] += time.perf_counter() - started
+
+        return call
+
+    ranking._contrast = timed("contrast", ranking._contrast)
+    closeness.gains = timed("closeness", closeness.gains)
+    word_vectors()
+    searcher = LiveIndex(index, WEIGHTING).searcher()
+    search(searcher, SearchRequest(q="conseil municipal budget"))
+    print(f"\n{queries} fresh queries of each set, every blend on, in one process:\n")
+    print("| queries | mean search | p50 search | words rare among the candidates | closeness (article and title) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, folder in SETS.items():
+        texts = list(load_queries(DATA / folder / "queries.jsonl").values())[:queries]
+        spent.update(contrast=0.0, closeness=0.0)
+        times = []
+        for text in texts:
+            started = time.perf_counter()
+            with contextlib.suppress(QueryError):
+                search(searcher, SearchRequest(q=text))
+            times.append((time.perf_counter() - started) * 1000)
+        mean = statistics.fmean(times)
+        contrast_ms, closeness_ms = (spent[k] * 1000 / len(texts) for k in ("contrast", "closeness"))
+        print(
+            f"| {name} | {mean:.2f} ms | {percentile(times, 50):.2f} ms "
+            f"| {contrast_ms:.2f} ms ({contrast_ms / mean:.0%}) | {closeness_ms:.2f} ms ({closeness_ms / mean:.0%}) |"
+        )
+
+
 def index_once(docs: Path, vectors: str, out: Path) -> float:
     """In this process: seconds of CPU to index ``docs`` with one writer process,
     with the vectors of :data:`SCHEMAS` ``[vectors]``."""
@@ -137,6 +191,7 @@ def main() -> None:
     parser.add_argument(
         "--index-cost", type=int, metavar="N", help="instead: index N articles without and with vectors, in turn"
     )
+    parser.add_argument("--breakdown", action="store_true", help="instead: time the blends' own calls in one process")
     parser.add_argument("--blend", choices=list(BLENDS), default="all", help="the blends turned off (default: all)")
     parser.add_argument("--child", choices=["off", "on"], help=argparse.SUPPRESS)
     parser.add_argument("--child-index", choices=list(SCHEMAS), help=argparse.SUPPRESS)
@@ -151,6 +206,9 @@ def main() -> None:
         return
     if args.index is None:
         parser.error("--index is required (or --index-cost N)")
+    if args.breakdown:
+        breakdown(args.index, args.queries)
+        return
     if args.child:
         print(json.dumps(run_once(args.index, args.blend if args.child == "off" else None, args.queries)))
         return
