@@ -5,11 +5,12 @@ query found. Of a reader's pasted paragraph about a story, the story's words
 are rare in the archive yet held by every article about it (the day
 before's, the follow-up, the roundup); what tells the one meant apart are
 the words few of those candidates hold: a name, a place, a figure. Among the
-best candidates (:data:`~.ranking.BONUS_DEPTH` of each group of the ranking),
-each clause's score is raised by :data:`WEIGHT` times how rare the clause is
-*there*, as idf measures rarity, from 1 for a clause one candidate holds to
-0 for one all hold. A clause all the candidates hold changes nothing, so a
-query whose every candidate holds all its words keeps its order.
+best :data:`~.ranking.BONUS_DEPTH` candidates by score, each clause's score
+is raised by :data:`WEIGHT` times how rare the clause is *there*, as idf
+measures rarity: 1 for a clause one candidate holds, near 0 for one all of
+them hold. The ranking applies it to the group of articles holding some of
+the words only (:mod:`.ranking`): in the group holding every word, each
+holds every clause, and nothing would tell them apart.
 """
 
 from __future__ import annotations
