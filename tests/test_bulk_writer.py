@@ -96,15 +96,22 @@ def bundled(tmp_path_factory):
     return docs, whoosh_build(root / "whoosh", docs), bulk_build(root / "bulk", docs)
 
 
+@pytest.fixture(scope="module")
+def small(bundled, tmp_path_factory):
+    """The first 60 of them, and Whoosh's index of those: where the size does not matter."""
+    docs = bundled[0][:60]
+    return docs, whoosh_build(tmp_path_factory.mktemp("bulk-small") / "whoosh", docs)
+
+
 def test_the_bulk_writer_writes_what_whoosh_writes(bundled, plain_whoosh):
     docs, whoosh_dir, bulk_dir = bundled
     assert len(docs) == 300
     assert differences(whoosh_dir, bulk_dir) == []
 
 
-def test_the_comparison_sees_a_changed_posting(bundled, tmp_path, monkeypatch, plain_whoosh):
+def test_the_comparison_sees_a_changed_posting(small, tmp_path, monkeypatch, plain_whoosh):
     """A weight off by a half in one term's list is a difference."""
-    docs, whoosh_dir, _ = bundled
+    docs, whoosh_dir = small
     original = segment_builder._TermRuns.postings
 
     def postings(self, lengths):
@@ -146,11 +153,10 @@ def test_long_documents_and_odd_fields(tmp_path, plain_whoosh):
     assert differences(whoosh_build(tmp_path / "whoosh", docs), bulk_build(tmp_path / "bulk", docs)) == []
 
 
-def test_small_blocks_stored_raw_read_the_same(bundled, tmp_path, monkeypatch, plain_whoosh):
+def test_small_blocks_stored_raw_read_the_same(small, tmp_path, monkeypatch, plain_whoosh):
     """Blocks below RAW_BELOW bytes are stored uncompressed (their header
     says so); every block raw, or every block compressed, reads the same."""
-    docs = bundled[0][:60]
-    whoosh_dir = whoosh_build(tmp_path / "whoosh", docs)
+    docs, whoosh_dir = small
     for raw_below in (0, 10**9):
         monkeypatch.setattr(w3blocks, "RAW_BELOW", raw_below)
         assert differences(whoosh_dir, bulk_build(tmp_path / f"bulk-{raw_below}", docs)) == []
