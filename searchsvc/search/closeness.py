@@ -56,7 +56,7 @@ def gains(scorer: VectorScorer, docnums: np.ndarray, meaning: np.ndarray) -> np.
     """What each document gains, in shares of the best score: :data:`WEIGHT`
     times the cosine of ``meaning`` and its vector, plus :data:`TITLE_WEIGHT`
     times the cosine with its title's (when the index has them)."""
-    gained = WEIGHT * cosines(scorer, docnums, meaning)
+    gained = WEIGHT * cosines(scorer, docnums, meaning) if WEIGHT else np.zeros(len(docnums))
     if TITLE_WEIGHT and "title_meaning" in scorer.searcher.schema:
         gained += TITLE_WEIGHT * cosines(scorer, docnums, meaning, column="title_meaning")
     return gained
